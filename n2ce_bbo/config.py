@@ -1,0 +1,172 @@
+"""Typed, validated configuration.
+
+Configs are plain dataclasses. :func:`from_dict` builds one from a mapping (a YAML file, CLI overrides)
+and fails at once on an unknown key or a value of the wrong type, naming the key's full path and what
+was expected. YAML is always read with ``yaml.safe_load``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from n2ce_bbo.errors import ConfigError
+
+C = TypeVar("C")
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping safely (no arbitrary object construction).
+
+    Raises:
+        ConfigError: the file is missing, is not valid YAML, or its top level is not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {str(path)!r} must hold a mapping at its top level, got {type(data).__name__}.")
+    return data
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
+    """Turn ``["model.latent_dim=32", "prior.M=100"]`` into a nested dict; values are parsed as YAML scalars.
+
+    Raises:
+        ConfigError: an override is not of the form ``dotted.key=value``.
+    """
+    out: dict[str, Any] = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"Override {item!r} must look like key=value (for example prior.M=100).")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"Override {item!r} has an empty key.")
+        value = yaml.safe_load(raw) if raw.strip() else ""
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"Override {item!r} conflicts with another override of {part!r}.")
+        node[parts[-1]] = value
+    return out
+
+
+def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: ``base`` with ``update`` merged in recursively (``update`` wins)."""
+    out = dict(base)
+    for k, v in update.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A dataclass config as a plain, JSON-ready dict."""
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type[C], data: Mapping[str, Any] | None, path: str = "") -> C:
+    """Build the dataclass ``cls`` from ``data``, validating every key and type.
+
+    Missing keys take the dataclass defaults. ``path`` prefixes key names in error messages.
+
+    Raises:
+        ConfigError: unknown key, wrong type, or a ``__post_init__`` validation failure.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path or 'config'}: expected a mapping, got {type(data).__name__} ({data!r}).")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        key_path = f"{path}.{key}" if path else str(key)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ConfigError(
+                f"Unknown config key {key_path!r}.{hint} Allowed keys here: {', '.join(sorted(fields))}."
+            )
+        kwargs[key] = _coerce(hints[key], value, key_path)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path or cls.__name__}: {exc}") from exc
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, path)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        expected = " or ".join(_type_name(a) for a in args)
+        raise ConfigError(f"Config key {path!r}: expected {expected}, got {value!r} ({type(value).__name__}).")
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"Config key {path!r}: expected one of {list(args)}, got {value!r}.")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, path)
+    if origin in (list, tuple, Sequence) or tp in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"Config key {path!r}: expected a list, got {value!r} ({type(value).__name__}).")
+        inner = args[0] if args else Any
+        items = [_coerce(inner, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple or tp is tuple else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"Config key {path!r}: expected a mapping, got {value!r}.")
+        return dict(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"Config key {path!r}: expected true or false, got {value!r} ({type(value).__name__}).")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"Config key {path!r}: expected an integer, got {value!r} ({type(value).__name__}).")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"Config key {path!r}: expected a number, got {value!r} ({type(value).__name__}).")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"Config key {path!r}: expected a string, got {value!r} ({type(value).__name__}).")
+        return value
+    return value
