@@ -1,0 +1,212 @@
+"""The ``n2ce-bbo`` command line: tasks, methods, optimize, benchmark, report, config show."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from n2ce_bbo.errors import InvalidDataError, N2CEBBOError
+
+
+def _load_array(path: str, *, what: str) -> np.ndarray:
+    """Read a numeric array from ``.npy`` (no pickle) or ``.csv`` (a header row is skipped when present)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidDataError(f"{what} file {path!r} does not exist.")
+    if p.suffix == ".npy":
+        try:
+            return np.load(p, allow_pickle=False)
+        except ValueError as exc:
+            raise InvalidDataError(f"{what} file {path!r} is not a plain numeric .npy array: {exc}") from exc
+    if p.suffix in (".csv", ".txt", ".tsv"):
+        delimiter = "\t" if p.suffix == ".tsv" else ","
+        first = p.read_text().splitlines()[:1]
+        skip = 0
+        if first:
+            try:
+                [float(v) for v in first[0].split(delimiter) if v.strip()]
+            except ValueError:
+                skip = 1
+        try:
+            arr = np.loadtxt(p, delimiter=delimiter, skiprows=skip, ndmin=2)
+        except ValueError as exc:
+            raise InvalidDataError(f"{what} file {path!r} holds a non-numeric value: {exc}") from exc
+        return arr
+    raise InvalidDataError(f"{what} file {path!r}: use .npy or .csv.")
+
+
+def _method_config(args: argparse.Namespace) -> dict[str, Any]:
+    from n2ce_bbo.config import deep_merge, load_yaml, parse_overrides
+
+    cfg: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        cfg = load_yaml(args.config)
+    return deep_merge(cfg, parse_overrides(getattr(args, "overrides", []) or []))
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from n2ce_bbo.tasks import task_table
+
+    rows = task_table(data_dir=args.data_dir)
+    headers = ["task", "kind", "design", "train rows", "data", "oracle"]
+    table = [[r["name"], r["kind"], r["shape"], r["rows"], r["data"], r.get("oracle", "")] for r in rows]
+    _print_table(headers, table)
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from n2ce_bbo.methods import list_methods
+
+    _print_table(["method", "description"], [[k, v] for k, v in list_methods().items()])
+    return 0
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from n2ce_bbo.methods.base import ParallelSpec
+    from n2ce_bbo.optimize import optimize
+    from n2ce_bbo.tasks.base import Task
+    from n2ce_bbo.utils import ensure_writable_dir
+
+    if (args.task is None) == (args.x is None):
+        raise InvalidDataError("Give either --task NAME or --x FILE --y FILE (your own data).")
+    out_dir = ensure_writable_dir(args.out)  # fail before any training if the folder is unusable
+    config = _method_config(args)
+    if args.task is not None:
+        target: Any = args.task
+    else:
+        if args.y is None:
+            raise InvalidDataError("--x needs --y: a file with one score per design.")
+        x = _load_array(args.x, what="--x")
+        y = _load_array(args.y, what="--y")
+        target = Task.from_arrays(x, y, num_classes=args.num_classes, name=Path(args.x).stem)
+    parallel = ParallelSpec(workers=args.workers, address=args.ray_address or os.environ.get("RAY_ADDRESS"))
+    print(f"n2ce-bbo: optimising {args.task or args.x} with {args.method} (budget {args.budget}, seed {args.seed})",
+          file=sys.stderr)
+    result = optimize(
+        target, method=args.method, budget=args.budget, seed=args.seed, config=config, data_dir=args.data_dir,
+        device=args.device, parallel=parallel, verbose=not args.quiet,
+    )
+    result.save(out_dir)
+    print(result.summary())
+    print(f"wrote {out_dir / 'designs.csv'}, designs.npz, result.json, scores.png")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from n2ce_bbo.benchmark import load_suite, run_suite, write_report
+
+    suite = load_suite(args.suite)
+    run_dir = run_suite(
+        suite, args.out, resume=args.resume, workers=args.workers,
+        address=args.ray_address or os.environ.get("RAY_ADDRESS"), data_dir=args.data_dir,
+    )
+    csv_path, md_path = write_report(run_dir)
+    print(Path(md_path).read_text())
+    print(f"wrote {csv_path} and {md_path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from n2ce_bbo.benchmark import write_report
+
+    csv_path, md_path = write_report(args.run_dir)
+    print(Path(md_path).read_text())
+    print(f"wrote {csv_path} and {md_path}")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    import yaml
+
+    from n2ce_bbo.methods import make_method
+
+    method = make_method(args.method, _method_config(args), seed=0, device="cpu")
+    print(f"# resolved configuration of method {args.method!r}")
+    print(yaml.safe_dump(json.loads(json.dumps(method.config_dict())), sort_keys=False), end="")
+    return 0
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``n2ce-bbo``."""
+    parser = argparse.ArgumentParser(prog="n2ce-bbo", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("tasks", help="list every task, its kind and shape, and whether its data was found")
+    p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("methods", help="list every method")
+    p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("optimize", help="train a surrogate on offline data and propose designs")
+    p.add_argument("--task", default=None, help="registered task name (see `n2ce-bbo tasks`)")
+    p.add_argument("--x", default=None, help="your own designs: .csv or .npy, [n, d] numbers or [n, L] token ids")
+    p.add_argument("--y", default=None, help="your own scores: .csv or .npy, one per design (higher is better)")
+    p.add_argument("--num-classes", type=int, default=None, help="token vocabulary size: marks --x as token designs")
+    p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
+    p.add_argument("--method", default="n2ce", help="method name (see `n2ce-bbo methods`)")
+    p.add_argument("--budget", type=int, default=128, help="number of designs to propose (default 128)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--config", default=None, help="YAML file of method settings")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--workers", type=int, default=0, help="Ray workers for chains (0: no Ray)")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("overrides", nargs="*", help="config overrides such as prior.M=100 propose.n_chains=1024")
+    p.set_defaults(func=cmd_optimize)
+
+    p = sub.add_parser("benchmark", help="run every (task, method, seed) cell of a suite, resumable")
+    p.add_argument("suite", help="suite YAML file (see configs/suites/)")
+    p.add_argument("--out", required=True, help="run folder (one result file per cell)")
+    p.add_argument("--resume", action="store_true", help="finish the missing cells of an earlier run")
+    p.add_argument("--workers", type=int, default=None, help="cells in parallel (0: sequential, no Ray)")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
+    p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
+    p.set_defaults(func=cmd_benchmark)
+
+    p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, summary.md, plots)")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("config", help="configuration tools")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    s = csub.add_parser("show", help="print a method's resolved configuration")
+    s.add_argument("--method", default="n2ce")
+    s.add_argument("--config", default=None, help="YAML file of method settings")
+    s.add_argument("overrides", nargs="*", help="config overrides such as prior.M=100")
+    s.set_defaults(func=cmd_config_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``n2ce-bbo``; returns the exit status (2 on a user error, with its message)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except N2CEBBOError as exc:
+        print(f"n2ce-bbo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("n2ce-bbo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

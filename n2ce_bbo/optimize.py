@@ -1,0 +1,263 @@
+"""The one-call API: train a method on offline data, propose designs, and (when possible) score them.
+
+The oracle is called only after the proposals are final, by :func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import platform
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from n2ce_bbo.methods.base import ParallelSpec
+from n2ce_bbo.methods.registry import make_method
+from n2ce_bbo.tasks.base import Task
+from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, ensure_writable_dir
+
+
+@dataclass
+class Result:
+    """Outcome of one optimisation run.
+
+    Attributes:
+        task, method, seed, budget: what was run.
+        x: ``[Q, ...]`` proposed designs, best surrogate score first.
+        surrogate_scores: ``[Q]`` the method's own scores of its proposals.
+        oracle_scores: ``[Q]`` raw oracle scores (``None`` when the task has no oracle).
+        normalized_scores: ``[Q]`` oracle scores normalised over the task's full data (or ``None``).
+        p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle).
+        p100_raw, p50_raw: the same percentiles of the raw oracle scores.
+        best_training_y: the best score among the training rows (raw units).
+        train_s, propose_s, eval_s: wall-clock seconds of fitting, proposing and oracle scoring.
+        config: the method's fully resolved configuration.
+        info: method-specific facts (JSON-ready).
+        versions: package versions and machine facts.
+    """
+
+    task: str
+    method: str
+    seed: int
+    budget: int
+    x: np.ndarray
+    surrogate_scores: np.ndarray
+    oracle_scores: np.ndarray | None = None
+    normalized_scores: np.ndarray | None = None
+    p100: float | None = None
+    p50: float | None = None
+    p100_raw: float | None = None
+    p50_raw: float | None = None
+    best_training_y: float | None = None
+    train_s: float = 0.0
+    propose_s: float = 0.0
+    eval_s: float = 0.0
+    config: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_unique(self) -> int:
+        """Number of distinct proposed designs."""
+        return int(np.unique(self.x.reshape(self.x.shape[0], -1), axis=0).shape[0])
+
+    def to_dict(self, include_designs: bool = False) -> dict[str, Any]:
+        """A JSON-ready summary (designs only when ``include_designs``)."""
+        out: dict[str, Any] = {
+            "task": self.task, "method": self.method, "seed": self.seed, "budget": self.budget,
+            "p100": self.p100, "p50": self.p50, "p100_raw": self.p100_raw, "p50_raw": self.p50_raw,
+            "best_training_y": self.best_training_y,
+            "train_s": round(self.train_s, 3), "propose_s": round(self.propose_s, 3), "eval_s": round(self.eval_s, 3),
+            "n_unique": self.n_unique, "n_proposed": int(self.x.shape[0]),
+            "config": self.config, "info": self.info, "versions": self.versions,
+        }
+        if include_designs:
+            out["x"] = self.x.tolist()
+            out["surrogate_scores"] = self.surrogate_scores.tolist()
+            if self.oracle_scores is not None:
+                out["oracle_scores"] = self.oracle_scores.tolist()
+        return out
+
+    def summary(self) -> str:
+        """A few human-readable lines."""
+        lines = [f"task {self.task} | method {self.method} | seed {self.seed} | {self.x.shape[0]} designs "
+                 f"({self.n_unique} distinct)"]
+        if self.p100 is not None:
+            lines.append(f"normalised score: 100th percentile {self.p100:.3f}, 50th percentile {self.p50:.3f}")
+            lines.append(f"raw oracle score: best {self.p100_raw:.4g}, median {self.p50_raw:.4g}"
+                         + (f" (best in training data {self.best_training_y:.4g})" if self.best_training_y is not None else ""))
+        else:
+            lines.append("no oracle: designs are ranked by the surrogate only")
+        lines.append(f"time: train {self.train_s:.1f} s, propose {self.propose_s:.1f} s, evaluate {self.eval_s:.2f} s")
+        return "\n".join(lines)
+
+    def save(self, out_dir: str | Path, plot: bool = True) -> Path:
+        """Write ``designs.npz``, ``designs.csv``, ``result.json`` (and ``scores.png``) into ``out_dir``."""
+        out = ensure_writable_dir(out_dir)
+        arrays: dict[str, np.ndarray] = {"x": self.x, "surrogate_scores": self.surrogate_scores}
+        if self.oracle_scores is not None:
+            arrays["oracle_scores"] = self.oracle_scores
+            arrays["normalized_scores"] = np.asarray(self.normalized_scores)
+        import io
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        atomic_write_bytes(out / "designs.npz", buf.getvalue())
+        atomic_write_bytes(out / "designs.csv", self._csv().encode())
+        atomic_write_json(out / "result.json", self.to_dict())
+        if plot:
+            self._plot(out / "scores.png")
+        return out
+
+    def _csv(self) -> str:
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        width = self.x.shape[1]
+        header = ["rank"] + [f"x{i}" for i in range(width)] + ["surrogate_score"]
+        if self.oracle_scores is not None:
+            header += ["oracle_score", "normalized_score"]
+        writer.writerow(header)
+        for i in range(self.x.shape[0]):
+            row: list[Any] = [i + 1] + [v.item() for v in self.x[i]] + [float(self.surrogate_scores[i])]
+            if self.oracle_scores is not None:
+                row += [float(self.oracle_scores[i]), float(self.normalized_scores[i])]  # type: ignore[index]
+            writer.writerow(row)
+        return buf.getvalue()
+
+    def _plot(self, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        if self.oracle_scores is not None:
+            ax.scatter(self.surrogate_scores, self.normalized_scores, s=12, alpha=0.7)
+            ax.set_xlabel("surrogate score")
+            ax.set_ylabel("normalised oracle score")
+            ax.axhline(self.p100 or 0, color="tab:green", ls="--", lw=1, label=f"best {self.p100:.3f}")
+            ax.legend(loc="lower right")
+        else:
+            ax.hist(self.surrogate_scores, bins=30)
+            ax.set_xlabel("surrogate score")
+            ax.set_ylabel("designs")
+        ax.set_title(f"{self.method} on {self.task} (seed {self.seed})")
+        fig.tight_layout()
+        buf_path = path.with_suffix(".tmp.png")
+        fig.savefig(buf_path, dpi=110)
+        plt.close(fig)
+        buf_path.replace(path)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that shape results, and machine facts."""
+    import botorch
+
+    import n2ce_bbo
+
+    return {
+        "n2ce_bbo": n2ce_bbo.__version__, "torch": torch.__version__, "numpy": np.__version__,
+        "botorch": botorch.__version__, "python": platform.python_version(), "machine": platform.platform(),
+        "cuda": torch.version.cuda or "none", "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
+
+
+def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
+    """Score final proposals with the task's oracle: raw and normalised scores and their percentiles."""
+    raw = task.predict(x).reshape(-1).astype(np.float64)
+    norm = task.normalize(raw).reshape(-1)
+    return {
+        "oracle_scores": raw, "normalized_scores": norm,
+        "p100": float(np.max(norm)), "p50": float(np.percentile(norm, 50)),
+        "p100_raw": float(np.max(raw)), "p50_raw": float(np.percentile(raw, 50)),
+    }
+
+
+def resolve_task(
+    task_or_arrays: Task | str | tuple[np.ndarray, np.ndarray],
+    *,
+    data_dir: str | Path | None = None,
+    num_classes: int | None = None,
+    task_kwargs: Mapping[str, Any] | None = None,
+) -> Task:
+    """A Task from a Task, a registered name, or an ``(x, y)`` pair of the user's own data."""
+    if isinstance(task_or_arrays, Task):
+        return task_or_arrays
+    if isinstance(task_or_arrays, str):
+        from n2ce_bbo.tasks import make
+
+        return make(task_or_arrays, data_dir=data_dir, **dict(task_kwargs or {}))
+    if isinstance(task_or_arrays, tuple) and len(task_or_arrays) == 2:
+        x, y = task_or_arrays
+        return Task.from_arrays(x, y, num_classes=num_classes, name="custom")
+    raise TypeError("task_or_arrays must be a Task, a registered task name, or an (x, y) tuple of arrays.")
+
+
+def optimize(
+    task_or_arrays: Task | str | tuple[np.ndarray, np.ndarray],
+    method: str = "n2ce",
+    budget: int = 128,
+    seed: int = 0,
+    config: Mapping[str, Any] | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    num_classes: int | None = None,
+    task_kwargs: Mapping[str, Any] | None = None,
+    device: str | torch.device | None = None,
+    parallel: ParallelSpec | None = None,
+    verbose: bool = False,
+) -> Result:
+    """Propose ``budget`` designs for a task (or your own data) with ``method``.
+
+    Args:
+        task_or_arrays: a :class:`Task`, a registered task name (see ``n2ce_bbo.list_tasks()``), or ``(x, y)``
+            arrays of your own data (``x``: ``[n, d]`` floats, or ``[n, L]`` integer tokens with ``num_classes``).
+        method: a registered method name (``n2ce``, ``nce``, ``mle``, ``gaussian``, ``grad``, ...).
+        budget: number of designs to propose (Q; 128 in the Design-Bench protocol).
+        seed: seed of every random choice.
+        config: overrides of the method's configuration (nested mapping).
+        data_dir: Design-Bench data folder (else ``N2CE_BBO_DATA_DIR``).
+        num_classes: token vocabulary size when ``x`` holds token designs.
+        task_kwargs: extra arguments of the task factory (for example ``max_samples``).
+        device: ``"cpu"``, ``"cuda"``; default: CUDA when available.
+        parallel: how to spread the proposal work (Ray workers; sequential by default).
+        verbose: show progress.
+
+    Returns:
+        A :class:`Result`; oracle scores and normalised percentiles are filled when the task has an oracle.
+    """
+    if not isinstance(budget, (int, np.integer)) or budget < 1:
+        from n2ce_bbo.errors import InvalidDataError
+
+        raise InvalidDataError(f"budget must be a positive integer, got {budget!r}.")
+    task = resolve_task(task_or_arrays, data_dir=data_dir, num_classes=num_classes, task_kwargs=task_kwargs)
+    runner = make_method(method, config, seed=seed, device=device, parallel=parallel, verbose=verbose)
+    data = task.offline_data()
+
+    t0 = time.perf_counter()
+    runner.fit(data)
+    t1 = time.perf_counter()
+    proposal = runner.propose(int(budget))
+    t2 = time.perf_counter()
+
+    x = task.validate_designs(proposal.x, name="proposed designs")
+    result = Result(
+        task=task.name, method=method, seed=int(seed), budget=int(budget), x=x,
+        surrogate_scores=np.asarray(proposal.scores, dtype=np.float64).reshape(-1),
+        best_training_y=float(np.max(task.y)), train_s=t1 - t0, propose_s=t2 - t1,
+        config=runner.config_dict(), info=dict(proposal.info), versions=versions(),
+    )
+    if task.has_oracle:
+        t3 = time.perf_counter()
+        scores = evaluate(task, x)  # proposals are final: only now is the oracle consulted
+        result.eval_s = time.perf_counter() - t3
+        for key, value in scores.items():
+            setattr(result, key, value)
+    return result
