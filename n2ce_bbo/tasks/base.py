@@ -24,7 +24,9 @@ class OfflineData:
     """What an optimiser may see: the training rows and facts about the design space, never the oracle.
 
     Attributes:
-        x: designs, float32 ``[n, d]`` (continuous) or int64 ``[n, L]`` tokens (discrete).
+        x: designs, float32 ``[n, d]`` (continuous) or integer ``[n, L]`` tokens (discrete): int64, except for
+            tasks built with ``compact_tokens=True`` (TFBind10: uint8), so cast with ``x.astype(np.int64)`` or
+            ``torch.as_tensor(x).long()`` before indexing an embedding.
         y: scores, float32 ``[n, 1]``; higher is better.
         is_discrete: whether designs are token sequences.
         num_classes: number of token values (discrete), else ``None``.
@@ -66,6 +68,8 @@ class Task:
         optimum: the oracle's known maximum, when known.
         description: one line for listings.
         oracle_note: how faithful the oracle is (for example "reproduction of Design-Bench's forest").
+        compact_tokens: keep the integer dtype of token designs (for example uint8) instead of widening to int64;
+            for tasks with millions of rows. Designs passed to :meth:`predict` are still returned as int64.
     """
 
     def __init__(
@@ -82,11 +86,18 @@ class Task:
         optimum: float | None = None,
         description: str = "",
         oracle_note: str = "",
+        compact_tokens: bool = False,
     ) -> None:
         is_discrete = num_classes is not None
-        if is_discrete and (not isinstance(num_classes, (int, np.integer)) or num_classes < 2):
+        if is_discrete and (
+            isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2
+        ):
             raise InvalidDataError(f"num_classes must be an integer >= 2 for token designs, got {num_classes!r}.")
-        self._x = check_designs(x, is_discrete=is_discrete, num_classes=num_classes, name="x")
+        if oracle is not None and not callable(oracle):
+            raise InvalidDataError(f"oracle must be callable (designs [m, ...] -> scores [m, 1]), got {type(oracle).__name__}.")
+        self._x = check_designs(
+            x, is_discrete=is_discrete, num_classes=num_classes, name="x", keep_int_dtype=compact_tokens
+        )
         self._y = check_scores(y, self._x.shape[0], name="y")
         self._x.setflags(write=False)
         self._y.setflags(write=False)
@@ -112,10 +123,55 @@ class Task:
         self.description = description
         self.oracle_note = oracle_note
 
+    @classmethod
+    def from_arrays(
+        cls,
+        x: object,
+        y: object,
+        oracle: Oracle | None = None,
+        num_classes: int | None = None,
+        name: str = "custom",
+        *,
+        y_full_min: float | None = None,
+        y_full_max: float | None = None,
+        bounds: np.ndarray | None = None,
+        optimum: float | None = None,
+        description: str = "",
+        oracle_note: str = "",
+    ) -> Task:
+        """A task from your own arrays.
+
+        Args:
+            x: designs, ``[n, d]`` floats, or ``[n, L]`` integer token ids when ``num_classes`` is given.
+            y: scores, ``[n]`` or ``[n, 1]``; higher is better.
+            oracle: optional true objective ``[m, ...] -> [m]`` or ``[m, 1]``; without it, proposals are not scored.
+            num_classes: number of token values; ``None`` means continuous designs.
+            name: the task's name in logs and results.
+            y_full_min, y_full_max: score range for normalisation; default: the range of ``y``.
+            bounds: ``[2, d]`` box for continuous designs; default: the per-feature range of ``x``.
+
+        Example:
+            >>> import numpy as np
+            >>> x = np.random.default_rng(0).uniform(-1, 1, size=(100, 3))
+            >>> task = Task.from_arrays(x, -(x**2).sum(1), oracle=lambda z: -(z**2).sum(1), name="sphere")
+            >>> task.predict(np.zeros((1, 3)))
+            array([[-0.]], dtype=float32)
+
+        Raises:
+            InvalidDataError: NaN/inf, mismatched rows, wrong rank, out-of-range tokens, empty data.
+        """
+        if oracle is None and not oracle_note:
+            oracle_note = "no oracle: proposals are not scored"
+        return cls(
+            name, x, y, oracle=oracle, num_classes=num_classes,
+            y_full_min=y_full_min, y_full_max=y_full_max, bounds=bounds, optimum=optimum,
+            description=description or "user data", oracle_note=oracle_note,
+        )
+
     # --- Design-Bench surface -------------------------------------------------------------------
     @property
     def x(self) -> np.ndarray:
-        """Training designs (read-only): float32 ``[n, d]`` or int64 ``[n, L]``."""
+        """Training designs (read-only): float32 ``[n, d]`` or integer ``[n, L]`` (int64 unless ``compact_tokens``)."""
         return self._x
 
     @property

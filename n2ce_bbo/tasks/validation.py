@@ -15,6 +15,7 @@ def check_designs(
     feature_shape: tuple[int, ...] | None = None,
     name: str = "x",
     allow_empty: bool = False,
+    keep_int_dtype: bool = False,
 ) -> np.ndarray:
     """Validate a batch of designs and return it as an array.
 
@@ -25,9 +26,13 @@ def check_designs(
         feature_shape: expected shape of one design (``(d,)`` or ``(L,)``), when known.
         name: how to call the array in error messages.
         allow_empty: accept ``n = 0``.
+        keep_int_dtype: for token designs that already have an integer dtype (``uint8``, ``int16``, ...),
+            keep it instead of widening to int64 (TFBind10's 4.16 M training rows stay 42 MB in uint8
+            instead of 333 MB in int64). Floats and booleans are still converted to int64.
 
     Returns:
-        ``np.ndarray``: float32 ``[n, d]`` or int64 ``[n, L]``.
+        ``np.ndarray``: float32 ``[n, d]``, or ``[n, L]`` integer tokens (int64, or the input's integer dtype
+        when ``keep_int_dtype``).
 
     Raises:
         InvalidDataError: wrong rank or shape, NaN/inf, non-integer or out-of-range tokens, empty input.
@@ -56,7 +61,8 @@ def check_designs(
                 raise InvalidDataError(f"{name} holds NaN or inf among its tokens.")
             if not np.all(arr == np.round(arr)):
                 raise InvalidDataError(f"{name} holds non-integer values, but token designs must be integer ids.")
-        arr = arr.astype(np.int64)
+        if not (keep_int_dtype and np.issubdtype(arr.dtype, np.integer)):
+            arr = arr.astype(np.int64)
         if num_classes is not None and arr.size:
             lo, hi = int(arr.min()), int(arr.max())
             if lo < 0 or hi >= num_classes:

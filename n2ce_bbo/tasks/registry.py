@@ -1,0 +1,193 @@
+"""Task registry: names such as ``"TFBind8-Exact-v0"`` map to factories ``factory(data_dir=..., **kwargs) -> Task``."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from n2ce_bbo.errors import ConfigError, DataNotFoundError, N2CEBBOError, UnknownTaskError
+from n2ce_bbo.tasks.base import Task
+from n2ce_bbo.tasks.data_dir import HOW_TO_SET
+
+TaskFactory = Callable[..., Task]
+Kind = Literal["discrete", "continuous"]
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A registered task, as :func:`list_tasks` shows it.
+
+    Attributes:
+        name: registry name.
+        kind: ``"discrete"`` (token sequences) or ``"continuous"``.
+        description: one line.
+        needs_data: whether the task reads the Design-Bench data folder.
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    needs_data: bool
+
+
+@dataclass(frozen=True)
+class _Entry:
+    info: TaskInfo
+    factory: TaskFactory
+    design_shape: tuple[int, ...] | None = None
+    num_classes: int | None = None
+    train_rows: int | None = None
+    oracle_note: str = ""
+    data_source: Callable[[str | Path | None], tuple[bool, str]] | None = None
+
+
+_TASKS: dict[str, _Entry] = {}
+
+
+def register(
+    name: str,
+    factory: TaskFactory,
+    *,
+    kind: Kind,
+    description: str,
+    needs_data: bool,
+    overwrite: bool = False,
+    design_shape: tuple[int, ...] | None = None,
+    num_classes: int | None = None,
+    train_rows: int | None = None,
+    oracle_note: str = "",
+    data_source: Callable[[str | Path | None], tuple[bool, str]] | None = None,
+) -> None:
+    """Register a task factory under ``name``.
+
+    Args:
+        name: registry name (for example ``"MyTask-v0"``).
+        factory: ``factory(data_dir=..., **kwargs) -> Task``; ``data_dir`` is passed even to tasks without data.
+        kind: ``"discrete"`` or ``"continuous"``.
+        description: one line for listings.
+        needs_data: whether the factory reads the data folder.
+        overwrite: replace an existing registration instead of raising.
+        design_shape, num_classes, train_rows, oracle_note: optional facts for :func:`task_table`, so listing
+            does not build the task (tasks without data and without these facts are built to list them).
+        data_source: optional ``f(data_dir) -> (found, text)`` telling listings whether the data is present.
+
+    Raises:
+        ConfigError: ``name`` is already registered (and not ``overwrite``), or ``kind`` is invalid.
+    """
+    if kind not in ("discrete", "continuous"):
+        raise ConfigError(f"kind must be 'discrete' or 'continuous', got {kind!r}.")
+    if not callable(factory):
+        raise ConfigError(f"factory for task {name!r} must be callable.")
+    try:
+        fparams = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # builtins without a signature: trust the caller
+        fparams = None
+    if fparams is not None and "data_dir" not in fparams and not any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in fparams.values()
+    ):
+        raise ConfigError(f"factory for task {name!r} must accept a data_dir keyword argument (it may ignore it).")
+    if name in _TASKS and not overwrite:
+        raise ConfigError(f"Task {name!r} is already registered (pass overwrite=True to replace it).")
+    _TASKS[name] = _Entry(
+        TaskInfo(name, kind, description, bool(needs_data)), factory, design_shape, num_classes, train_rows,
+        oracle_note, data_source,
+    )
+
+
+def _entry(name: str) -> _Entry:
+    _ensure_builtin()
+    if name not in _TASKS:
+        close = difflib.get_close_matches(name, list(_TASKS), n=3, cutoff=0.5)
+        if not close:  # also try case-insensitive prefix matches ("tfbind8" -> "TFBind8-Exact-v0")
+            close = [k for k in _TASKS if k.lower().startswith(name.lower()[:5])][:3]
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownTaskError(f"Unknown task {name!r}.{hint} Known tasks: {', '.join(sorted(_TASKS))}.")
+    return _TASKS[name]
+
+
+def make(name: str, data_dir: str | Path | None = None, **kwargs: Any) -> Task:
+    """Build the task registered as ``name``.
+
+    Args:
+        name: registry name; see :func:`list_tasks`.
+        data_dir: Design-Bench data folder for tasks that need it (else ``$N2CE_BBO_DATA_DIR``).
+        **kwargs: task options (for example ``max_samples``, ``seed``, ``n_samples``).
+
+    Raises:
+        UnknownTaskError: unknown name (the message lists close matches).
+        ConfigError: an option the task does not accept.
+        DataNotFoundError: the task needs data and none was found (the message says what to set).
+    """
+    entry = _entry(name)
+    sig = inspect.signature(entry.factory)
+    params = sig.parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        accepted = [k for k in params if k != "data_dir"]
+        unknown = [k for k in kwargs if k not in params]
+        if unknown:
+            raise ConfigError(
+                f"Task {name!r} does not accept option(s) {unknown}; it accepts {accepted or 'no options'}."
+            )
+    return entry.factory(data_dir=data_dir, **kwargs)
+
+
+def list_tasks() -> list[TaskInfo]:
+    """Every registered task, sorted by name."""
+    _ensure_builtin()
+    return [e.info for _, e in sorted(_TASKS.items())]
+
+
+def _shape_text(shape: tuple[int, ...] | None, num_classes: int | None) -> str:
+    if shape is None:
+        return "?"
+    dims = "x".join(str(s) for s in shape)
+    return f"{dims} tokens ({num_classes} classes)" if num_classes is not None else f"{dims} reals"
+
+
+def task_table(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """One row per task for listings (``n2ce-bbo tasks``), cheap to compute.
+
+    Each row has ``name``, ``kind``, ``shape`` (text), ``design_shape`` (tuple or None), ``rows`` (training rows;
+    ``None`` when unknown), ``data_found`` (bool), ``data`` (where it was found, or what to set),
+    ``oracle`` (note), ``description``, ``needs_data``.
+    Data tasks are not loaded: their row counts are known constants and their files are only looked for.
+    """
+    rows: list[dict[str, Any]] = []
+    for info in list_tasks():
+        e = _TASKS[info.name]
+        shape, ncls, n_rows, note = e.design_shape, e.num_classes, e.train_rows, e.oracle_note
+        if info.needs_data:
+            found, where = e.data_source(data_dir) if e.data_source else (True, "(not checked)")
+        else:
+            found, where = True, "embedded (no data needed)"
+        if (shape is None or n_rows is None) and (not info.needs_data or found):
+            try:  # tasks without recorded facts: build them (cheap for embedded ones)
+                t = e.factory(data_dir=data_dir)
+                shape, ncls, n_rows, note = t.input_shape, t.num_classes, t.dataset_size, note or t.oracle_note
+            except DataNotFoundError as exc:
+                found, where = False, f"missing: {exc}"
+            except N2CEBBOError as exc:
+                found, where = False, f"unusable: {exc}"
+        if info.needs_data and not found and HOW_TO_SET not in where:
+            where = f"{where} ({HOW_TO_SET})"
+        rows.append({
+            "name": info.name, "kind": info.kind, "shape": _shape_text(shape, ncls), "design_shape": shape,
+            "rows": n_rows, "data_found": bool(found), "data": where, "oracle": note,
+            "description": info.description, "needs_data": info.needs_data,
+        })
+    return rows
+
+
+_BUILTIN_LOADED = False
+
+
+def _ensure_builtin() -> None:
+    global _BUILTIN_LOADED
+    if _BUILTIN_LOADED:
+        return
+    _BUILTIN_LOADED = True
+    from n2ce_bbo.tasks import builtin  # noqa: F401  (registers the built-in tasks)

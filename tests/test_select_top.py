@@ -1,0 +1,34 @@
+"""select_top: deduplication, ranking, and training designs ranked last."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from n2ce_bbo.errors import InvalidDataError
+from n2ce_bbo.methods.base import select_top
+
+
+def test_dedup_and_order() -> None:
+    x = np.array([[0, 1], [2, 3], [0, 1], [4, 5]])
+    s = np.array([1.0, 3.0, 5.0, 2.0])
+    top, scores = select_top(x, s, 2)
+    assert top.tolist() == [[2, 3], [4, 5]]  # the first copy of [0, 1] keeps its own score 1.0
+    assert scores.tolist() == [3.0, 2.0]
+
+
+def test_excluded_designs_rank_last_but_fill_when_needed() -> None:
+    x = np.array([[0, 1], [2, 3], [4, 5]])
+    s = np.array([9.0, 1.0, 2.0])
+    top, _ = select_top(x, s, 3, exclude=np.array([[0, 1]]))
+    assert top.tolist() == [[4, 5], [2, 3], [0, 1]]
+
+
+def test_nan_scores_rank_last_and_bad_budget() -> None:
+    x = np.arange(6).reshape(3, 2)
+    top, _ = select_top(x, np.array([np.nan, 0.0, 1.0]), 3)
+    assert top[-1].tolist() == [0, 1]
+    with pytest.raises(InvalidDataError):
+        select_top(x, np.zeros(3), 0)
+    with pytest.raises(InvalidDataError):
+        select_top(x, np.zeros(2), 1)
