@@ -1,0 +1,15 @@
+"""Training of the latent-EBM surrogate: configuration, prior objectives, the alternating trainer, checkpoints."""
+
+from n2ce_bbo.training.checkpoint import load_surrogate, save_surrogate
+from n2ce_bbo.training.config import LatentEBMConfig, ModelConfig, PriorConfig, TrainConfig
+from n2ce_bbo.training.trainer import train_surrogate
+
+__all__ = [
+    "LatentEBMConfig",
+    "ModelConfig",
+    "PriorConfig",
+    "TrainConfig",
+    "load_surrogate",
+    "save_surrogate",
+    "train_surrogate",
+]

@@ -1,0 +1,172 @@
+"""Configuration of the latent-EBM surrogate and its training (validated by :func:`n2ce_bbo.config.from_dict`).
+
+``LatentEBMConfig`` has three sections::
+
+    model:  latent_dim, hidden, depth, prior_hidden, prior_depth, share_prior_trunk, activation,
+            decoder_std, decoder_temperature, y_noise_std
+    prior:  objective (n2ce | nce | nwj | mle | gaussian), M, K, reg, waymarks, prior_lr,
+            prior_steps_per_batch, mle_langevin_steps, mle_step_size
+    train:  epochs, batch_size, lr, weight_decay, kl_weight, value_weight, grad_clip, max_train_rows,
+            max_steps, log_every, finite_check_every
+
+The number of prior stages has one source of truth, ``prior.K`` (the model builds K stage networks from it).
+Invalid values raise ``ValueError`` in ``__post_init__`` (``from_dict`` reports them as ``ConfigError`` with
+the key's path).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Objective = Literal["n2ce", "nce", "nwj", "mle", "gaussian"]
+
+
+def _positive(section: str, **values: float) -> None:
+    for name, v in values.items():
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ValueError(f"{section}.{name} must be a finite number > 0, got {v!r}")
+
+
+def _at_least(section: str, low: float, **values: float) -> None:
+    for name, v in values.items():
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= low):
+            raise ValueError(f"{section}.{name} must be >= {low}, got {v!r}")
+
+
+@dataclass
+class ModelConfig:
+    """Network sizes and likelihood scales of the surrogate.
+
+    Attributes:
+        latent_dim: latent dimension d_z.
+        hidden: width of the encoder, decoder and value-head MLPs.
+        depth: hidden layers in each of those MLPs.
+        prior_hidden: width of each EBM stage network (their number is ``prior.K``).
+        prior_depth: hidden layers per stage network.
+        share_prior_trunk: one trunk network with K linear heads instead of K networks (cheaper ``f_α(z)``
+            evaluation when sampling; training cost is about the same).
+        activation: hidden non-linearity (smooth ``silu`` keeps latent gradients smooth for Langevin).
+        decoder_std: std σ_x of the Gaussian decoder for continuous designs, in standardised units.
+        decoder_temperature: τ; the reconstruction term of the ELBO is divided by τ (τ < 1: a sharper decoder,
+            i.e. reconstruction weighted more against the KL / prior term). Default 0.25: with τ = 1 on
+            TFBind8 the posterior collapsed (reconstruction 10.6 nats against 11.1 for uniform guessing, KL 1.7
+            nats), so f_α had nothing to learn (f ≈ 0) and 1,024 Langevin chains decoded to 3 distinct designs;
+            τ = 0.25 gave reconstruction 0.74 nats, KL 20 nats and 302 distinct designs (one seed, 5 epochs).
+        y_noise_std: σ_y of the value head ``N(y; h(z), σ_y²)``, in standardised score units. Also used in
+            ``log p(z | y*)`` when sampling.
+    """
+
+    latent_dim: int = 16
+    hidden: int = 256
+    depth: int = 2
+    prior_hidden: int = 128
+    prior_depth: int = 2
+    share_prior_trunk: bool = False
+    activation: Literal["silu", "gelu", "relu", "tanh", "leaky_relu"] = "silu"
+    decoder_std: float = 0.3
+    decoder_temperature: float = 0.25
+    y_noise_std: float = 0.1
+
+    def __post_init__(self) -> None:
+        _at_least("model", 1, latent_dim=self.latent_dim, hidden=self.hidden, prior_hidden=self.prior_hidden)
+        _at_least("model", 0, depth=self.depth, prior_depth=self.prior_depth)
+        _positive("model", decoder_std=self.decoder_std, decoder_temperature=self.decoder_temperature,
+                  y_noise_std=self.y_noise_std)
+
+
+@dataclass
+class PriorConfig:
+    """How the EBM prior ``f_α`` is fitted to the aggregate posterior (step 2 of each minibatch).
+
+    Attributes:
+        objective: ``"n2ce"`` (telescoping Noisier NCE with ``M``), ``"nce"`` (the same with M = 1;
+            ``M`` is ignored), ``"nwj"`` (the M -> ∞ limit), ``"mle"`` (short-run-Langevin maximum likelihood,
+            one network sum ``f`` trained on ``E_q*∇f - E_pα∇f``), ``"gaussian"`` (no EBM: ``f ≡ 0``).
+        M: N²CE noise weight (>= 1).
+        K: number of stages / waymark pairs (the K stage networks); also used by ``mle`` (f = Σ_k f_k, so all
+            objectives train the same network).
+        reg: ratio-regulariser weight λ (adds ``λ·E[f_k²]`` per stage; 0 disables).
+        waymarks: mixing schedule ``a_k`` (``"linear"``, ``"sqrt"``, ``"cosine"``; see ``losses.waymark_schedule``).
+        prior_lr: Adam learning rate of α.
+        prior_steps_per_batch: α updates per minibatch (fresh noise each).
+        mle_langevin_steps: short-run Langevin steps from N(0, I) for ``mle``.
+        mle_step_size: Langevin step size s (``z += s²/2 ∇log p_α + s ξ``) for ``mle``.
+    """
+
+    objective: Objective = "n2ce"
+    M: float = 100.0
+    K: int = 6
+    reg: float = 0.0
+    waymarks: Literal["linear", "sqrt", "cosine"] = "linear"
+    prior_lr: float = 3e-4
+    prior_steps_per_batch: int = 1
+    mle_langevin_steps: int = 60
+    mle_step_size: float = 0.1
+
+    def __post_init__(self) -> None:
+        _at_least("prior", 1.0, M=self.M)
+        _at_least("prior", 1, K=self.K, prior_steps_per_batch=self.prior_steps_per_batch)
+        _at_least("prior", 0, reg=self.reg, mle_langevin_steps=self.mle_langevin_steps)
+        _positive("prior", prior_lr=self.prior_lr, mle_step_size=self.mle_step_size)
+
+    @property
+    def uses_ebm(self) -> bool:
+        """Whether the surrogate has an EBM prior (every objective but ``gaussian``)."""
+        return self.objective != "gaussian"
+
+
+@dataclass
+class TrainConfig:
+    """The alternating training loop (device independent).
+
+    Attributes:
+        epochs: passes over the (possibly subsampled) training rows.
+        batch_size: rows per minibatch.
+        lr: Adam learning rate of the encoder, decoder and value head.
+        weight_decay: Adam (L2) weight decay of those.
+        kl_weight: weight of ``KL(q ‖ N(0, I)) - E_q f_α`` (= ``KL(q ‖ p_α)`` up to ``log Z_α``) in the ELBO.
+        value_weight: weight of the value term ``-log p_γ(y | z)``.
+        grad_clip: global gradient-norm clip for both optimisers (``None``: no clipping).
+        max_train_rows: datasets with more rows are trained on a seeded random subsample of this many rows
+            (TFBind10 has ~4M); the statistics of ``y`` (mean, std, best) still use every row. ``None``: all rows.
+        max_steps: stop after this many minibatches in total (``None``: ``epochs`` full passes).
+        log_every: record the step losses in the history every this many steps (and print when verbose).
+        finite_check_every: check the losses for NaN/inf every this many steps (1 = every step, which costs
+            a device sync per step on a GPU). Parameters are always checked before a checkpoint is written.
+    """
+
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    kl_weight: float = 1.0
+    value_weight: float = 1.0
+    grad_clip: float | None = 10.0
+    max_train_rows: int | None = 200_000
+    max_steps: int | None = None
+    log_every: int = 50
+    finite_check_every: int = 1
+
+    def __post_init__(self) -> None:
+        _at_least("train", 1, epochs=self.epochs, batch_size=self.batch_size, log_every=self.log_every,
+                  finite_check_every=self.finite_check_every)
+        _positive("train", lr=self.lr)
+        _at_least("train", 0, weight_decay=self.weight_decay, kl_weight=self.kl_weight,
+                  value_weight=self.value_weight)
+        if self.grad_clip is not None:
+            _positive("train", grad_clip=self.grad_clip)
+        if self.max_train_rows is not None:
+            _at_least("train", 1, max_train_rows=self.max_train_rows)
+        if self.max_steps is not None:
+            _at_least("train", 1, max_steps=self.max_steps)
+
+
+@dataclass
+class LatentEBMConfig:
+    """Everything that defines a trained latent-EBM surrogate (model, prior objective, training loop)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

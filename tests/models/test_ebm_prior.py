@@ -1,0 +1,71 @@
+"""MLP building blocks and the K-stage EBM prior: batched stages equal per-stage evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from n2ce_bbo.models.ebm_prior import EBMPrior
+from n2ce_bbo.models.mlp import MLP, StackedMLP, TokenInput
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """One intra-op thread: on a shared 2-core machine, multi-threaded tiny ops can stall for milliseconds."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+
+def test_stacked_mlp_matches_each_stage() -> None:
+    torch.manual_seed(0)
+    net = StackedMLP(3, 5, 7, 2, depth=2)
+    x = torch.randn(3, 4, 5)
+    out = net(x)
+    assert out.shape == (3, 4, 2)
+    for k in range(3):
+        torch.testing.assert_close(out[k], net.forward_one(k, x[k]))
+    shared = torch.randn(6, 5)
+    torch.testing.assert_close(net(shared), torch.stack([net.forward_one(k, shared) for k in range(3)]))
+    # stages are independently initialised
+    assert not torch.allclose(net.weights[0][0], net.weights[0][1])
+
+
+def test_token_input_equals_one_hot_linear() -> None:
+    torch.manual_seed(0)
+    layer = TokenInput(4, 3, 6)
+    tok = torch.tensor([[0, 1, 2, 0], [2, 2, 1, 0]])
+    one_hot = torch.nn.functional.one_hot(tok, 3).float().reshape(2, -1)  # [n, L*C], position-major
+    expected = one_hot @ layer.embed.weight + layer.bias
+    torch.testing.assert_close(layer(tok), expected)
+
+
+def test_mlp_zero_last() -> None:
+    net = MLP(3, 8, 1, depth=2, zero_last=True)
+    assert torch.all(net(torch.randn(5, 3)) == 0)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_prior_sum_and_stages(shared: bool) -> None:
+    torch.manual_seed(1)
+    prior = EBMPrior(4, 3, hidden=16, depth=2, shared_trunk=shared)
+    z = torch.randn(10, 4)
+    assert torch.all(prior(z) == 0)  # zero-initialised heads: starts as the Gaussian prior
+    for p in prior.parameters():  # perturb so the test is not trivially about zeros
+        p.data.add_(0.1 * torch.randn_like(p))
+    f = prior(z)
+    stages = torch.stack([prior.stage(k, z) for k in range(3)], dim=1)
+    assert f.shape == (10,) and stages.shape == (10, 3)
+    torch.testing.assert_close(f, stages.sum(1))
+    torch.testing.assert_close(prior.all_stages(z), stages)
+    xk = torch.randn(3, 7, 4)
+    out = prior.stage_outputs(xk)
+    torch.testing.assert_close(out, torch.stack([prior.stage(k, xk[k]) for k in range(3)]))
+    with pytest.raises(IndexError):
+        prior.stage(3, z)
+    with pytest.raises(ValueError):
+        prior.stage_outputs(torch.randn(2, 7, 4))

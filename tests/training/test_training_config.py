@@ -1,0 +1,48 @@
+"""Surrogate/training configuration: defaults, validation through from_dict."""
+
+from __future__ import annotations
+
+import pytest
+
+from n2ce_bbo.config import from_dict
+from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.training.config import LatentEBMConfig, PriorConfig
+
+
+def test_defaults() -> None:
+    cfg = from_dict(LatentEBMConfig, {})
+    assert cfg.model.latent_dim == 16 and cfg.model.hidden == 256 and cfg.model.depth == 2
+    assert cfg.model.prior_hidden == 128 and cfg.prior.K == 6 and cfg.prior.M == 100.0
+    assert cfg.prior.objective == "n2ce" and cfg.prior.mle_langevin_steps == 60
+    assert PriorConfig(objective="gaussian").uses_ebm is False
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"prior": {"M": 0.5}},
+        {"prior": {"K": 0}},
+        {"prior": {"reg": -1.0}},
+        {"prior": {"objective": "score_matching"}},
+        {"prior": {"prior_lr": 0.0}},
+        {"model": {"latent_dim": 0}},
+        {"model": {"y_noise_std": 0.0}},
+        {"model": {"decoder_temperature": -1.0}},
+        {"train": {"batch_size": 0}},
+        {"train": {"lr": float("nan")}},
+        {"train": {"max_train_rows": 0}},
+        {"train": {"grad_clip": 0.0}},
+        {"train": {"epochs": "ten"}},
+        {"model": {"latent_dims": 8}},
+    ],
+)
+def test_invalid_values_raise_config_error(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        from_dict(LatentEBMConfig, bad)
+
+
+def test_error_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"prior\.M"):
+        from_dict(LatentEBMConfig, {"prior": {"M": 0.1}})
+    with pytest.raises(ValueError):  # direct construction: a plain ValueError
+        PriorConfig(K=0)
