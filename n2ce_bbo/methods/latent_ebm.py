@@ -1,0 +1,398 @@
+"""The latent-EBM method: train the energy-based latent surrogate, then propose designs by sampling
+``p(z | y*)`` in latent space (METHOD.md §2-3).
+
+``propose(budget)``:
+
+1. ``y*`` = best standardised training score + ``propose.y_star_offset``.
+2. ``n_chains`` chains are split into fixed chunks of ``chain_chunk`` chains (the split never depends on the
+   number of workers); chunk ``i`` draws all its randomness from ``derive_seed(seed, "chains", i)``, so
+   the proposals are identical for a given seed whatever the parallelism (on one device type).
+3. Each chunk runs the sampler on
+
+       log p(z | y*) = log N(z; 0, I) + w · f_α(z) + value_weight · log N(y*; h_γ(z), σ_y²)
+
+   (Langevin or SVGD), or gradient ascent on ``value_weight · h_γ(z) + w · f_α(z)``, and decodes the
+   final state (and optionally ``snapshots - 1`` earlier states of the second half of the run).
+4. The decoded candidates are deduplicated, scored with ``surrogate.score(x, score_prior_weight)`` (value
+   head at the encoded design plus ``w · f_α``), and the top ``budget`` are kept, training designs last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from n2ce_bbo.errors import ConfigError, InvalidDataError
+from n2ce_bbo.methods.base import Method, Proposal, select_top
+from n2ce_bbo.methods.registry import register_method
+from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
+from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.training.config import LatentEBMConfig
+from n2ce_bbo.training.trainer import train_surrogate
+from n2ce_bbo.utils import derive_seed
+
+
+@dataclass
+class ProposeConfig:
+    """How designs are proposed from a trained surrogate.
+
+    Attributes:
+        sampler: ``"langevin"``, ``"svgd"`` or ``"gradient_ascent"`` (deterministic, on h + w·f).
+        n_chains: total number of chains (latent samples) per ``propose`` call.
+        n_steps: sampler steps per chain.
+        step_size: Langevin step ``s`` / SVGD step size / gradient-ascent (Adam) learning rate, latent units.
+        y_star_offset: standardised ``y*`` = best standardised training score + this offset.
+        value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
+        prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
+        score_prior_weight: weight of ``f_α`` in the candidate score; ``None`` uses ``prior_weight``.
+        noise_scale: Langevin noise multiplier (1 samples the target; < 1 is a lower temperature).
+        grad_clip: per-chain gradient norm clip in Langevin (``None``: none).
+        init: ``"prior"`` starts chains from N(0, I); ``"data"`` from encodings of the top training designs
+            (cycled over chains) plus ``init_noise`` Gaussian noise.
+        init_top_k: how many of the best training designs seed ``init="data"``.
+        init_noise: std of the noise added to those encodings.
+        chain_chunk: chains per chunk (the unit of parallel work and of seeding).
+        svgd_group_size: SVGD interaction groups within a chunk (``None``: the whole chunk).
+        snapshots: states decoded per chain: the final one plus ``snapshots - 1`` evenly spaced states of
+            the run's second half (more distinct candidates for the same sampling cost).
+        exclude_training: rank designs already in the training data after every new design.
+        fill: when the chains decode to fewer than ``budget`` distinct new designs, add neighbours of the
+            best candidates (tokens: every single-position mutant; continuous: Gaussian perturbations of
+            ``fill_scale`` × the bounds' width), scored like every candidate, so ``budget`` designs return.
+        fill_scale: relative perturbation size of the continuous fill.
+        score_batch: candidates scored per surrogate call.
+    """
+
+    sampler: Literal["langevin", "svgd", "gradient_ascent"] = "langevin"
+    n_chains: int = 4096
+    n_steps: int = 300
+    step_size: float = 0.1
+    y_star_offset: float = 2.0
+    value_weight: float = 1.0
+    prior_weight: float = 1.0
+    score_prior_weight: float | None = None
+    noise_scale: float = 1.0
+    grad_clip: float | None = None
+    init: Literal["prior", "data"] = "prior"
+    init_top_k: int = 128
+    init_noise: float = 0.1
+    chain_chunk: int = 512
+    svgd_group_size: int | None = None
+    snapshots: int = 1
+    exclude_training: bool = True
+    fill: bool = True
+    fill_scale: float = 0.02
+    score_batch: int = 4096
+
+    def __post_init__(self) -> None:
+        for name in ("n_chains", "chain_chunk", "snapshots", "init_top_k", "score_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"propose.{name} must be >= 1, got {getattr(self, name)}.")
+        if self.n_steps < 0:
+            raise ConfigError(f"propose.n_steps must be >= 0, got {self.n_steps}.")
+        if self.snapshots > 1 and self.snapshots > self.n_steps // 2 + 1:
+            raise ConfigError(f"propose.snapshots ({self.snapshots}) exceeds the states in the run's second half.")
+        if not self.step_size > 0:
+            raise ConfigError(f"propose.step_size must be > 0, got {self.step_size}.")
+        if self.noise_scale < 0 or self.init_noise < 0:
+            raise ConfigError("propose.noise_scale and propose.init_noise must be >= 0.")
+
+
+@dataclass
+class LatentEBMMethodConfig(LatentEBMConfig):
+    """The surrogate's configuration (``model``, ``prior``, ``train``, ...) plus the ``propose`` section."""
+
+    propose: ProposeConfig = field(default_factory=ProposeConfig)
+
+    def surrogate_config(self) -> LatentEBMConfig:
+        """The surrogate/training part alone, as a :class:`LatentEBMConfig`."""
+        names = [f.name for f in dataclasses.fields(LatentEBMConfig)]
+        return LatentEBMConfig(**{k: getattr(self, k) for k in names})
+
+
+@dataclass(frozen=True)
+class _ChunkJob:
+    """One chunk of chains: everything a worker needs besides the surrogate (small, picklable)."""
+
+    index: int
+    n_chains: int
+    seed: int
+    y_star: float
+    init_z: np.ndarray | None  # [k, d] encodings of top designs for init="data", else None
+    device: str
+
+
+def _snapshot_steps(n_steps: int, snapshots: int) -> list[int]:
+    """Trajectory indices decoded per chain: the final state and ``snapshots - 1`` earlier ones."""
+    if snapshots <= 1:
+        return [n_steps]
+    lo = n_steps // 2
+    return sorted({int(round(v)) for v in np.linspace(lo, n_steps, snapshots)})
+
+
+def run_chunk(surrogate: Any, cfg: ProposeConfig, job: _ChunkJob) -> dict[str, Any]:
+    """Sample and decode one chunk of chains (module-level so Ray can ship it).
+
+    Args:
+        surrogate: the trained surrogate (moved to ``job.device``; gradients flow to ``z`` only).
+        cfg: proposal settings.
+        job: chunk index, size, seed, ``y*`` and init encodings.
+
+    Returns:
+        ``{"x": decoded designs [n_chains * n_snapshots, ...], "stats": {...}}``; non-finite chains dropped.
+    """
+    device = torch.device(job.device)
+    surrogate = surrogate.to(device)
+    surrogate.eval()
+    gen = torch.Generator(device=device)
+    gen.manual_seed(job.seed)
+    d = int(surrogate.latent_dim)
+    if job.init_z is None:
+        z0 = torch.randn(job.n_chains, d, generator=gen, device=device)
+    else:
+        base = torch.as_tensor(job.init_z, dtype=torch.float32, device=device)
+        idx = torch.arange(job.n_chains, device=device) % base.shape[0]
+        z0 = base[idx] + cfg.init_noise * torch.randn(job.n_chains, d, generator=gen, device=device)
+
+    def log_p(z: Tensor) -> Tensor:
+        return surrogate.log_p_z_given_y(z, job.y_star, cfg.value_weight, cfg.prior_weight)
+
+    def ascent_objective(z: Tensor) -> Tensor:
+        return cfg.value_weight * surrogate.value(z) + cfg.prior_weight * surrogate.prior_f(z)
+
+    keep_traj = cfg.snapshots > 1
+    if cfg.sampler == "langevin":
+        out = langevin(log_p, z0, cfg.n_steps, cfg.step_size, generator=gen, noise_scale=cfg.noise_scale,
+                       grad_clip=cfg.grad_clip, return_trajectory=keep_traj)
+    elif cfg.sampler == "svgd":
+        out = svgd(log_p, z0, cfg.n_steps, cfg.step_size, group_size=cfg.svgd_group_size, return_trajectory=keep_traj)
+    else:
+        out = gradient_ascent(ascent_objective, z0, cfg.n_steps, cfg.step_size, return_trajectory=keep_traj)
+    states = out[_snapshot_steps(cfg.n_steps, cfg.snapshots)] if keep_traj else out.unsqueeze(0)
+    z_final = states[-1]
+    finite = torch.isfinite(states).all(dim=2)  # [S, n]
+    z_all = states[finite]
+    with torch.no_grad():
+        final_ok = z_final[finite[-1]]
+        value = surrogate.value(final_ok) if final_ok.shape[0] else torch.zeros(0, device=device)
+        prior = surrogate.prior_f(final_ok) if final_ok.shape[0] else torch.zeros(0, device=device)
+        x = surrogate.decode_designs(z_all) if z_all.shape[0] else None
+    stats = {
+        "n_nonfinite": int((~finite[-1]).sum()),
+        "sum_value": float(value.sum()),
+        "sum_prior_f": float(prior.sum()),
+        "sum_norm": float(final_ok.norm(dim=1).sum()),
+        "n_final": int(final_ok.shape[0]),
+    }
+    return {"x": None if x is None else np.asarray(x), "stats": stats}
+
+
+def _chunk_closure(surrogate: Any, cfg: ProposeConfig) -> Any:
+    """A plain function ``job -> run_chunk(surrogate, cfg, job)`` (Ray's remote needs a real function)."""
+
+    def chunk_fn(job: _ChunkJob) -> dict[str, Any]:
+        return run_chunk(surrogate, cfg, job)
+
+    return chunk_fn
+
+
+def _parallel_map(fn: Any, items: list[Any], workers: int, address: str | None, gpus_per_task: float) -> list[Any]:
+    from n2ce_bbo.parallel import parallel_map
+
+    return parallel_map(fn, items, workers=workers, address=address, gpus_per_task=gpus_per_task)
+
+
+class LatentEBMMethod(Method):
+    """Energy-based latent surrogate (ELBO + N²CE/NCE/MLE/Gaussian prior) with latent-space sampling."""
+
+    Config = LatentEBMMethodConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.surrogate: Any = None
+        self.history: Any = None
+
+    def fit(self, data: OfflineData) -> None:
+        """Train the surrogate on the offline rows (seed = the method's seed)."""
+        self.data = data
+        self.surrogate, self.history = train_surrogate(
+            data, self.config.surrogate_config(), seed=self.seed, device=self.device, verbose=self.verbose
+        )
+
+    # ------------------------------------------------------------------------------------------
+    def _init_encodings(self, data: OfflineData) -> np.ndarray | None:
+        cfg: ProposeConfig = self.config.propose
+        if cfg.init != "data":
+            return None
+        k = min(cfg.init_top_k, data.n)
+        top = np.argsort(-data.y.reshape(-1), kind="stable")[:k]
+        x = torch.as_tensor(data.x[top], device=self.device)
+        with torch.no_grad():
+            mu, _ = self.surrogate.encode(x)
+        return mu.detach().float().cpu().numpy()
+
+    def _jobs(self, y_star: float, init_z: np.ndarray | None, device: str) -> list[_ChunkJob]:
+        cfg: ProposeConfig = self.config.propose
+        jobs = []
+        for i, start in enumerate(range(0, cfg.n_chains, cfg.chain_chunk)):
+            n = min(cfg.chain_chunk, cfg.n_chains - start)
+            jobs.append(_ChunkJob(i, n, derive_seed(self.seed, "chains", i), y_star, init_z, device))
+        return jobs
+
+    def _chunk_fn(self) -> tuple[Any, str]:
+        """The function run per chunk and the device it computes on."""
+        cfg: ProposeConfig = self.config.propose
+        if self.parallel.workers <= 0:
+            return _chunk_closure(self.surrogate, cfg), str(self.device)
+        # Ray: ship a CPU copy of the trained module inside the function (serialised once by Ray);
+        # workers compute on a GPU only when they are given one.
+        device = "cuda" if (self.parallel.gpus_per_task > 0 and torch.cuda.is_available()) else "cpu"
+        return _chunk_closure(_cpu_copy(self.surrogate), cfg), device
+
+    def _score(self, x: np.ndarray, weight: float) -> np.ndarray:
+        cfg: ProposeConfig = self.config.propose
+        out = []
+        with torch.no_grad():
+            for s in range(0, x.shape[0], cfg.score_batch):
+                xb = torch.as_tensor(x[s : s + cfg.score_batch], device=self.device)
+                out.append(self.surrogate.score(xb, weight).detach().double().cpu().numpy().reshape(-1))
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def propose(self, budget: int) -> Proposal:
+        """Sample latent chains towards ``y*``, decode, score, deduplicate and keep the best ``budget``."""
+        data = self._require_fit()
+        if budget < 1:
+            raise InvalidDataError(f"budget must be >= 1, got {budget}.")
+        cfg: ProposeConfig = self.config.propose
+        t0 = time.perf_counter()
+        y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
+        fn, device = self._chunk_fn()
+        jobs = self._jobs(y_star, self._init_encodings(data), device)
+        results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
+        parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
+        if not parts:
+            raise InvalidDataError("every sampler chain diverged (non-finite latent states): lower propose.step_size.")
+        cand = np.concatenate(parts)
+        if data.is_discrete:
+            cand = cand.astype(np.int64)
+        else:
+            cand = cand.astype(np.float32)
+            if data.bounds is not None:
+                cand = np.clip(cand, data.bounds[0], data.bounds[1])
+        _, first = np.unique(cand.reshape(cand.shape[0], -1), axis=0, return_index=True)
+        uniq = cand[np.sort(first)]
+        w = cfg.prior_weight if cfg.score_prior_weight is None else cfg.score_prior_weight
+        scores = self._score(uniq, w)
+        exclude = data.x if cfg.exclude_training else None
+        n_unique_sampled = int(uniq.shape[0])
+        n_new = n_unique_sampled - _count_in(uniq, data.x)
+        n_fill = 0
+        if cfg.fill and n_new < budget:
+            need = budget - n_new
+            per = data.dim * (int(data.num_classes or 2) - 1) if data.is_discrete else need
+            n_src = min(budget, -(-4 * need // per) + 1)  # enough sources for ~4x the missing designs
+            extra = _neighbours(uniq[np.argsort(-scores, kind="stable")[:n_src]], data, cfg.fill_scale,
+                                need, derive_seed(self.seed, "fill"))
+            extra = _drop_seen(extra, uniq)
+            if len(extra):
+                n_fill = int(extra.shape[0])
+                uniq = np.concatenate([uniq, extra])
+                scores = np.concatenate([scores, self._score(extra, w)])
+        x_top, s_top = select_top(uniq, scores, budget, exclude=exclude)
+        n_final = sum(r["stats"]["n_final"] for r in results)
+        n_train_in_top = _count_in(x_top, data.x)
+        info = {
+            "y_star_standardized": y_star,
+            "sampler": cfg.sampler,
+            "n_chains": cfg.n_chains,
+            "n_chunks": len(jobs),
+            "n_candidates": int(cand.shape[0]),
+            "n_unique_candidates": n_unique_sampled,
+            "n_new_unique_candidates": int(n_new),
+            "n_fill_candidates": n_fill,
+            "n_training_designs_in_top": n_train_in_top,
+            "n_nonfinite_chains": int(sum(r["stats"]["n_nonfinite"] for r in results)),
+            "mean_final_value": sum(r["stats"]["sum_value"] for r in results) / max(n_final, 1),
+            "mean_final_prior_f": sum(r["stats"]["sum_prior_f"] for r in results) / max(n_final, 1),
+            "mean_final_latent_norm": sum(r["stats"]["sum_norm"] for r in results) / max(n_final, 1),
+            "propose_s": round(time.perf_counter() - t0, 3),
+        }
+        return Proposal(x=x_top, scores=s_top, info=info)
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.reshape(x.shape[0], -1))
+
+
+def _count_in(x: np.ndarray, ref: np.ndarray) -> int:
+    """How many rows of ``x`` also occur in ``ref`` (compared after casting ``ref`` to ``x.dtype``)."""
+    if not len(x) or not len(ref):
+        return 0
+    seen = {r.tobytes() for r in _rows(np.asarray(ref).astype(x.dtype))}
+    return int(sum(r.tobytes() in seen for r in _rows(x)))
+
+
+def _drop_seen(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Distinct rows of ``x`` that are not in ``ref`` (first occurrence order)."""
+    seen = {r.tobytes() for r in _rows(ref.astype(x.dtype))}
+    keep, out = set(), []
+    for i, r in enumerate(_rows(x)):
+        b = r.tobytes()
+        if b not in seen and b not in keep:
+            keep.add(b)
+            out.append(i)
+    return x[out]
+
+
+def _neighbours(top: np.ndarray, data: OfflineData, scale: float, need: int, seed: int) -> np.ndarray:
+    """Neighbours of the candidates ``top`` [k, ...] used to fill a short proposal.
+
+    Tokens: every single-position mutant of each candidate (k·L·(C-1) rows). Continuous: ``max(need, 1)``
+    Gaussian perturbations per candidate with std ``scale`` × the bounds' width, clipped to the bounds.
+    """
+    if data.is_discrete:
+        c = int(data.num_classes or 2)
+        k, L = top.shape
+        mut = np.repeat(top[:, None, None, :], L, axis=1).repeat(c - 1, axis=2)  # [k, L, C-1, L]
+        pos = np.arange(L)
+        shift = np.arange(1, c)
+        vals = (top[:, :, None] + shift[None, None, :]) % c  # [k, L, C-1]
+        mut[:, pos, :, pos] = np.moveaxis(vals, 1, 0)
+        return mut.reshape(-1, L).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
+    width = np.maximum(hi - lo, 1e-6)
+    reps = max(need, 1)
+    out = np.repeat(top, reps, axis=0) + rng.normal(size=(top.shape[0] * reps, top.shape[1])) * scale * width
+    return np.clip(out, lo, hi).astype(np.float32)
+
+
+def _cpu_copy(module: Any) -> Any:
+    """A deep copy of ``module`` on the CPU (the original stays where it is)."""
+    import copy
+
+    return copy.deepcopy(module).to("cpu")
+
+
+register_method(
+    "n2ce", LatentEBMMethod, {"prior": {"objective": "n2ce", "M": 100, "K": 6}},
+    "Latent EBM surrogate with a Noisier-NCE prior (M=100, K=6); Langevin sampling of p(z|y*).",
+)
+register_method(
+    "nce", LatentEBMMethod, {"prior": {"objective": "nce", "M": 1, "K": 6}},
+    "Latent EBM surrogate with a standard NCE prior (M=1, K=6); Langevin sampling of p(z|y*).",
+)
+register_method(
+    "mle", LatentEBMMethod, {"prior": {"objective": "mle"}},
+    "Latent EBM surrogate with a prior trained by short-run-Langevin maximum likelihood.",
+)
+register_method(
+    "gaussian", LatentEBMMethod, {"prior": {"objective": "gaussian"}},
+    "Latent-variable surrogate with a plain N(0, I) prior (no EBM); Langevin sampling of p(z|y*).",
+)
