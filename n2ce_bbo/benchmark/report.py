@@ -1,0 +1,183 @@
+"""Summaries of a benchmark run folder: ``summary.csv``, ``summary.md`` and plots, with published anchors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from n2ce_bbo.benchmark.anchors import METHOD_ROWS, P50_BEST, P50_SOURCE, REPRODUCED_ORACLES, TASK_COLUMNS, p100_anchors
+from n2ce_bbo.benchmark.plots import plot_score_vs_m, plot_scores
+from n2ce_bbo.benchmark.store import load_cells
+from n2ce_bbo.config import load_yaml
+from n2ce_bbo.errors import OutputError
+from n2ce_bbo.utils import atomic_write_bytes
+
+CSV_COLUMNS = [
+    "task", "method", "method_name", "n_seeds", "n_failed", "n_missing", "p100_mean", "p100_std", "p50_mean",
+    "p50_std", "p100_raw_mean", "p50_raw_mean", "train_s", "propose_s", "eval_s", "n_unique",
+]
+
+
+def _stats(values: list[Any]) -> tuple[float | None, float | None]:
+    """Mean and population std (ddof = 0, as Design-Bench reports) of the finite values; ``None`` if none."""
+    vals = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not vals:
+        return None, None
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+def _suite_order(run_dir: Path) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Task and method-label order (and the suite mapping) from ``suite.yaml``; empty when unreadable."""
+    path = run_dir / "suite.yaml"
+    if not path.is_file():
+        return [], [], {}
+    try:
+        suite = load_yaml(path)
+    except Exception:  # noqa: BLE001 - the report falls back to the order found in the cells
+        return [], [], {}
+    tasks = [t["name"] if isinstance(t, dict) else str(t) for t in suite.get("tasks", [])]
+    labels = [(m.get("label") or m.get("name")) if isinstance(m, dict) else str(m) for m in suite.get("methods", [])]
+    return tasks, labels, suite
+
+
+def summarize(records: dict[str, dict[str, Any]], *, tasks: list[str] | None = None,
+              labels: list[str] | None = None, n_expected: int | None = None) -> list[dict[str, Any]]:
+    """One row per (task, method label): seeds, failures, p100/p50 mean ± std and mean times (seconds)."""
+    recs = list(records.values())
+    task_order = list(dict.fromkeys([*(tasks or []), *sorted({str(r["task"]) for r in recs})]))
+    label_order = list(dict.fromkeys([*(labels or []), *sorted({str(r["label"]) for r in recs})]))
+    rows = []
+    for task in task_order:
+        for label in label_order:
+            group = [r for r in recs if r["task"] == task and r["label"] == label]
+            if not group and (tasks is None or labels is None):
+                continue
+            ok = [r for r in group if r["status"] == "ok"]
+            failed = [r for r in group if r["status"] == "failed"]
+            p100 = _stats([r.get("p100") for r in ok])
+            p50 = _stats([r.get("p50") for r in ok])
+            rows.append({
+                "task": task, "method": label, "method_name": (group[0]["method"] if group else ""),
+                "n_seeds": len(ok), "n_failed": len(failed),
+                "n_missing": max(0, n_expected - len(group)) if n_expected is not None else 0,
+                "p100_mean": p100[0], "p100_std": p100[1], "p50_mean": p50[0], "p50_std": p50[1],
+                "p100_raw_mean": _stats([r.get("p100_raw") for r in ok])[0],
+                "p50_raw_mean": _stats([r.get("p50_raw") for r in ok])[0],
+                "train_s": _stats([r.get("train_s") for r in ok])[0],
+                "propose_s": _stats([r.get("propose_s") for r in ok])[0],
+                "eval_s": _stats([r.get("eval_s") for r in ok])[0],
+                "n_unique": _stats([r.get("n_unique") for r in ok])[0],
+            })
+    return rows
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    return f"{v:.{digits}f}" if isinstance(v, (int, float)) and math.isfinite(v) else "–"
+
+
+def _pm(mean: Any, std: Any) -> str:
+    if not (isinstance(mean, (int, float)) and math.isfinite(mean)):
+        return "–"
+    return f"{mean:.3f} ± {std:.3f}" if isinstance(std, (int, float)) else f"{mean:.3f}"
+
+
+def _secs(v: Any) -> str:
+    if not (isinstance(v, (int, float)) and math.isfinite(v)):
+        return "–"
+    return f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: ("" if r.get(k) is None else (round(r[k], 6) if isinstance(r[k], float) else r[k]))
+                         for k in CSV_COLUMNS})
+    return buf.getvalue()
+
+
+def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], records: dict[str, dict[str, Any]],
+              corrupt: list[Path], plots: list[Path]) -> str:
+    recs = list(records.values())
+    n_ok = sum(r["status"] == "ok" for r in recs)
+    n_failed = sum(r["status"] == "failed" for r in recs)
+    n_missing = sum(r["n_missing"] for r in rows)
+    seeds = suite.get("seeds")
+    lines = [
+        f"# Benchmark report: {suite.get('name', run_dir.name)}",
+        "",
+        f"Run folder `{run_dir}`: {n_ok} cells ok, {n_failed} failed, {n_missing} missing"
+        + (f", {len(corrupt)} corrupt files ignored" if corrupt else "") + ".",
+        f"Budget Q = {suite.get('budget', '?')} designs per run; seeds {seeds if seeds is not None else '?'}.",
+        "",
+        "Scores are the 100th (p100) and 50th (p50) percentiles of the oracle scores of the Q proposed designs, "
+        "normalised as (y − y_min)/(y_max − y_min) over the task's full data; mean ± std over seeds (population "
+        "std). Times are mean wall-clock seconds per run. Rows marked **published** are numbers from the papers "
+        "named (ANCHORS.md), not runs of this project.",
+        "",
+    ]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        column = TASK_COLUMNS.get(task)
+        lines += [f"## {task}" + (f" (papers' column: {column})" if column else ""), ""]
+        lines += ["| method | seeds | p100 (normalised) | p50 (normalised) | train s | propose s | failed |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in (r for r in rows if r["task"] == task):
+            name = r["method"] + (f" (`{r['method_name']}`)" if r["method_name"] and r["method_name"] != r["method"]
+                                  else "")
+            lines.append(f"| {name} | {r['n_seeds']} | {_pm(r['p100_mean'], r['p100_std'])} | "
+                         f"{_pm(r['p50_mean'], r['p50_std'])} | {_secs(r['train_s'])} | {_secs(r['propose_s'])} | "
+                         f"{r['n_failed'] or ''} |")
+        anchors = p100_anchors(task)
+        ours = {METHOD_ROWS.get(r["method_name"]) for r in rows if r["task"] == task}
+        for method, a in anchors.items():
+            mark = " ◂ same baseline as ours" if method in ours else ""
+            lines.append(f"| **published**: {method} ({a.source}){mark} | 8 | {_pm(a.mean, a.std)} | | | | |")
+        if task in P50_BEST:
+            v, who = P50_BEST[task]
+            lines.append(f"| **published**: best p50 ({who}; {P50_SOURCE}) | 8 | | {v:.3f} | | | |")
+        lines.append("")
+        if task in REPRODUCED_ORACLES:
+            lines += [f"Note: {REPRODUCED_ORACLES[task]}", ""]
+    failed = sorted((r for r in recs if r["status"] == "failed"), key=lambda r: (r["task"], r["label"], r["seed"]))
+    if failed:
+        lines += ["## Failed cells", "", "| task | method | seed | attempts | error |", "|---|---|---|---|---|"]
+        for r in failed:
+            err = str(r.get("error", "")).replace("|", "\\|")
+            lines.append(f"| {r['task']} | {r['label']} | {r['seed']} | {r.get('attempts', '?')} | {err} |")
+        lines += ["", "Rerun them with `n2ce-bbo benchmark SUITE --out DIR --resume`.", ""]
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
+    return "\n".join(lines)
+
+
+def write_report(run_dir: str | Path) -> tuple[Path, Path]:
+    """Summarise a run folder into ``summary.csv`` and ``summary.md`` (plus ``scores.png``, ``score_vs_M.png``).
+
+    Returns:
+        ``(summary_csv, summary_md)`` paths.
+
+    Raises:
+        OutputError: ``run_dir`` is not a folder or holds no cell results.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise OutputError(f"Run folder {str(run_dir)!r} does not exist.")
+    records, corrupt = load_cells(run_dir, warn=True)
+    if not records:
+        raise OutputError(f"Run folder {str(run_dir)!r} holds no cell results (cells/*.json).")
+    tasks, labels, suite = _suite_order(run_dir)
+    seeds = suite.get("seeds")
+    n_expected = len(seeds) if isinstance(seeds, list) and tasks and labels else None
+    rows = summarize(records, tasks=tasks or None, labels=labels or None, n_expected=n_expected)
+    plots = [p for p in (plot_scores(rows, run_dir / "scores.png"),
+                         plot_score_vs_m(list(records.values()), run_dir / "score_vs_M.png")) if p is not None]
+    csv_path, md_path = run_dir / "summary.csv", run_dir / "summary.md"
+    atomic_write_bytes(csv_path, _csv_text(rows).encode())
+    atomic_write_bytes(md_path, _markdown(run_dir, suite, rows, records, corrupt, plots).encode())
+    return csv_path, md_path

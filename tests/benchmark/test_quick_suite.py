@@ -1,0 +1,31 @@
+"""The shipped quick suite end to end with the real optimize() cells (embedded tasks, small models)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from n2ce_bbo.benchmark import load_cells, load_suite, run_suite, write_report
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_quick_suite_runs_and_reports(tmp_path):
+    suite = load_suite(REPO / "configs" / "suites" / "quick.yaml")
+    suite.seeds = [0]  # one seed keeps the test short; the shipped suite has two
+    out = run_suite(suite, tmp_path / "quick", workers=0, progress=False)
+    records, corrupt = load_cells(out)
+    assert not corrupt and len(records) == len(suite.tasks) * len(suite.methods)
+    bad = {k: r.get("error") for k, r in records.items() if r["status"] != "ok"}
+    assert not bad, bad
+    for rec in records.values():
+        assert 0.0 <= rec["p100"] <= 1.0 + 1e-9 and rec["p50"] <= rec["p100"]
+        assert rec["train_s"] >= 0 and rec["config"]["prior"]["M"] >= 1
+    assert records["Branin-Exact-v0__n2ce-M10__seed0"]["config"]["prior"]["M"] == 10
+    csv_path, _ = write_report(out)
+    rows = list(csv.DictReader(csv_path.open()))
+    assert {r["method"] for r in rows} == {"n2ce", "n2ce-M10", "nce", "gaussian"}
+    assert (out / "score_vs_M.png").is_file()

@@ -1,0 +1,69 @@
+"""Suite YAML validation: unknown keys with their path, seeds, labels, and the shipped suites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from n2ce_bbo.benchmark import load_suite, suite_from_dict
+from n2ce_bbo.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_unknown_top_level_key_names_it(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("budgett: 128\nseeds: [0]\ntasks: [Branin-Exact-v0]\nmethods: [n2ce]\n")
+    with pytest.raises(ConfigError, match="'budgett'.*Did you mean 'budget'"):
+        load_suite(p)
+
+
+def test_unknown_nested_key_names_its_path():
+    with pytest.raises(ConfigError, match=r"methods\[1\]\.confg"):
+        suite_from_dict({"seeds": [0], "tasks": ["Branin-Exact-v0"],
+                         "methods": ["n2ce", {"name": "nce", "confg": {}}]})
+    with pytest.raises(ConfigError, match=r"tasks\[0\]\.kwarg"):
+        suite_from_dict({"seeds": [0], "tasks": [{"name": "Branin-Exact-v0", "kwarg": {}}], "methods": ["n2ce"]})
+
+
+def test_seeds_labels_and_cells():
+    s = suite_from_dict({"n_seeds": 3, "tasks": ["Branin-Exact-v0"],
+                         "methods": ["n2ce", {"name": "n2ce", "label": "n2ce-M10", "config": {"prior": {"M": 10}}}]})
+    assert s.seeds == [0, 1, 2] and s.budget == 128
+    cells = s.cells()
+    assert [c.cell_id for c in cells[:2]] == ["Branin-Exact-v0__n2ce__seed0", "Branin-Exact-v0__n2ce__seed1"]
+    assert cells[3].config == {"prior": {"M": 10}} and cells[3].method == "n2ce"
+    with pytest.raises(ConfigError, match="unique"):
+        suite_from_dict({"seeds": [0], "tasks": ["Branin-Exact-v0"], "methods": ["n2ce", "n2ce"]})
+    with pytest.raises(ConfigError, match="seeds"):
+        suite_from_dict({"tasks": ["Branin-Exact-v0"], "methods": ["n2ce"]})
+    with pytest.raises(ConfigError, match="file-name-safe"):
+        suite_from_dict({"seeds": [0], "tasks": ["Branin-Exact-v0"], "methods": [{"name": "n2ce", "label": "a/b"}]})
+    with pytest.raises(ConfigError, match="seeds"):
+        suite_from_dict({"seeds": "0", "tasks": ["Branin-Exact-v0"], "methods": ["n2ce"]})
+
+
+@pytest.mark.parametrize("name", ["quick", "design_bench", "ablation"])
+def test_shipped_suites_load(name):
+    s = load_suite(REPO / "configs" / "suites" / f"{name}.yaml")
+    assert s.name == name and s.cells()
+    if name == "design_bench":
+        assert s.budget == 128 and len(s.seeds) == 8
+        assert [m.name for m in s.methods] == ["n2ce", "nce", "mle", "gaussian", "grad", "grad-ensemble", "cmaes",
+                                               "bo-qei"]
+    if name == "ablation":
+        ms = {(m.config.get("prior", {}).get("M"), m.config.get("prior", {}).get("K")) for m in s.methods
+              if m.name == "n2ce"}
+        assert {(1, 6), (10, 6), (100, 6), (1000, 6), (100, 1), (100, 3)} <= ms
+
+
+def test_shipped_suite_config_keys_exist():
+    """The method overrides in the shipped suites use real config keys of the latent-EBM method."""
+    from n2ce_bbo.config import from_dict
+    from n2ce_bbo.methods.latent_ebm import LatentEBMMethodConfig
+
+    for name in ("quick", "ablation"):
+        for m in load_suite(REPO / "configs" / "suites" / f"{name}.yaml").methods:
+            if m.name in ("n2ce", "nce", "mle", "gaussian"):
+                from_dict(LatentEBMMethodConfig, m.config, path=f"{name}:{m.label}")
