@@ -52,6 +52,7 @@ def _method_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    """``n2ce-bbo tasks``: print every registered task and whether its data was found."""
     from n2ce_bbo.tasks import task_table
 
     rows = task_table(data_dir=args.data_dir)
@@ -62,6 +63,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
+    """``n2ce-bbo methods``: print every registered method with its description."""
     from n2ce_bbo.methods import list_methods
 
     _print_table(["method", "description"], [[k, v] for k, v in list_methods().items()])
@@ -69,6 +71,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
+    """``n2ce-bbo optimize``: propose designs for a task or the user's own data and save them."""
     from n2ce_bbo.methods.base import ParallelSpec
     from n2ce_bbo.optimize import optimize
     from n2ce_bbo.tasks.base import Task
@@ -100,6 +103,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
+    """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report."""
     from n2ce_bbo.benchmark import load_suite, run_suite, write_report
 
     suite = load_suite(args.suite)
@@ -114,6 +118,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots."""
     from n2ce_bbo.benchmark import write_report
 
     csv_path, md_path = write_report(args.run_dir)
@@ -123,6 +128,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
+    """``n2ce-bbo config show``: print a method's fully resolved configuration."""
     import yaml
 
     from n2ce_bbo.methods import make_method

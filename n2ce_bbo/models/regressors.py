@@ -270,14 +270,17 @@ class RegressorEnsemble(nn.Module):
 
     @property
     def feature_shape(self) -> tuple[int, ...]:
+        """Shape of one design in model space (shared by every member)."""
         return self.members[0].feature_shape
 
     @property
     def is_discrete(self) -> bool:
+        """Whether the members model token designs."""
         return self.members[0].is_discrete
 
     @property
     def num_classes(self) -> int | None:
+        """Token vocabulary size (``None`` for continuous designs)."""
         return self.members[0].num_classes
 
     def forward(self, z: Tensor) -> Tensor:
@@ -289,9 +292,11 @@ class RegressorEnsemble(nn.Module):
         return self.members[0].encode(x)
 
     def decode_continuous(self, z: Tensor) -> Tensor:
+        """Model-space continuous inputs ``[n, d]`` back to raw design units (the first member's standardisation)."""
         return self.members[0].decode_continuous(z)
 
     def to_raw_y(self, s: Tensor) -> Tensor:
+        """Standardised predictions ``[n]`` back to raw score units."""
         return self.members[0].to_raw_y(s)
 
     def predict(self, x: np.ndarray | Tensor, batch_size: int = 8192) -> np.ndarray:

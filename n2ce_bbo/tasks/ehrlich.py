@@ -49,14 +49,17 @@ class EhrlichFunction:
 
     @property
     def num_states(self) -> int:
+        """Vocabulary size v (states of the transition matrix)."""
         return int(self.transition.shape[0])
 
     @property
     def num_motifs(self) -> int:
+        """Number of motifs c."""
         return int(self.motifs.shape[0])
 
     @property
     def motif_length(self) -> int:
+        """Length k of each motif."""
         return int(self.motifs.shape[1])
 
     @property

@@ -45,6 +45,7 @@ class ForestArrays:
 
     @property
     def n_trees(self) -> int:
+        """Number of trees in the forest."""
         return int(self.tree_offsets.shape[0] - 1)
 
     def checksum(self) -> str:
