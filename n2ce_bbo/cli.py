@@ -106,7 +106,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report."""
     from n2ce_bbo.benchmark import load_suite, run_suite, write_report
 
-    suite = load_suite(args.suite)
+    suite = _narrow_suite(load_suite(args.suite), args)
     run_dir = run_suite(
         suite, args.out, resume=args.resume, workers=args.workers,
         address=args.ray_address or os.environ.get("RAY_ADDRESS"), data_dir=args.data_dir,
@@ -115,6 +115,29 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     print(Path(md_path).read_text())
     print(f"wrote {csv_path} and {md_path}")
     return 0
+
+
+def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
+    """The suite restricted to ``--tasks`` / ``--methods`` (labels) / ``--seeds`` (the first N) when given."""
+    from n2ce_bbo.errors import ConfigError
+
+    def pick(items: list[Any], wanted: str | None, key: Any, what: str) -> list[Any]:
+        if not wanted:
+            return items
+        names = [w.strip() for w in wanted.split(",") if w.strip()]
+        known = [key(i) for i in items]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(f"--{what}: {unknown} not in the suite; it has {known}.")
+        return [i for i in items if key(i) in names]
+
+    suite.tasks = pick(suite.tasks, args.tasks, lambda t: t.name, "tasks")
+    suite.methods = pick(suite.methods, args.methods, lambda m: m.label, "methods")
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {args.seeds}.")
+        suite.seeds = list(suite.seeds)[: args.seeds]
+    return suite
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -185,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="cells in parallel (0: sequential, no Ray)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
     p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
+    p.add_argument("--tasks", default=None, help="run only these tasks of the suite (comma-separated)")
+    p.add_argument("--methods", default=None, help="run only these method labels of the suite (comma-separated)")
+    p.add_argument("--seeds", type=int, default=None, help="run only the suite's first N seeds")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, summary.md, plots)")

@@ -65,7 +65,12 @@ class ProposeConfig:
         fill: when the chains decode to fewer than ``budget`` distinct new designs, add neighbours of the
             best candidates (tokens: every single-position mutant; continuous: Gaussian perturbations of
             ``fill_scale`` × the bounds' width), scored like every candidate, so ``budget`` designs return.
-        fill_scale: relative perturbation size of the continuous fill.
+        fill_scale: relative perturbation size of the continuous fill (and of the continuous refinement).
+        refine_rounds: rounds of local search in design space on the candidate score after sampling: each
+            round adds the neighbours (as for ``fill``) of the ``refine_top`` best candidates so far, scored
+            like every candidate. 0 disables it.
+        refine_top: candidates whose neighbours each refinement round adds.
+        refine_samples: continuous designs only: perturbations per candidate per refinement round.
         score_batch: candidates scored per surrogate call.
     """
 
@@ -88,10 +93,14 @@ class ProposeConfig:
     exclude_training: bool = True
     fill: bool = True
     fill_scale: float = 0.02
+    refine_rounds: int = 0
+    refine_top: int = 128
+    refine_samples: int = 16
     score_batch: int = 4096
 
     def __post_init__(self) -> None:
-        for name in ("n_chains", "chain_chunk", "snapshots", "init_top_k", "score_batch"):
+        for name in ("n_chains", "chain_chunk", "snapshots", "init_top_k", "score_batch", "refine_top",
+                     "refine_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"propose.{name} must be >= 1, got {getattr(self, name)}.")
         if self.n_steps < 0:
@@ -100,6 +109,8 @@ class ProposeConfig:
             raise ConfigError(f"propose.snapshots ({self.snapshots}) exceeds the states in the run's second half.")
         if not self.step_size > 0:
             raise ConfigError(f"propose.step_size must be > 0, got {self.step_size}.")
+        if self.refine_rounds < 0:
+            raise ConfigError(f"propose.refine_rounds must be >= 0, got {self.refine_rounds}.")
         if self.noise_scale < 0 or self.init_noise < 0:
             raise ConfigError("propose.noise_scale and propose.init_noise must be >= 0.")
 
@@ -291,7 +302,19 @@ class LatentEBMMethod(Method):
         scores = self._score(uniq, w)
         exclude = data.x if cfg.exclude_training else None
         n_unique_sampled = int(uniq.shape[0])
-        n_new = n_unique_sampled - _count_in(uniq, data.x)
+        n_new_sampled = n_unique_sampled - _count_in(uniq, data.x)
+        n_refined = 0
+        for r in range(cfg.refine_rounds):
+            # Local search on the surrogate's score in design space, from the best candidates so far.
+            src = uniq[np.argsort(-scores, kind="stable")[: cfg.refine_top]]
+            extra = _drop_seen(_neighbours(src, data, cfg.fill_scale, cfg.refine_samples,
+                                           derive_seed(self.seed, "refine", r)), uniq)
+            if not len(extra):
+                break
+            n_refined += int(extra.shape[0])
+            uniq = np.concatenate([uniq, extra])
+            scores = np.concatenate([scores, self._score(extra, w)])
+        n_new = int(uniq.shape[0]) - _count_in(uniq, data.x)
         n_fill = 0
         if cfg.fill and n_new < budget:
             need = budget - n_new
@@ -314,7 +337,8 @@ class LatentEBMMethod(Method):
             "n_chunks": len(jobs),
             "n_candidates": int(cand.shape[0]),
             "n_unique_candidates": n_unique_sampled,
-            "n_new_unique_candidates": int(n_new),
+            "n_new_unique_candidates": int(n_new_sampled),
+            "n_refine_candidates": n_refined,
             "n_fill_candidates": n_fill,
             "n_training_designs_in_top": n_train_in_top,
             "n_nonfinite_chains": int(sum(r["stats"]["n_nonfinite"] for r in results)),
