@@ -32,3 +32,16 @@ def test_nan_scores_rank_last_and_bad_budget() -> None:
         select_top(x, np.zeros(3), 0)
     with pytest.raises(InvalidDataError):
         select_top(x, np.zeros(2), 1)
+
+
+def test_min_hamming_keeps_a_diverse_batch_and_fills_up() -> None:
+    x = np.array([[0, 0, 0], [0, 0, 1], [1, 1, 1], [0, 1, 1], [2, 2, 2]])
+    s = np.array([5.0, 4.0, 3.0, 2.0, 1.0])
+    top, sc = select_top(x, s, 3, min_hamming=2)
+    # [0,0,1] is one position from [0,0,0]; [0,1,1] one from [1,1,1]: both skipped for [2,2,2]
+    assert top.tolist() == [[0, 0, 0], [1, 1, 1], [2, 2, 2]]
+    assert sc.tolist() == [5.0, 3.0, 1.0]
+    top, _ = select_top(x, s, 5, min_hamming=3)  # too few qualify: the best skipped ones complete the batch
+    assert top.tolist() == [[0, 0, 0], [1, 1, 1], [2, 2, 2], [0, 0, 1], [0, 1, 1]]
+    with pytest.raises(InvalidDataError):
+        select_top(x, s, 3, min_hamming=0)

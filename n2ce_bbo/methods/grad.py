@@ -43,7 +43,9 @@ class GradConfig:
         lr: base step size; multiplied by ``sqrt(d)`` (continuous) or ``sqrt(L * C)`` (tokens) when
             ``scale_lr`` is true.
         scale_lr: Design-Bench's learning-rate scaling by the square root of the input size.
-        optimizer: ``"sgd"`` (Design-Bench's plain gradient step) or ``"adam"``.
+        optimizer: ``"sgd"`` (Design-Bench's plain gradient step), ``"adam"``, or ``"auto"``: SGD for continuous
+            designs, Adam for token logits (through the softmax, plain SGD steps on the logits are too small to
+            change any argmax in 200 steps: the proposals were the starting training designs).
         n_starts: number of top training designs to start from (``None``: the budget).
         smoothing: weight of the one-hot in the initial token probabilities (Design-Bench: 0.6).
         exclude_training: rank re-proposed training designs after every new design.
@@ -54,7 +56,7 @@ class GradConfig:
     n_steps: int = 200
     lr: float = 0.01
     scale_lr: bool = True
-    optimizer: Literal["sgd", "adam"] = "sgd"
+    optimizer: Literal["sgd", "adam", "auto"] = "auto"
     n_starts: int | None = None
     smoothing: float = 0.6
     exclude_training: bool = True
@@ -211,6 +213,12 @@ class GradientAscent(Method):
         }
         return Proposal(x=x, scores=scores, info=info)
 
+    def _optimizer(self, data: OfflineData) -> str:
+        """The ascent optimiser for ``data``: the configured one, or for ``"auto"`` SGD (continuous) / Adam (tokens)."""
+        if self.config.optimizer != "auto":
+            return self.config.optimizer
+        return "adam" if data.is_discrete else "sgd"
+
     def _lr(self, data: OfflineData) -> float:
         size = data.dim * (data.num_classes or 1)
         return self.config.lr * (math.sqrt(size) if self.config.scale_lr else 1.0)
@@ -220,7 +228,7 @@ class GradientAscent(Method):
         data = self._require_fit()
         z0 = self.model.encode(starts)
         box = standardised_bounds(self.model, bounds)
-        traj = gradient_ascent(self.model, z0, self.config.n_steps, self._lr(data), optimizer=self.config.optimizer,
+        traj = gradient_ascent(self.model, z0, self.config.n_steps, self._lr(data), optimizer=self._optimizer(data),
                                bounds=box, return_trajectory=True)
         raw = self.model.decode_continuous(traj.reshape(-1, traj.shape[-1])).detach().cpu().numpy()
         return clip_to_bounds(raw, bounds).reshape(traj.shape)
@@ -235,7 +243,7 @@ class GradientAscent(Method):
             return self.model(torch.softmax(flat.view(-1, L, num_classes), dim=-1))
 
         traj = gradient_ascent(objective, logits0.reshape(n, L * num_classes), self.config.n_steps, self._lr(data),
-                               optimizer=self.config.optimizer, return_trajectory=True)
+                               optimizer=self._optimizer(data), return_trajectory=True)
         tokens = traj.view(traj.shape[0], n, L, num_classes).argmax(dim=-1)
         return tokens.cpu().numpy().astype(np.int64)
 

@@ -71,6 +71,9 @@ class ProposeConfig:
             like every candidate. 0 disables it.
         refine_top: candidates whose neighbours each refinement round adds.
         refine_samples: continuous designs only: perturbations per candidate per refinement round.
+        min_hamming: token designs: the returned batch keeps a design only when it differs in at least this many
+            positions from every better-scored design kept (a diverse batch; see :func:`select_top`); 1 keeps the
+            plain top ``budget``. Ignored for continuous designs.
         score_batch: candidates scored per surrogate call.
     """
 
@@ -78,10 +81,10 @@ class ProposeConfig:
     n_chains: int = 4096
     n_steps: int = 300
     step_size: float = 0.1
-    y_star_offset: float = 2.0
+    y_star_offset: float = 1.0
     value_weight: float = 1.0
     prior_weight: float = 1.0
-    score_prior_weight: float | None = None
+    score_prior_weight: float | None = 0.0
     noise_scale: float = 1.0
     grad_clip: float | None = None
     init: Literal["prior", "data"] = "prior"
@@ -93,14 +96,15 @@ class ProposeConfig:
     exclude_training: bool = True
     fill: bool = True
     fill_scale: float = 0.02
-    refine_rounds: int = 0
+    refine_rounds: int = 2
     refine_top: int = 128
     refine_samples: int = 16
+    min_hamming: int = 3
     score_batch: int = 4096
 
     def __post_init__(self) -> None:
         for name in ("n_chains", "chain_chunk", "snapshots", "init_top_k", "score_batch", "refine_top",
-                     "refine_samples"):
+                     "refine_samples", "min_hamming"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"propose.{name} must be >= 1, got {getattr(self, name)}.")
         if self.n_steps < 0:
@@ -327,7 +331,8 @@ class LatentEBMMethod(Method):
                 n_fill = int(extra.shape[0])
                 uniq = np.concatenate([uniq, extra])
                 scores = np.concatenate([scores, self._score(extra, w)])
-        x_top, s_top = select_top(uniq, scores, budget, exclude=exclude)
+        x_top, s_top = select_top(uniq, scores, budget, exclude=exclude,
+                                  min_hamming=cfg.min_hamming if data.is_discrete else 1)
         n_final = sum(r["stats"]["n_final"] for r in results)
         n_train_in_top = _count_in(x_top, data.x)
         info = {

@@ -99,7 +99,13 @@ def test_token_proposals_valid(name: str, tok_data: OfflineData) -> None:
     assert prop.x.min() >= 0 and prop.x.max() <= 3
     assert _distinct(prop.x) == BUDGET
     train = {r.astype(np.int64).tobytes() for r in tok_data.x}
-    assert not any(r.tobytes() in train for r in prop.x)
+    if name.startswith("grad"):
+        # Adam on the logits takes every start to the optimum on this easy task: the batch is that one new
+        # design, then trajectory states (which may be training rows), ranked after every new design
+        new = [r.tobytes() not in train for r in prop.x]
+        assert new[0] and all(a or not b for a, b in zip(new, new[1:], strict=False))
+    else:
+        assert not any(r.tobytes() in train for r in prop.x)
     # every baseline finds sequences at least as good as the best training rows on this easy task
     assert count2(prop.x).max() >= 3
 
@@ -112,6 +118,9 @@ def test_grad_beats_training_data_on_quadratic(cont_data: OfflineData) -> None:
 def test_grad_token_improves(tok_data: OfflineData) -> None:
     prop = _run("grad", tok_data)
     assert count2(prop.x).max() >= 4
+    # the ascent reaches the optimum (all six tokens 2), which is not in the data (plain SGD steps on the logits
+    # through the softmax used to leave every argmax where it started)
+    assert count2(prop.x[:1]).item() == 6
 
 
 @pytest.mark.parametrize("name", list(SMALL))

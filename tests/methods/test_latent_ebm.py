@@ -70,7 +70,7 @@ def test_continuous_proposals_shape_range_distinct(continuous_data: OfflineData)
     info = p.info
     assert info["n_chunks"] == 3 and info["n_candidates"] == 96
     assert info["n_unique_candidates"] >= 16
-    assert info["y_star_standardized"] == pytest.approx(float(m.surrogate.y_max_standardized) + 2.0)
+    assert info["y_star_standardized"] == pytest.approx(float(m.surrogate.y_max_standardized) + m.config.propose.y_star_offset)
 
 
 def test_token_proposals_and_determinism(token_data: OfflineData) -> None:
