@@ -44,7 +44,7 @@ def test_seeds_labels_and_cells():
         suite_from_dict({"seeds": "0", "tasks": ["Branin-Exact-v0"], "methods": ["n2ce"]})
 
 
-@pytest.mark.parametrize("name", ["quick", "design_bench", "ablation"])
+@pytest.mark.parametrize("name", ["quick", "design_bench", "ablation", "branin"])
 def test_shipped_suites_load(name):
     s = load_suite(REPO / "configs" / "suites" / f"{name}.yaml")
     assert s.name == name and s.cells()
@@ -55,7 +55,8 @@ def test_shipped_suites_load(name):
     if name == "ablation":
         ms = {(m.config.get("prior", {}).get("M"), m.config.get("prior", {}).get("K")) for m in s.methods
               if m.name == "n2ce"}
-        assert {(1, 6), (10, 6), (100, 6), (1000, 6), (100, 1), (100, 3)} <= ms
+        assert {(10, 6), (100, 6), (1000, 6), (100, 1), (100, 3)} <= ms
+        assert {"nce", "mle", "gaussian"} <= {m.name for m in s.methods}  # nce is the M = 1 row
 
 
 def test_shipped_suite_config_keys_exist():
