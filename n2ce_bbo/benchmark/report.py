@@ -102,6 +102,26 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def _provenance(run_dir: Path) -> list[str]:
+    """Markdown lines naming every command that wrote this run folder, with its machine and start time."""
+    import json
+
+    try:
+        runs = json.loads((run_dir / "manifest.json").read_text()).get("runs", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    lines = ["Runs that wrote this folder:", ""]
+    for r in runs:
+        vers = r.get("versions") or {}
+        torch_v = vers.get("torch", "?") if isinstance(vers, dict) else "?"
+        lines.append(
+            f"- `{r.get('command', '?')}` — started {r.get('started_at', '?')}, {r.get('cells_to_run', '?')} of "
+            f"{r.get('cells_total', '?')} cells, {r.get('workers', '?')} worker(s); host `{r.get('host', '?')}`, "
+            f"{r.get('machine', '?')}, {r.get('cpu_count', '?')} CPUs, torch {torch_v}"
+        )
+    return [*lines, ""]
+
+
 def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], records: dict[str, dict[str, Any]],
               corrupt: list[Path], plots: list[Path]) -> str:
     recs = list(records.values())
@@ -122,6 +142,7 @@ def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], 
         "named (ANCHORS.md), not runs of this project.",
         "",
     ]
+    lines += _provenance(run_dir)
     for task in dict.fromkeys(r["task"] for r in rows):
         column = TASK_COLUMNS.get(task)
         lines += [f"## {task}" + (f" (papers' column: {column})" if column else ""), ""]

@@ -17,7 +17,7 @@ drawn in epoch ``e`` from seeds derived from ``(seed, e)``, so a run resumed fro
 finishes with exactly the weights of an uninterrupted run (on the same device type).
 
 Huge datasets: when ``train.max_train_rows`` is set and the data has more rows, training uses a seeded
-random subsample of that many rows for ``train.epochs`` epochs (``train.max_steps`` caps the total number
+random subsample of that many rows for ``train.epochs`` epochs (by default enough for ``train.min_steps`` steps) (``train.max_steps`` caps the total number
 of minibatches independently). The score statistics (mean, std, best) use every row.
 """
 
@@ -166,6 +166,7 @@ def train_surrogate(
     n = x_t.shape[0]
     bs = min(tcfg.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
+    n_epochs = tcfg.epochs_for(steps_per_epoch)
     schedule = waymark_schedule(pcfg.K, pcfg.waymarks) if pcfg.objective in ("n2ce", "nce", "nwj") else None
     inv_tau = 1.0 / cfg.model.decoder_temperature
     last_good = f"{ckpt} (epoch {start_epoch})" if ckpt is not None and start_epoch > 0 else None
@@ -173,7 +174,7 @@ def train_surrogate(
     zero = torch.zeros((), device=dev)
 
     def _nonfinite(which: str, value: Tensor, epoch: int, it: int) -> NonFiniteLossError:
-        where = f"epoch {epoch + 1}/{tcfg.epochs}, step {step + 1} (batch {it + 1}/{steps_per_epoch})"
+        where = f"epoch {epoch + 1}/{n_epochs}, step {step + 1} (batch {it + 1}/{steps_per_epoch})"
         saved = f"last good checkpoint: {last_good}" if last_good else "no checkpoint was written yet"
         err = NonFiniteLossError(
             f"Non-finite {which} loss ({float(value.detach())}) at {where}; {saved}. "
@@ -184,7 +185,7 @@ def train_surrogate(
 
     surrogate.train()
     try:
-        for epoch in range(start_epoch, tcfg.epochs):
+        for epoch in range(start_epoch, n_epochs):
             t_ep = time.perf_counter()
             gen = torch.Generator(device=dev)
             gen.manual_seed(derive_seed(seed, "noise", epoch))
@@ -193,7 +194,7 @@ def train_surrogate(
             sums = {k: torch.zeros((), device=dev) for k in _EPOCH_KEYS}
             n_batches = 0
             bar = progress(range(steps_per_epoch), total=steps_per_epoch,
-                           desc=f"epoch {epoch + 1}/{tcfg.epochs}", enabled=verbose)
+                           desc=f"epoch {epoch + 1}/{n_epochs}", enabled=verbose)
             for it in bar:
                 if tcfg.max_steps is not None and step >= tcfg.max_steps:
                     raise _Stop
@@ -245,7 +246,7 @@ def train_surrogate(
                         print(_fmt(f"step {step}", rec), file=sys.stderr)
             _end_epoch(history, sums, n_batches, time.perf_counter() - t_ep)
             if verbose:
-                print(_fmt(f"epoch {epoch + 1}/{tcfg.epochs}", {k: history[k][-1] for k in _EPOCH_KEYS}), file=sys.stderr)
+                print(_fmt(f"epoch {epoch + 1}/{n_epochs}", {k: history[k][-1] for k in _EPOCH_KEYS}), file=sys.stderr)
             if ckpt is not None:
                 _check_params_finite(surrogate, epoch, step)
                 _save(ckpt, surrogate, cfg, opt_main, opt_prior, epoch + 1, step, history)
@@ -259,7 +260,7 @@ def train_surrogate(
     surrogate.eval()
     history.update(
         train_rows=int(n), total_rows=int(data.n), subsampled=idx is not None, steps=int(step),
-        steps_per_epoch=int(steps_per_epoch), device=str(dev), objective=pcfg.objective,
+        steps_per_epoch=int(steps_per_epoch), epochs=int(n_epochs), device=str(dev), objective=pcfg.objective,
         time_s=history.get("time_s", 0.0) + time.perf_counter() - t_run, config=to_dict(cfg),
     )
     return surrogate, history

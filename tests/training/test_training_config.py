@@ -46,3 +46,18 @@ def test_error_names_the_key() -> None:
         from_dict(LatentEBMConfig, {"prior": {"M": 0.1}})
     with pytest.raises(ValueError):  # direct construction: a plain ValueError
         PriorConfig(K=0)
+
+
+def test_default_epochs_reach_min_steps_and_explicit_epochs_are_kept() -> None:
+    from n2ce_bbo.training.config import TrainConfig
+
+    auto = TrainConfig()
+    assert auto.epochs is None
+    assert auto.epochs_for(258) == 20  # TFBind8: 32,898 rows / 128 -> 20 * 258 = 5,160 steps >= 5,000
+    assert auto.epochs_for(79) == 64  # TFBind10's 10,000-row subset: 64 * 79 = 5,056 steps
+    assert TrainConfig(min_steps=100).epochs_for(10) == 20  # never fewer than 20 passes
+    assert TrainConfig(epochs=3).epochs_for(79) == 3
+    with pytest.raises(ValueError, match="train.epochs"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="train.min_steps"):
+        TrainConfig(min_steps=0)
