@@ -84,7 +84,7 @@ class ProposeConfig:
     y_star_offset: float = 1.0
     value_weight: float = 1.0
     prior_weight: float = 1.0
-    score_prior_weight: float | None = 0.0
+    score_prior_weight: float | None = 0.1
     noise_scale: float = 1.0
     grad_clip: float | None = None
     init: Literal["prior", "data"] = "prior"
@@ -96,8 +96,8 @@ class ProposeConfig:
     exclude_training: bool = True
     fill: bool = True
     fill_scale: float = 0.02
-    refine_rounds: int = 2
-    refine_top: int = 128
+    refine_rounds: int = 4
+    refine_top: int = 512
     refine_samples: int = 16
     min_hamming: int = 3
     score_batch: int = 4096
