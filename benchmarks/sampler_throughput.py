@@ -1,10 +1,8 @@
 """Langevin throughput: chain-steps per second on a latent model of the default size.
 
-The log-density is that of p(z | y*) for the default latent-EBM surrogate shape, untrained (throughput
-does not depend on the weights): latent d = 16, a value head MLP 16 -> 256 -> 256 -> 1 and an EBM prior
-of K = 6 stage MLPs 16 -> 128 -> 128 -> 1 (f = sum of stages), SiLU activations, float32. When the
-package's own surrogate builder is importable (``n2ce_bbo.models.latent_ebm.build_default_surrogate``)
-it is used instead and the table says so.
+The log-density is that of p(z | y*) of the package's latent-EBM surrogate at its default sizes, untrained
+(throughput does not depend on the weights): latent d = 16, value head, and an EBM prior of K = 6 stage
+networks (f = sum of stages), float32.
 
 Usage::
 
@@ -38,37 +36,17 @@ from n2ce_bbo.samplers import langevin  # noqa: E402
 LATENT = 16
 
 
-def _mlp(d_in: int, width: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, width), nn.SiLU(), nn.Linear(width, width), nn.SiLU(), nn.Linear(width, 1))
-
-
-class StandInSurrogate(nn.Module):
-    """Value head and K-stage EBM prior at the default sizes; ``log_p_z_given_y`` as in METHOD.md §3."""
-
-    def __init__(self, latent: int = LATENT, value_width: int = 256, prior_width: int = 128, k: int = 6) -> None:
-        super().__init__()
-        self.latent_dim = latent
-        self.value_head = _mlp(latent, value_width)
-        self.stages = nn.ModuleList(_mlp(latent, prior_width) for _ in range(k))
-
-    def value(self, z: torch.Tensor) -> torch.Tensor:
-        return self.value_head(z).squeeze(1)
-
-    def prior_f(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.stack([s(z).squeeze(1) for s in self.stages]).sum(0)
-
-    def log_p_z_given_y(self, z: torch.Tensor, y_star: float, value_weight: float, prior_weight: float) -> torch.Tensor:
-        resid = y_star - self.value(z)
-        return -0.5 * (z**2).sum(1) + prior_weight * self.prior_f(z) - value_weight * 0.5 * resid**2 / 0.1
-
-
 def build_model() -> tuple[nn.Module, str]:
-    try:
-        from n2ce_bbo.models.latent_ebm import build_default_surrogate  # type: ignore[import-not-found]
+    """The package's latent-EBM surrogate at the default sizes, for TFBind8-shaped designs (untrained)."""
+    from n2ce_bbo.training.checkpoint import DataFacts, build_surrogate
+    from n2ce_bbo.training.config import LatentEBMConfig
 
-        return build_default_surrogate(latent_dim=LATENT), "n2ce_bbo default surrogate (untrained)"
-    except ImportError:
-        return StandInSurrogate(), "stand-in: value MLP 16-256-256-1 + 6 prior stages 16-128-128-1 (untrained)"
+    cfg = LatentEBMConfig()
+    model = build_surrogate(cfg, DataFacts(design_dim=8, is_discrete=True, num_classes=4))
+    m = cfg.model
+    desc = (f"n2ce_bbo LatentEBMSurrogate, default sizes (untrained): d_z = {m.latent_dim}, value head width "
+            f"{m.hidden} x {m.depth}, K = {cfg.prior.K} prior stages of width {m.prior_hidden} x {m.prior_depth}")
+    return model, desc
 
 
 def measure(model: nn.Module, device: torch.device, n: int, steps: int, repeats: int) -> float:

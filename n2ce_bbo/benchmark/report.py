@@ -134,7 +134,9 @@ def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], 
         "",
         f"Run folder `{run_dir}`: {n_ok} cells ok, {n_failed} failed, {n_missing} missing"
         + (f", {len(corrupt)} corrupt files ignored" if corrupt else "") + ".",
-        f"Budget Q = {suite.get('budget', '?')} designs per run; seeds {seeds if seeds is not None else '?'}.",
+        f"Budget Q = {suite.get('budget', '?')} designs per run; "
+        + (f"seeds {seeds if seeds is not None else '?'}." if len({r["n_seeds"] for r in rows}) <= 1 else
+           f"the last run's seeds were {seeds}; rows were run with different numbers of seeds (column `seeds`)."),
         "",
         "Scores are the 100th (p100) and 50th (p50) percentiles of the oracle scores of the Q proposed designs, "
         "normalised as (y − y_min)/(y_max − y_min) over the task's full data; mean ± std over seeds (population "
