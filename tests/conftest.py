@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +28,16 @@ def data_dir() -> Path:
             "real Design-Bench data not found: set N2CE_BBO_DATA_DIR or place it at <repo>/../shared/data"
         )
     return path
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch intra-op thread for a test: tiny models run faster on one thread, and on a shared 2-core
+    machine multi-threaded tiny ops can stall for milliseconds. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

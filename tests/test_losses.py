@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -21,16 +20,6 @@ from n2ce_bbo.losses import (
     telescoping_loss,
     waymark_schedule,
 )
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _rand(n: int, seed: int, scale: float = 3.0) -> torch.Tensor:

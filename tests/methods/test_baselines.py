@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 import n2ce_bbo.methods.bo_qei
 import n2ce_bbo.methods.cmaes
@@ -28,13 +27,7 @@ BUDGET = 12
 OPT = np.array([0.5, -0.3])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run faster on one thread, and much faster when other jobs share the two cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def quadratic(x: np.ndarray) -> np.ndarray:

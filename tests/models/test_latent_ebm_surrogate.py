@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -13,13 +11,7 @@ from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
 
 SMALL = {"latent_dim": 3, "hidden": 16, "depth": 2, "prior_stages": 2, "prior_hidden": 8}
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine, multi-threaded tiny ops can stall for milliseconds."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 

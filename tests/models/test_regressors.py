@@ -16,14 +16,7 @@ from n2ce_bbo.models.regressors import (
     fit_surrogate,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run faster on one thread, and much faster when other jobs share the two cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = RegressorConfig(hidden_sizes=[64, 64], epochs=40, batch_size=64, lr=3e-3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,7 @@ from n2ce_bbo.errors import CorruptDataError
 from n2ce_bbo.training.checkpoint import DataFacts, build_surrogate, load_checkpoint, load_surrogate, save_surrogate
 from n2ce_bbo.training.config import LatentEBMConfig, ModelConfig, PriorConfig
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine, multi-threaded tiny ops can stall for milliseconds."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _config(shared: bool = False) -> LatentEBMConfig:

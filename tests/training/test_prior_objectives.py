@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import Tensor, nn
@@ -13,14 +11,7 @@ from n2ce_bbo.models.ebm_prior import EBMPrior
 from n2ce_bbo.training.config import PriorConfig
 from n2ce_bbo.training.prior_objectives import prior_loss, short_run_langevin, telescoping_prior_loss
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine, multi-threaded tiny ops can stall for milliseconds."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 
