@@ -313,7 +313,8 @@ class LatentEBMMethod(Method):
         scores = self._score(uniq, w)
         exclude = data.x if cfg.exclude_training else None
         n_unique_sampled = int(uniq.shape[0])
-        n_new_sampled = n_unique_sampled - _count_in(uniq, data.x)
+        train_rows = _row_set(data.x, uniq.dtype)  # built once: the training data can have millions of rows
+        n_new_sampled = n_unique_sampled - _count_in(uniq, train_rows)
         n_refined = 0
         for r in range(cfg.refine_rounds):
             # Local search on the surrogate's score in design space, from the best candidates so far.
@@ -325,7 +326,7 @@ class LatentEBMMethod(Method):
             n_refined += int(extra.shape[0])
             uniq = np.concatenate([uniq, extra])
             scores = np.concatenate([scores, self._score(extra, w)])
-        n_new = int(uniq.shape[0]) - _count_in(uniq, data.x)
+        n_new = int(uniq.shape[0]) - _count_in(uniq, train_rows)
         n_fill = 0
         if cfg.fill and n_new < budget:
             need = budget - n_new
@@ -341,7 +342,7 @@ class LatentEBMMethod(Method):
         x_top, s_top = select_top(uniq, scores, budget, exclude=exclude,
                                   min_hamming=cfg.min_hamming if data.is_discrete else 1)
         n_final = sum(r["stats"]["n_final"] for r in results)
-        n_train_in_top = _count_in(x_top, data.x)
+        n_train_in_top = _count_in(x_top, train_rows)
         info = {
             "y_star_standardized": y_star,
             "sampler": cfg.sampler,
@@ -366,17 +367,19 @@ def _rows(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(x.shape[0], -1))
 
 
-def _count_in(x: np.ndarray, ref: np.ndarray) -> int:
-    """How many rows of ``x`` also occur in ``ref`` (compared after casting ``ref`` to ``x.dtype``)."""
-    if not len(x) or not len(ref):
-        return 0
-    seen = {r.tobytes() for r in _rows(np.asarray(ref).astype(x.dtype))}
+def _row_set(ref: np.ndarray, dtype: np.dtype) -> set[bytes]:
+    """The rows of ``ref`` (cast to ``dtype``, the candidates' dtype) as a set of bytes, for membership tests."""
+    return {r.tobytes() for r in _rows(np.asarray(ref).astype(dtype))}
+
+
+def _count_in(x: np.ndarray, seen: set[bytes]) -> int:
+    """How many rows of ``x`` are in ``seen`` (a :func:`_row_set` built with ``x.dtype``)."""
     return int(sum(r.tobytes() in seen for r in _rows(x)))
 
 
 def _drop_seen(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Distinct rows of ``x`` that are not in ``ref`` (first occurrence order)."""
-    seen = {r.tobytes() for r in _rows(ref.astype(x.dtype))}
+    seen = _row_set(ref, x.dtype)
     keep, out = set(), []
     for i, r in enumerate(_rows(x)):
         b = r.tobytes()
