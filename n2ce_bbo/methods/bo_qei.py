@@ -32,8 +32,8 @@ from torch import Tensor
 
 from n2ce_bbo.errors import ConfigError
 from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.methods.grad import select_tiered, top_indices
 from n2ce_bbo.methods.registry import register_method
+from n2ce_bbo.methods.selection import RowSet, select_tiered, top_indices
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.utils import derive_seed, seed_everything
 
@@ -108,9 +108,9 @@ def mutant_pool(
     """
     parents = np.asarray(parents, dtype=np.int64)
     L = parents.shape[1]
-    seen = {r.tobytes() for r in parents}
+    seen = RowSet(parents)
     if exclude is not None:
-        seen.update(r.tobytes() for r in np.ascontiguousarray(np.asarray(exclude, dtype=np.int64)))
+        seen.update(exclude)
     out: list[np.ndarray] = []
     for _ in range(20):
         m = size * 2
@@ -122,9 +122,8 @@ def mutant_pool(
             act = n_mut > j
             kids[act, pos[act]] = (kids[act, pos[act]] + shift[act]) % num_classes
         for k in kids:
-            key = k.tobytes()
-            if key not in seen:
-                seen.add(key)
+            if k not in seen:
+                seen.add(k)
                 out.append(k)
                 if len(out) >= size:
                     return np.stack(out)

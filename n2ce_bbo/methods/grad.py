@@ -15,7 +15,6 @@ interpolation 0.6), the surrogate sees ``softmax(logits)`` and the result is dec
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,9 +22,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from n2ce_bbo.errors import ConfigError, InvalidDataError
-from n2ce_bbo.methods.base import Method, Proposal, select_top
+from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.registry import register_method
+from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
 from n2ce_bbo.models.regressors import RegressorConfig, Surrogate, fit_surrogate
 from n2ce_bbo.samplers.gradient_ascent import gradient_ascent
 from n2ce_bbo.tasks.base import OfflineData
@@ -77,12 +77,6 @@ class GradConfig:
 # --- helpers shared by the baselines ------------------------------------------------------------------
 
 
-def top_indices(y: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest scores, best first (ties by row order, so deterministic)."""
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    return np.argsort(-y, kind="stable")[: min(k, y.shape[0])]
-
-
 def smoothed_logits(tokens: Tensor, num_classes: int, smoothing: float) -> Tensor:
     """``[n, L]`` tokens -> ``[n, L, C]`` logits ``log(smoothing * one_hot + (1 - smoothing) / C)``."""
     one_hot = torch.nn.functional.one_hot(tokens.long(), num_classes).float()
@@ -94,69 +88,6 @@ def standardised_bounds(model: Surrogate, bounds: np.ndarray | None) -> Tensor |
     if bounds is None:
         return None
     return model.encode(np.asarray(bounds, dtype=np.float32))
-
-
-def clip_to_bounds(x: np.ndarray, bounds: np.ndarray | None) -> np.ndarray:
-    """Continuous ``[n, d]`` designs clipped to the ``[2, d]`` box, as float32."""
-    x = np.asarray(x, dtype=np.float32)
-    if bounds is None:
-        return x
-    return np.clip(x, bounds[0], bounds[1]).astype(np.float32)
-
-
-def select_tiered(
-    tiers: Sequence[tuple[np.ndarray, np.ndarray]],
-    budget: int,
-    *,
-    exclude: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct top designs, taking every new design of tier 0 before tier 1, and so on.
-
-    Args:
-        tiers: ``(x [N_i, ...], scores [N_i])`` candidate groups in order of preference (for example the
-            final iterates, then earlier iterates of the same runs).
-        budget: how many designs to return.
-        exclude: ``[M, ...]`` designs (the training rows) to use only when the tiers hold too few new ones.
-
-    Returns:
-        ``(x [<= budget, ...], scores)``, best tier first, best score first within a tier.
-    """
-    tiers = [(np.asarray(x), np.asarray(s, dtype=np.float64).reshape(-1)) for x, s in tiers if len(x)]
-    if not tiers:
-        raise InvalidDataError("select_tiered needs at least one non-empty tier of candidates.")
-    taken_x: list[np.ndarray] = []
-    taken_s: list[np.ndarray] = []
-    seen: set[bytes] = set()
-    dtype = tiers[0][0].dtype
-    if exclude is not None and len(exclude):
-        ex = np.ascontiguousarray(np.asarray(exclude, dtype=dtype).reshape(len(exclude), -1))
-        seen.update(row.tobytes() for row in ex)
-    n_new = 0
-    for x, s in tiers:
-        if n_new >= budget:
-            break
-        flat = np.ascontiguousarray(x.reshape(len(x), -1))
-        fresh = [i for i, row in enumerate(flat) if row.tobytes() not in seen]
-        if not fresh:
-            continue
-        xt, st = select_top(x[fresh], s[fresh], budget - n_new)
-        seen.update(r.tobytes() for r in np.ascontiguousarray(xt.reshape(len(xt), -1)))
-        taken_x.append(xt)
-        taken_s.append(st)
-        n_new += len(xt)
-    if n_new < budget and exclude is not None and len(exclude):
-        # Too few new designs: fall back on excluded ones (training rows) found among the candidates.
-        all_x = np.concatenate([x for x, _ in tiers])
-        all_s = np.concatenate([s for _, s in tiers])
-        chosen = {r.tobytes() for xs in taken_x for r in np.ascontiguousarray(xs.reshape(len(xs), -1))}
-        rest = [i for i, r in enumerate(np.ascontiguousarray(all_x.reshape(len(all_x), -1))) if r.tobytes() not in chosen]
-        if rest:
-            xt, st = select_top(all_x[rest], all_s[rest], budget - n_new)
-            taken_x.append(xt)
-            taken_s.append(st)
-    if not taken_x:
-        return tiers[0][0][:0], np.zeros(0)
-    return np.concatenate(taken_x)[:budget], np.concatenate(taken_s)[:budget]
 
 
 def fit_data_surrogate(

@@ -13,14 +13,19 @@
 
    (Langevin or SVGD), or gradient ascent on ``value_weight · h_γ(z) + w · f_α(z)``, and decodes the
    final state (and optionally ``snapshots - 1`` earlier states of the second half of the run).
-4. The decoded candidates are deduplicated, scored with ``surrogate.score(x, score_prior_weight)`` (value
-   head at the encoded design plus ``w · f_α``), and the top ``budget`` are kept, training designs last.
+4. Refine: the decoded candidates are deduplicated and scored with ``surrogate.score(x, w_s)`` (value head at
+   the encoded design plus ``w_s · f_α``), and ``refine_rounds`` rounds of local search in design space add the
+   neighbours of the best candidates so far.
+5. Fill: when fewer than ``budget`` candidates are new designs, neighbours of the best ones are added.
+6. Select: the top ``budget`` distinct designs (:func:`~n2ce_bbo.methods.selection.select_top`; a diverse batch
+   for tokens), training designs after every new one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,8 +34,16 @@ import torch
 from torch import Tensor
 
 from n2ce_bbo.errors import ConfigError, InvalidDataError
-from n2ce_bbo.methods.base import Method, Proposal, select_top
+from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.registry import register_method
+from n2ce_bbo.methods.selection import (
+    RowSet,
+    clip_to_bounds,
+    first_occurrences,
+    neighbours,
+    select_top,
+    top_indices,
+)
 from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.config import LatentEBMConfig
@@ -274,8 +287,19 @@ class LatentEBMMethod(Method):
         device = "cuda" if (self.parallel.gpus_per_task > 0 and torch.cuda.is_available()) else "cpu"
         return _chunk_closure(_cpu_copy(self.surrogate), cfg), device
 
-    def _score(self, x: np.ndarray, weight: float) -> np.ndarray:
+    def _score_prior_weight(self) -> float:
+        """Weight of ``f_α`` in the candidate score for this data (see ``ProposeConfig.score_prior_weight``)."""
         cfg: ProposeConfig = self.config.propose
+        data = self._require_fit()
+        w_cfg = cfg.score_prior_weight
+        if not data.is_discrete and cfg.continuous_score_prior_weight is not None:
+            w_cfg = cfg.continuous_score_prior_weight
+        return cfg.prior_weight if w_cfg is None else w_cfg
+
+    def _score(self, x: np.ndarray) -> np.ndarray:
+        """Surrogate scores ``[n]`` (float64) of designs ``x [n, ...]``, ``score_batch`` rows per call."""
+        cfg: ProposeConfig = self.config.propose
+        weight = self._score_prior_weight()
         out = []
         with torch.no_grad():
             for s in range(0, x.shape[0], cfg.score_batch):
@@ -284,76 +308,35 @@ class LatentEBMMethod(Method):
         return np.concatenate(out) if out else np.zeros(0)
 
     def propose(self, budget: int) -> Proposal:
-        """Sample latent chains towards ``y*``, decode, score, deduplicate and keep the best ``budget``."""
+        """Sample latent chains towards ``y*`` and decode them, refine and fill the candidates in design space,
+        then select the best ``budget`` distinct designs (training designs last)."""
         data = self._require_fit()
         if budget < 1:
             raise InvalidDataError(f"budget must be >= 1, got {budget}.")
         cfg: ProposeConfig = self.config.propose
         t0 = time.perf_counter()
         y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
-        fn, device = self._chunk_fn()
-        jobs = self._jobs(y_star, self._init_encodings(data), device)
-        results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
-        parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
-        if not parts:
-            raise InvalidDataError("every sampler chain diverged (non-finite latent states): lower propose.step_size.")
-        cand = np.concatenate(parts)
-        if data.is_discrete:
-            cand = cand.astype(np.int64)
-        else:
-            cand = cand.astype(np.float32)
-            if data.bounds is not None:
-                cand = np.clip(cand, data.bounds[0], data.bounds[1])
-        _, first = np.unique(cand.reshape(cand.shape[0], -1), axis=0, return_index=True)
-        uniq = cand[np.sort(first)]
-        w_cfg = cfg.score_prior_weight
-        if not data.is_discrete and cfg.continuous_score_prior_weight is not None:
-            w_cfg = cfg.continuous_score_prior_weight
-        w = cfg.prior_weight if w_cfg is None else w_cfg
-        scores = self._score(uniq, w)
-        exclude = data.x if cfg.exclude_training else None
-        n_unique_sampled = int(uniq.shape[0])
-        train_rows = _row_set(data.x, uniq.dtype)  # built once: the training data can have millions of rows
-        n_new_sampled = n_unique_sampled - _count_in(uniq, train_rows)
-        n_refined = 0
-        for r in range(cfg.refine_rounds):
-            # Local search on the surrogate's score in design space, from the best candidates so far.
-            src = uniq[np.argsort(-scores, kind="stable")[: cfg.refine_top]]
-            extra = _drop_seen(_neighbours(src, data, cfg.fill_scale, cfg.refine_samples,
-                                           derive_seed(self.seed, "refine", r)), uniq)
-            if not len(extra):
-                break
-            n_refined += int(extra.shape[0])
-            uniq = np.concatenate([uniq, extra])
-            scores = np.concatenate([scores, self._score(extra, w)])
-        n_new = int(uniq.shape[0]) - _count_in(uniq, train_rows)
-        n_fill = 0
-        if cfg.fill and n_new < budget:
-            need = budget - n_new
-            per = data.dim * (int(data.num_classes or 2) - 1) if data.is_discrete else need
-            n_src = min(budget, -(-4 * need // per) + 1)  # enough sources for ~4x the missing designs
-            extra = _neighbours(uniq[np.argsort(-scores, kind="stable")[:n_src]], data, cfg.fill_scale,
-                                need, derive_seed(self.seed, "fill"))
-            extra = _drop_seen(extra, uniq)
-            if len(extra):
-                n_fill = int(extra.shape[0])
-                uniq = np.concatenate([uniq, extra])
-                scores = np.concatenate([scores, self._score(extra, w)])
-        x_top, s_top = select_top(uniq, scores, budget, exclude=exclude,
+        sampled, results = self._sample(data, y_star)
+        pool = _Candidates(sampled, self._score)
+        train_rows = RowSet(data.x, dtype=pool.x.dtype)  # built once: the training data can have millions of rows
+        n_unique_sampled = len(pool)
+        n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
+        n_refined = self._refine(pool, data)
+        n_fill = self._fill(pool, data, budget, train_rows)
+        x_top, s_top = select_top(pool.x, pool.scores, budget, exclude=train_rows if cfg.exclude_training else None,
                                   min_hamming=cfg.min_hamming if data.is_discrete else 1)
         n_final = sum(r["stats"]["n_final"] for r in results)
-        n_train_in_top = _count_in(x_top, train_rows)
         info = {
             "y_star_standardized": y_star,
             "sampler": cfg.sampler,
             "n_chains": cfg.n_chains,
-            "n_chunks": len(jobs),
-            "n_candidates": int(cand.shape[0]),
+            "n_chunks": len(results),
+            "n_candidates": int(sampled.shape[0]),
             "n_unique_candidates": n_unique_sampled,
             "n_new_unique_candidates": int(n_new_sampled),
             "n_refine_candidates": n_refined,
             "n_fill_candidates": n_fill,
-            "n_training_designs_in_top": n_train_in_top,
+            "n_training_designs_in_top": train_rows.count(x_top),
             "n_nonfinite_chains": int(sum(r["stats"]["n_nonfinite"] for r in results)),
             "mean_final_value": sum(r["stats"]["sum_value"] for r in results) / max(n_final, 1),
             "mean_final_prior_f": sum(r["stats"]["sum_prior_f"] for r in results) / max(n_final, 1),
@@ -362,54 +345,76 @@ class LatentEBMMethod(Method):
         }
         return Proposal(x=x_top, scores=s_top, info=info)
 
+    def _sample(self, data: OfflineData, y_star: float) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Run every chunk of chains; returns the decoded designs ``[n_candidates, ...]`` (int64 tokens, or float32
+        clipped to the box) and the per-chunk results."""
+        fn, device = self._chunk_fn()
+        jobs = self._jobs(y_star, self._init_encodings(data), device)
+        results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
+        parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
+        if not parts:
+            raise InvalidDataError("every sampler chain diverged (non-finite latent states): lower propose.step_size.")
+        cand = np.concatenate(parts)
+        if data.is_discrete:
+            return cand.astype(np.int64), results
+        return clip_to_bounds(cand, data.bounds), results
 
-def _rows(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x.reshape(x.shape[0], -1))
+    def _refine(self, pool: _Candidates, data: OfflineData) -> int:
+        """Local search on the surrogate's score in design space: each round adds the neighbours of the
+        ``refine_top`` best candidates so far. Returns the number of designs added."""
+        cfg: ProposeConfig = self.config.propose
+        n_added = 0
+        for r in range(cfg.refine_rounds):
+            found = neighbours(pool.best(cfg.refine_top), data, cfg.fill_scale, cfg.refine_samples,
+                               derive_seed(self.seed, "refine", r))
+            added = pool.add(found)
+            if not added:
+                break
+            n_added += added
+        return n_added
+
+    def _fill(self, pool: _Candidates, data: OfflineData, budget: int, train_rows: RowSet) -> int:
+        """When fewer than ``budget`` candidates are new designs, add neighbours of the best ones (about four
+        times the missing number). Returns the number of designs added."""
+        cfg: ProposeConfig = self.config.propose
+        n_new = len(pool) - train_rows.count(pool.x)
+        if not cfg.fill or n_new >= budget:
+            return 0
+        need = budget - n_new
+        per = data.dim * (int(data.num_classes or 2) - 1) if data.is_discrete else need
+        n_src = min(budget, -(-4 * need // per) + 1)  # enough sources for ~4x the missing designs
+        return pool.add(neighbours(pool.best(n_src), data, cfg.fill_scale, need, derive_seed(self.seed, "fill")))
 
 
-def _row_set(ref: np.ndarray, dtype: np.dtype) -> set[bytes]:
-    """The rows of ``ref`` (cast to ``dtype``, the candidates' dtype) as a set of bytes, for membership tests."""
-    return {r.tobytes() for r in _rows(np.asarray(ref).astype(dtype))}
+class _Candidates:
+    """Distinct candidate designs and their scores; refinement and fill add designs not seen before.
 
-
-def _count_in(x: np.ndarray, seen: set[bytes]) -> int:
-    """How many rows of ``x`` are in ``seen`` (a :func:`_row_set` built with ``x.dtype``)."""
-    return int(sum(r.tobytes() in seen for r in _rows(x)))
-
-
-def _drop_seen(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Distinct rows of ``x`` that are not in ``ref`` (first occurrence order)."""
-    seen = _row_set(ref, x.dtype)
-    keep, out = set(), []
-    for i, r in enumerate(_rows(x)):
-        b = r.tobytes()
-        if b not in seen and b not in keep:
-            keep.add(b)
-            out.append(i)
-    return x[out]
-
-
-def _neighbours(top: np.ndarray, data: OfflineData, scale: float, need: int, seed: int) -> np.ndarray:
-    """Neighbours of the candidates ``top`` [k, ...] used to fill a short proposal.
-
-    Tokens: every single-position mutant of each candidate (k·L·(C-1) rows). Continuous: ``max(need, 1)``
-    Gaussian perturbations per candidate with std ``scale`` × the bounds' width, clipped to the bounds.
+    Args:
+        x: ``[n, ...]`` decoded designs (duplicates allowed: the first occurrence of each is kept).
+        score: ``designs [m, ...] -> [m]`` surrogate scores (float64).
     """
-    if data.is_discrete:
-        c = int(data.num_classes or 2)
-        k, L = top.shape
-        mut = np.repeat(top[:, None, None, :], L, axis=1).repeat(c - 1, axis=2)  # [k, L, C-1, L]
-        pos = np.arange(L)
-        shift = np.arange(1, c)
-        vals = (top[:, :, None] + shift[None, None, :]) % c  # [k, L, C-1]
-        mut[:, pos, :, pos] = np.moveaxis(vals, 1, 0)
-        return mut.reshape(-1, L).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
-    width = np.maximum(hi - lo, 1e-6)
-    reps = max(need, 1)
-    out = np.repeat(top, reps, axis=0) + rng.normal(size=(top.shape[0] * reps, top.shape[1])) * scale * width
-    return np.clip(out, lo, hi).astype(np.float32)
+
+    def __init__(self, x: np.ndarray, score: Callable[[np.ndarray], np.ndarray]) -> None:
+        self._score = score
+        self.x = x[first_occurrences(x)]
+        self.scores = score(self.x)
+        self.rows = RowSet(self.x)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def best(self, k: int) -> np.ndarray:
+        """The ``k`` best-scored candidates ``[<= k, ...]``, best first."""
+        return self.x[top_indices(self.scores, k)]
+
+    def add(self, found: np.ndarray) -> int:
+        """Score and keep the designs of ``found`` that are not candidates yet; returns how many were kept."""
+        extra = self.rows.new_rows(found)
+        if len(extra):
+            self.x = np.concatenate([self.x, extra])
+            self.scores = np.concatenate([self.scores, self._score(extra)])
+            self.rows.update(extra)
+        return int(extra.shape[0])
 
 
 def _cpu_copy(module: Any) -> Any:

@@ -11,7 +11,6 @@ import n2ce_bbo.methods.bo_qei
 import n2ce_bbo.methods.cmaes
 import n2ce_bbo.methods.grad  # noqa: F401  (registers the methods)
 from n2ce_bbo.errors import ConfigError
-from n2ce_bbo.methods.grad import select_tiered
 from n2ce_bbo.methods.registry import list_methods, make_method
 from n2ce_bbo.tasks.base import OfflineData
 
@@ -131,14 +130,3 @@ def test_config_validation() -> None:
         make_method("cmaes", {"sigma0": -1.0})
     with pytest.raises(ConfigError):
         make_method("bo-qei", {"q": 0})
-
-
-def test_select_tiered_prefers_first_tier_and_skips_excluded() -> None:
-    t0 = (np.array([[1], [2], [1]]), np.array([0.1, 0.5, 0.1]))
-    t1 = (np.array([[3], [4], [2]]), np.array([9.0, 8.0, 7.0]))
-    x, s = select_tiered([t0, t1], 3, exclude=np.array([[2]]))
-    assert x[:, 0].tolist() == [1, 3, 4]
-    np.testing.assert_allclose(s, [0.1, 9.0, 8.0])
-    # too few new designs: excluded ones come last
-    x, _ = select_tiered([t0], 3, exclude=np.array([[2]]))
-    assert x[:, 0].tolist() == [1, 2]

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from n2ce_bbo.methods.base import ParallelSpec
-from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig, _neighbours, _snapshot_steps
+from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig, _snapshot_steps
 from n2ce_bbo.methods.registry import get_method, make_method
+from n2ce_bbo.methods.selection import RowSet
 from n2ce_bbo.tasks.base import OfflineData
 
 # Tiny surrogate and sampler settings: the goal is the plumbing, not the optimum.
@@ -124,14 +125,20 @@ def test_snapshot_steps() -> None:
     assert ProposeConfig().snapshots == 1
 
 
-def test_fill_neighbours(token_data: OfflineData, continuous_data: OfflineData) -> None:
-    top = np.array([[0, 1, 2, 3, 0, 1]])
-    mut = _neighbours(top, token_data, 0.02, 5, 0)
-    assert mut.shape == (6 * 3, 6) and mut.dtype == np.int64
-    assert np.all((mut != top).sum(1) == 1)  # single-position mutants
-    assert np.unique(mut, axis=0).shape[0] == 18
-    pts = _neighbours(np.zeros((2, 2), np.float32), continuous_data, 0.02, 7, 0)
-    assert pts.shape == (14, 2) and np.all(np.abs(pts) < 0.5)
+def test_training_designs_come_after_every_new_design() -> None:
+    # 27 possible designs, 20 of them training rows: the batch of 12 must hold the 7 new ones (found by
+    # sampling, refinement or fill) before any training row, whatever the diversity rule skipped.
+    grid = np.array(np.meshgrid(*[np.arange(3)] * 3, indexing="ij")).reshape(3, -1).T
+    train = grid[np.random.default_rng(2).permutation(27)[:20]]
+    data = OfflineData(x=train.astype(np.int64), y=train.sum(1, keepdims=True).astype(np.float32),
+                       is_discrete=True, num_classes=3, name="grid27")
+    m = LatentEBMMethod(_tiny_config(min_hamming=2), seed=0, device="cpu")
+    m.fit(data)
+    p = m.propose(12)
+    in_train = RowSet(train).mask(p.x)
+    assert p.x.shape == (12, 3) and np.unique(p.x, axis=0).shape[0] == 12
+    assert in_train.tolist() == [False] * 7 + [True] * 5
+    assert p.info["n_training_designs_in_top"] == 5
 
 
 @pytest.mark.ray
