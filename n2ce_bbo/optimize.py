@@ -1,6 +1,13 @@
 """The one-call API: train a method on offline data, propose designs, and (when possible) score them.
 
 The oracle is called only after the proposals are final, by :func:`evaluate`.
+
+A method owes ``budget`` (Q) distinct designs. :func:`optimize` checks what came back: a repeated design is
+kept once (its first, best-ranked copy), so duplicates never weigh twice in a percentile; more than Q
+designs is an error. A batch with fewer than Q distinct designs is scored as it is (the percentiles are over
+the designs that exist, not padded), and the result says so: ``n_proposed`` (returned, repeats included),
+``n_unique`` (distinct), ``shortfall`` (``Q - n_unique``) and ``short_batch`` in ``result.json``, and a warning
+line in :meth:`Result.summary`.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.methods.base import ParallelSpec
 from n2ce_bbo.methods.registry import make_method
+from n2ce_bbo.methods.selection import first_occurrences
 from n2ce_bbo.tasks.base import Task
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, ensure_writable_dir
 
@@ -32,13 +41,15 @@ class Result:
         surrogate_scores: ``[Q]`` the method's own scores of its proposals.
         oracle_scores: ``[Q]`` raw oracle scores (``None`` when the task has no oracle).
         normalized_scores: ``[Q]`` oracle scores normalised over the task's full data (or ``None``).
-        p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle).
+        p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle); over the
+            ``n_distinct`` designs when the batch is short (see :attr:`shortfall`).
         p100_raw, p50_raw: the same percentiles of the raw oracle scores.
         best_training_y: the best score among the training rows (raw units).
         train_s, propose_s, eval_s: wall-clock seconds of fitting, proposing and oracle scoring.
         config: the method's fully resolved configuration.
         info: method-specific facts (JSON-ready).
         versions: package versions and machine facts.
+        n_returned: how many designs the method returned, repeats included (``None``: ``len(x)``).
     """
 
     task: str
@@ -60,11 +71,17 @@ class Result:
     config: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    n_returned: int | None = None
 
     @property
     def n_unique(self) -> int:
         """Number of distinct proposed designs."""
-        return int(np.unique(self.x.reshape(self.x.shape[0], -1), axis=0).shape[0])
+        return int(first_occurrences(self.x).shape[0]) if self.x.shape[0] else 0
+
+    @property
+    def shortfall(self) -> int:
+        """How many distinct designs the batch lacks: ``budget - n_unique`` (0 for a full batch)."""
+        return max(self.budget - self.n_unique, 0)
 
     def to_dict(self, include_designs: bool = False) -> dict[str, Any]:
         """A JSON-ready summary (designs only when ``include_designs``)."""
@@ -73,7 +90,9 @@ class Result:
             "p100": self.p100, "p50": self.p50, "p100_raw": self.p100_raw, "p50_raw": self.p50_raw,
             "best_training_y": self.best_training_y,
             "train_s": round(self.train_s, 3), "propose_s": round(self.propose_s, 3), "eval_s": round(self.eval_s, 3),
-            "n_unique": self.n_unique, "n_proposed": int(self.x.shape[0]),
+            "n_unique": self.n_unique,
+            "n_proposed": int(self.x.shape[0]) if self.n_returned is None else self.n_returned,
+            "shortfall": self.shortfall, "short_batch": self.shortfall > 0,
             "config": self.config, "info": self.info, "versions": self.versions,
         }
         if include_designs:
@@ -87,6 +106,9 @@ class Result:
         """A few human-readable lines."""
         lines = [f"task {self.task} | method {self.method} | seed {self.seed} | {self.x.shape[0]} designs "
                  f"({self.n_unique} distinct)"]
+        if self.shortfall:
+            lines.append(f"warning: short batch: {self.n_unique} distinct designs for a budget of {self.budget}; "
+                         f"the percentiles are over those {self.n_unique}, not {self.budget}")
         if self.p100 is not None:
             lines.append(f"normalised score: 100th percentile {self.p100:.3f}, 50th percentile {self.p50:.3f}")
             lines.append(f"raw oracle score: best {self.p100_raw:.4g}, median {self.p50_raw:.4g}"
@@ -180,6 +202,31 @@ def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
     }
 
 
+def distinct_batch(x: np.ndarray, scores: np.ndarray, budget: int, method: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """A method's proposal as a batch of distinct designs: the first (best-ranked) copy of each design is kept.
+
+    Args:
+        x: ``[n, ...]`` validated designs, best first.
+        scores: ``[n]`` the method's scores of them.
+        budget: Q, the most designs a method may return.
+        method: the method's name, for messages.
+
+    Returns:
+        ``(x [m, ...], scores [m] float64, n)``: the ``m <= n`` distinct designs with their scores, and ``n``.
+
+    Raises:
+        InvalidDataError: more than ``budget`` designs, or not one score per design.
+    """
+    n = int(x.shape[0])
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if scores.shape[0] != n:
+        raise InvalidDataError(f"method {method!r} returned {n} designs but {scores.shape[0]} scores.")
+    if n > budget:
+        raise InvalidDataError(f"method {method!r} returned {n} designs for a budget of {budget}.")
+    keep = first_occurrences(x) if n else np.zeros(0, dtype=np.int64)
+    return x[keep], scores[keep], n
+
+
 def resolve_task(
     task_or_arrays: Task | str | tuple[np.ndarray, np.ndarray],
     *,
@@ -234,8 +281,6 @@ def optimize(
         A :class:`Result`; oracle scores and normalised percentiles are filled when the task has an oracle.
     """
     if not isinstance(budget, (int, np.integer)) or budget < 1:
-        from n2ce_bbo.errors import InvalidDataError
-
         raise InvalidDataError(f"budget must be a positive integer, got {budget!r}.")
     task = resolve_task(task_or_arrays, data_dir=data_dir, num_classes=num_classes, task_kwargs=task_kwargs)
     runner = make_method(method, config, seed=seed, device=device, parallel=parallel, verbose=verbose)
@@ -247,12 +292,12 @@ def optimize(
     proposal = runner.propose(int(budget))
     t2 = time.perf_counter()
 
-    x = task.validate_designs(proposal.x, name="proposed designs")
+    x, scores, n_returned = distinct_batch(task.validate_designs(proposal.x, name="proposed designs"),
+                                           proposal.scores, int(budget), method)
     result = Result(
-        task=task.name, method=method, seed=int(seed), budget=int(budget), x=x,
-        surrogate_scores=np.asarray(proposal.scores, dtype=np.float64).reshape(-1),
+        task=task.name, method=method, seed=int(seed), budget=int(budget), x=x, surrogate_scores=scores,
         best_training_y=float(np.max(task.y)), train_s=t1 - t0, propose_s=t2 - t1,
-        config=runner.config_dict(), info=dict(proposal.info), versions=versions(),
+        config=runner.config_dict(), info=dict(proposal.info), versions=versions(), n_returned=n_returned,
     )
     if task.has_oracle:
         t3 = time.perf_counter()
