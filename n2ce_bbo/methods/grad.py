@@ -27,7 +27,7 @@ from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
 from n2ce_bbo.models.regressors import RegressorConfig, Surrogate, fit_surrogate
-from n2ce_bbo.samplers.gradient_ascent import gradient_ascent
+from n2ce_bbo.samplers.gradient_ascent import gradient_ascent, smoothed_logits, token_logit_ascent
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.utils import derive_seed, seed_everything
 
@@ -75,12 +75,6 @@ class GradConfig:
 
 
 # --- helpers shared by the baselines ------------------------------------------------------------------
-
-
-def smoothed_logits(tokens: Tensor, num_classes: int, smoothing: float) -> Tensor:
-    """``[n, L]`` tokens -> ``[n, L, C]`` logits ``log(smoothing * one_hot + (1 - smoothing) / C)``."""
-    one_hot = torch.nn.functional.one_hot(tokens.long(), num_classes).float()
-    return torch.log(smoothing * one_hot + (1.0 - smoothing) / num_classes)
 
 
 def standardised_bounds(model: Surrogate, bounds: np.ndarray | None) -> Tensor | None:
@@ -167,15 +161,11 @@ class GradientAscent(Method):
     def _ascend_tokens(self, starts: np.ndarray, num_classes: int) -> np.ndarray:
         """``[n, L]`` token starts -> ``[n_steps + 1, n, L]`` int64 argmax decodings of the logit iterates."""
         data = self._require_fit()
-        n, L = starts.shape
-        logits0 = smoothed_logits(torch.as_tensor(starts.astype(np.int64), device=self.device), num_classes, self.config.smoothing)
-
-        def objective(flat: Tensor) -> Tensor:
-            return self.model(torch.softmax(flat.view(-1, L, num_classes), dim=-1))
-
-        traj = gradient_ascent(objective, logits0.reshape(n, L * num_classes), self.config.n_steps, self._lr(data),
-                               optimizer=self._optimizer(data), return_trajectory=True)
-        tokens = traj.view(traj.shape[0], n, L, num_classes).argmax(dim=-1)
+        logits0 = smoothed_logits(torch.as_tensor(starts.astype(np.int64), device=self.device), num_classes,
+                                  self.config.smoothing)
+        tokens = token_logit_ascent(self.model, logits0, self.config.n_steps, self._lr(data),
+                                    optimizer=self._optimizer(data), return_trajectory=True)
+        assert isinstance(tokens, Tensor)
         return tokens.cpu().numpy().astype(np.int64)
 
 

@@ -25,14 +25,20 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-def make_activation(name: str) -> nn.Module:
+def make_activation(name: str, *, leaky_slope: float = 0.01) -> nn.Module:
     """The activation module called ``name`` (``"silu"``, ``"gelu"``, ``"relu"``, ``"tanh"``, ``"leaky_relu"``).
+
+    Args:
+        name: the non-linearity.
+        leaky_slope: slope of ``leaky_relu`` for negative inputs (torch's default 0.01; ignored by the others).
 
     Raises:
         ValueError: unknown name.
     """
     if name not in _ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}")
+    if name == "leaky_relu":
+        return nn.LeakyReLU(leaky_slope)
     return _ACTIVATIONS[name]()
 
 

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from n2ce_bbo.errors import ConfigError, InvalidDataError, NonFiniteLossError
+from n2ce_bbo.models.mlp import Activation, make_activation
 from n2ce_bbo.utils import derive_seed
-
-Activation = Literal["leaky_relu", "relu", "tanh", "silu"]
 
 
 @dataclass
@@ -69,8 +67,9 @@ class RegressorConfig:
             raise ConfigError("weight_decay and input_noise_std must be >= 0.")
 
 
-def _activation(name: str) -> nn.Module:
-    return {"leaky_relu": nn.LeakyReLU(0.2), "relu": nn.ReLU(), "tanh": nn.Tanh(), "silu": nn.SiLU()}[name]
+#: Negative slope of the regressors' leaky ReLU. 0.2, not torch's 0.01 (the latent EBM's networks keep 0.01):
+#: the baselines' surrogates have always used 0.2, and their recorded results were produced with it.
+REGRESSOR_LEAKY_SLOPE = 0.2
 
 
 class MLPRegressor(nn.Module):
@@ -104,7 +103,7 @@ class MLPRegressor(nn.Module):
         layers: list[nn.Module] = []
         prev = in_dim
         for h in hidden_sizes:
-            layers += [nn.Linear(prev, int(h)), _activation(activation)]
+            layers += [nn.Linear(prev, int(h)), make_activation(activation, leaky_slope=REGRESSOR_LEAKY_SLOPE)]
             prev = int(h)
         layers.append(nn.Linear(prev, 1))
         self.net = nn.Sequential(*layers)

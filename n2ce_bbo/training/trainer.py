@@ -36,7 +36,7 @@ from torch import Tensor
 
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, InvalidDataError, NonFiniteLossError
-from n2ce_bbo.losses import waymark_schedule
+from n2ce_bbo.losses import TELESCOPING_OBJECTIVES, waymark_schedule
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.checkpoint import (
@@ -167,7 +167,7 @@ def train_surrogate(
     bs = min(tcfg.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
     n_epochs = tcfg.epochs_for(steps_per_epoch)
-    schedule = waymark_schedule(pcfg.K, pcfg.waymarks) if pcfg.objective in ("n2ce", "nce", "nwj") else None
+    schedule = waymark_schedule(pcfg.K, pcfg.waymarks) if pcfg.objective in TELESCOPING_OBJECTIVES else None
     inv_tau = 1.0 / cfg.model.decoder_temperature
     last_good = f"{ckpt} (epoch {start_epoch})" if ckpt is not None and start_epoch > 0 else None
     t_run = time.perf_counter()

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from n2ce_bbo.errors import ConfigError, InvalidDataError
+from n2ce_bbo.models.mlp import MLP
 from n2ce_bbo.models.regressors import (
     MLPRegressor,
     RegressorConfig,
@@ -97,3 +98,13 @@ def test_errors() -> None:
         fit_regressor(np.zeros((3, 2), dtype=np.float32), np.array([0.0, np.nan, 1.0]), SMALL)
     with pytest.raises(InvalidDataError):
         RegressorEnsemble([])
+
+
+def test_leaky_relu_slopes_are_explicit() -> None:
+    # the baselines' regressors keep their 0.2 slope; the latent EBM's networks use torch's 0.01
+    reg = MLPRegressor((3,), [8], "leaky_relu")
+    slopes = [m.negative_slope for m in reg.modules() if isinstance(m, torch.nn.LeakyReLU)]
+    assert slopes == [0.2]
+    mlp = MLP(3, 8, 1, depth=1, activation="leaky_relu")
+    assert [m.negative_slope for m in mlp.modules() if isinstance(m, torch.nn.LeakyReLU)] == [0.01]
+    assert isinstance(MLPRegressor((3,), [8], "gelu").net[1], torch.nn.GELU)
