@@ -7,14 +7,13 @@ Every method (the latent EBM with its N²CE/NCE/MLE/Gaussian priors, and the bas
 from __future__ import annotations
 
 import abc
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from n2ce_bbo.config import from_dict
+from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.utils import resolve_device
 
@@ -94,8 +93,8 @@ class Method(abc.ABC):
         """Return ``budget`` designs (fewer only if the design space has fewer distinct designs)."""
 
     def config_dict(self) -> dict[str, Any]:
-        """The resolved configuration as a plain dict."""
-        return dataclasses.asdict(self.config)
+        """The resolved configuration as a plain dict (the keys a user writes)."""
+        return to_dict(self.config)
 
     def _require_fit(self) -> OfflineData:
         if self.data is None:

@@ -30,7 +30,7 @@ from botorch.sampling.normal import SobolQMCNormalSampler
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from torch import Tensor
 
-from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.selection import RowSet, select_tiered, top_indices
@@ -77,12 +77,11 @@ class BOqEIConfig:
     exclude_training: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "q", "mc_samples", "num_restarts", "raw_samples", "maxiter", "pool_size",
-                     "pool_parents", "max_mutations", "acq_pool", "max_batch_size", "fit_maxiter"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if not 0.0 <= self.top_fraction <= 1.0:
-            raise ConfigError(f"top_fraction must lie in [0, 1], got {self.top_fraction}.")
+        require(at_least=1, n_train=self.n_train, q=self.q, mc_samples=self.mc_samples, num_restarts=self.num_restarts,
+                raw_samples=self.raw_samples, maxiter=self.maxiter, pool_size=self.pool_size,
+                pool_parents=self.pool_parents, max_mutations=self.max_mutations, acq_pool=self.acq_pool,
+                max_batch_size=self.max_batch_size, fit_maxiter=self.fit_maxiter)
+        require(at_least=0, at_most=1, top_fraction=self.top_fraction)
 
 
 def gp_subset(y: np.ndarray, n_train: int, top_fraction: float, rng: np.random.Generator) -> np.ndarray:

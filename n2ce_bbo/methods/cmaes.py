@@ -21,7 +21,7 @@ import cma
 import numpy as np
 import torch
 
-from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.grad import fit_data_surrogate, standardised_bounds
 from n2ce_bbo.methods.registry import register_method
@@ -59,14 +59,10 @@ class CMAESConfig:
     exclude_training: bool = True
 
     def __post_init__(self) -> None:
-        if self.n_members < 1 or self.n_restarts < 1 or self.max_iters < 1:
-            raise ConfigError("n_members, n_restarts and max_iters must be >= 1.")
-        if self.popsize is not None and self.popsize < 2:
-            raise ConfigError(f"popsize must be >= 2 or null, got {self.popsize}.")
-        if not (self.sigma0 > 0 and self.sigma0_tokens > 0):
-            raise ConfigError("sigma0 and sigma0_tokens must be > 0.")
-        if not 0.0 < self.smoothing <= 1.0:
-            raise ConfigError(f"smoothing must lie in (0, 1], got {self.smoothing}.")
+        require(at_least=1, n_members=self.n_members, n_restarts=self.n_restarts, max_iters=self.max_iters)
+        require(at_least=2, optional=True, popsize=self.popsize)
+        require(above=0, sigma0=self.sigma0, sigma0_tokens=self.sigma0_tokens)
+        require(above=0, at_most=1, smoothing=self.smoothing)
 
 
 class CMAES(Method):

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
@@ -62,16 +62,11 @@ class GradConfig:
     exclude_training: bool = True
 
     def __post_init__(self) -> None:
-        if self.n_members < 1:
-            raise ConfigError(f"n_members must be >= 1, got {self.n_members}.")
-        if self.n_steps < 0:
-            raise ConfigError(f"n_steps must be >= 0, got {self.n_steps}.")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}.")
-        if self.n_starts is not None and self.n_starts < 1:
-            raise ConfigError(f"n_starts must be >= 1 or null, got {self.n_starts}.")
-        if not 0.0 < self.smoothing <= 1.0:
-            raise ConfigError(f"smoothing must lie in (0, 1], got {self.smoothing}.")
+        require(at_least=1, n_members=self.n_members)
+        require(at_least=1, optional=True, n_starts=self.n_starts)
+        require(at_least=0, n_steps=self.n_steps)
+        require(above=0, lr=self.lr)
+        require(above=0, at_most=1, smoothing=self.smoothing)
 
 
 # --- helpers shared by the baselines ------------------------------------------------------------------

@@ -23,7 +23,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from n2ce_bbo.config import inline, require
 from n2ce_bbo.errors import ConfigError, InvalidDataError
 from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.registry import register_method
@@ -46,106 +46,125 @@ from n2ce_bbo.methods.selection import (
 )
 from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
 from n2ce_bbo.tasks.base import OfflineData
-from n2ce_bbo.training.config import LatentEBMConfig
+from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.training.trainer import train_surrogate
 from n2ce_bbo.utils import derive_seed
+
+Sampler = Literal["langevin", "svgd", "gradient_ascent"]
+
+#: Weight of ``f_α`` in the candidate score when ``propose.score_prior_weight`` is null, per design kind. On
+#: Branin (8 seeds) and Superconductor (probes) weighting ``f_α`` pulled the batch back towards the data; on the
+#: token tasks a small weight helped.
+DEFAULT_SCORE_PRIOR_WEIGHT = {"tokens": 0.1, "continuous": 0.0}
+
+
+@dataclass
+class SamplerConfig:
+    """How each latent chain moves (the ``propose.sampler`` section; keys only the sampler reads).
+
+    Attributes:
+        name: ``"langevin"``, ``"svgd"`` or ``"gradient_ascent"`` (deterministic, on h + w·f).
+        n_steps: sampler steps per chain.
+        step_size: Langevin step ``s`` / SVGD step size / gradient-ascent (Adam) learning rate, latent units.
+        noise_scale: Langevin only: noise multiplier (1 samples the target; < 1 is a lower temperature).
+        grad_clip: Langevin only: per-chain gradient norm clip (``None``: none).
+        svgd_group_size: SVGD only: interaction groups within a chunk (``None``: the whole chunk).
+    """
+
+    name: Sampler = "langevin"
+    n_steps: int = 300
+    step_size: float = 0.1
+    noise_scale: float = 1.0
+    grad_clip: float | None = None
+    svgd_group_size: int | None = None
+
+    def __post_init__(self) -> None:
+        require(at_least=0, n_steps=self.n_steps, noise_scale=self.noise_scale)
+        require(above=0, step_size=self.step_size)
+        require(above=0, optional=True, grad_clip=self.grad_clip)
+        require(at_least=1, optional=True, svgd_group_size=self.svgd_group_size)
 
 
 @dataclass
 class ProposeConfig:
-    """How designs are proposed from a trained surrogate.
+    """How designs are proposed from a trained surrogate: sample, refine, fill, select.
 
     Attributes:
-        sampler: ``"langevin"``, ``"svgd"`` or ``"gradient_ascent"`` (deterministic, on h + w·f).
+        sampler: how each chain moves (:class:`SamplerConfig`).
         n_chains: total number of chains (latent samples) per ``propose`` call.
-        n_steps: sampler steps per chain.
-        step_size: Langevin step ``s`` / SVGD step size / gradient-ascent (Adam) learning rate, latent units.
-        y_star_offset: standardised ``y*`` = best standardised training score + this offset.
-        value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
-        prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
-        score_prior_weight: weight of ``f_α`` in the candidate score; ``None`` uses ``prior_weight``.
-        continuous_score_prior_weight: the same weight for continuous designs (``None``: ``score_prior_weight``).
-            On Branin (8 seeds) and Superconductor (probes) weighting ``f_α`` in the score pulled the batch back
-            towards the data; on the token tasks a small weight helped.
-        noise_scale: Langevin noise multiplier (1 samples the target; < 1 is a lower temperature).
-        grad_clip: per-chain gradient norm clip in Langevin (``None``: none).
+        chain_chunk: chains per chunk (the unit of parallel work and of seeding).
         init: ``"prior"`` starts chains from N(0, I); ``"data"`` from encodings of the top training designs
             (cycled over chains) plus ``init_noise`` Gaussian noise.
         init_top_k: how many of the best training designs seed ``init="data"``.
         init_noise: std of the noise added to those encodings.
-        chain_chunk: chains per chunk (the unit of parallel work and of seeding).
-        svgd_group_size: SVGD interaction groups within a chunk (``None``: the whole chunk).
         snapshots: states decoded per chain: the final one plus ``snapshots - 1`` evenly spaced states of
             the run's second half (more distinct candidates for the same sampling cost).
-        exclude_training: rank designs already in the training data after every new design.
-        fill: when the chains decode to fewer than ``budget`` distinct new designs, add neighbours of the
-            best candidates (tokens: every single-position mutant; continuous: Gaussian perturbations of
-            ``fill_scale`` × the bounds' width), scored like every candidate, so ``budget`` designs return.
-        fill_scale: relative perturbation size of the continuous fill (and of the continuous refinement).
+        y_star_offset: standardised ``y*`` = best standardised training score + this offset.
+        value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
+        prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
+        score_prior_weight: weight of ``f_α`` in the candidate score ``h(μ(x)) + w_s·f_α(μ(x))``; ``None``: the
+            design kind's default, 0.1 for tokens and 0.0 for continuous designs (``DEFAULT_SCORE_PRIOR_WEIGHT``).
         refine_rounds: rounds of local search in design space on the candidate score after sampling: each
             round adds the neighbours (as for ``fill``) of the ``refine_top`` best candidates so far, scored
             like every candidate. 0 disables it.
         refine_top: candidates whose neighbours each refinement round adds.
         refine_samples: continuous designs only: perturbations per candidate per refinement round.
+        fill: when the candidates hold fewer than ``budget`` distinct new designs, add neighbours of the
+            best candidates (tokens: every single-position mutant; continuous: Gaussian perturbations of
+            ``fill_scale`` × the bounds' width), scored like every candidate, so ``budget`` designs return.
+        fill_scale: relative perturbation size of the continuous fill (and of the continuous refinement).
+        exclude_training: rank designs already in the training data after every new design.
         min_hamming: token designs: the returned batch keeps a design only when it differs in at least this many
             positions from every better-scored design kept (a diverse batch; see :func:`select_top`); 1 keeps the
             plain top ``budget``. Ignored for continuous designs.
         score_batch: candidates scored per surrogate call.
     """
 
-    sampler: Literal["langevin", "svgd", "gradient_ascent"] = "langevin"
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
     n_chains: int = 4096
-    n_steps: int = 300
-    step_size: float = 0.1
-    y_star_offset: float = 1.0
-    value_weight: float = 1.0
-    prior_weight: float = 1.0
-    score_prior_weight: float | None = 0.1
-    continuous_score_prior_weight: float | None = 0.0
-    noise_scale: float = 1.0
-    grad_clip: float | None = None
+    chain_chunk: int = 512
     init: Literal["prior", "data"] = "prior"
     init_top_k: int = 128
     init_noise: float = 0.1
-    chain_chunk: int = 512
-    svgd_group_size: int | None = None
     snapshots: int = 1
-    exclude_training: bool = True
-    fill: bool = True
-    fill_scale: float = 0.02
+    y_star_offset: float = 1.0
+    value_weight: float = 1.0
+    prior_weight: float = 1.0
+    score_prior_weight: float | None = None
     refine_rounds: int = 4
     refine_top: int = 512
     refine_samples: int = 16
+    fill: bool = True
+    fill_scale: float = 0.02
+    exclude_training: bool = True
     min_hamming: int = 3
     score_batch: int = 4096
 
     def __post_init__(self) -> None:
-        for name in ("n_chains", "chain_chunk", "snapshots", "init_top_k", "score_batch", "refine_top",
-                     "refine_samples", "min_hamming"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"propose.{name} must be >= 1, got {getattr(self, name)}.")
-        if self.n_steps < 0:
-            raise ConfigError(f"propose.n_steps must be >= 0, got {self.n_steps}.")
-        if self.snapshots > 1 and self.snapshots > self.n_steps // 2 + 1:
-            raise ConfigError(f"propose.snapshots ({self.snapshots}) exceeds the states in the run's second half.")
-        if not self.step_size > 0:
-            raise ConfigError(f"propose.step_size must be > 0, got {self.step_size}.")
-        if self.refine_rounds < 0:
-            raise ConfigError(f"propose.refine_rounds must be >= 0, got {self.refine_rounds}.")
-        if self.noise_scale < 0 or self.init_noise < 0:
-            raise ConfigError("propose.noise_scale and propose.init_noise must be >= 0.")
+        require(at_least=1, n_chains=self.n_chains, chain_chunk=self.chain_chunk, snapshots=self.snapshots,
+                init_top_k=self.init_top_k, refine_top=self.refine_top, refine_samples=self.refine_samples,
+                min_hamming=self.min_hamming, score_batch=self.score_batch)
+        require(at_least=0, refine_rounds=self.refine_rounds, init_noise=self.init_noise)
+        require(above=0, fill_scale=self.fill_scale)
+        require(optional=True, score_prior_weight=self.score_prior_weight)
+        if self.snapshots > 1 and self.snapshots > self.sampler.n_steps // 2 + 1:
+            raise ConfigError(f"({self.snapshots}) exceeds the {self.sampler.n_steps // 2 + 1} states of the second "
+                              "half of a run of sampler.n_steps steps.", key="snapshots")
+
+    def score_weight(self, is_discrete: bool) -> float:
+        """The weight of ``f_α`` in the candidate score for token (``is_discrete``) or continuous designs."""
+        if self.score_prior_weight is not None:
+            return self.score_prior_weight
+        return DEFAULT_SCORE_PRIOR_WEIGHT["tokens" if is_discrete else "continuous"]
 
 
 @dataclass
-class LatentEBMMethodConfig(LatentEBMConfig):
-    """The surrogate's configuration (``model``, ``prior``, ``train``, ...) plus the ``propose`` section."""
+class LatentEBMMethodConfig:
+    """The surrogate's settings (held inline: their keys ``model``, ``prior``, ``train`` sit at this level) and
+    the ``propose`` section."""
 
+    surrogate: LatentEBMConfig = inline(LatentEBMConfig)
     propose: ProposeConfig = field(default_factory=ProposeConfig)
-
-    def surrogate_config(self) -> LatentEBMConfig:
-        """The surrogate/training part alone, as a :class:`LatentEBMConfig`."""
-        names = [f.name for f in dataclasses.fields(LatentEBMConfig)]
-        return LatentEBMConfig(**{k: getattr(self, k) for k in names})
 
 
 @dataclass(frozen=True)
@@ -198,15 +217,16 @@ def run_chunk(surrogate: Any, cfg: ProposeConfig, job: _ChunkJob) -> dict[str, A
     def ascent_objective(z: Tensor) -> Tensor:
         return cfg.value_weight * surrogate.value(z) + cfg.prior_weight * surrogate.prior_f(z)
 
+    sc = cfg.sampler
     keep_traj = cfg.snapshots > 1
-    if cfg.sampler == "langevin":
-        out = langevin(log_p, z0, cfg.n_steps, cfg.step_size, generator=gen, noise_scale=cfg.noise_scale,
-                       grad_clip=cfg.grad_clip, return_trajectory=keep_traj)
-    elif cfg.sampler == "svgd":
-        out = svgd(log_p, z0, cfg.n_steps, cfg.step_size, group_size=cfg.svgd_group_size, return_trajectory=keep_traj)
+    if sc.name == "langevin":
+        out = langevin(log_p, z0, sc.n_steps, sc.step_size, generator=gen, noise_scale=sc.noise_scale,
+                       grad_clip=sc.grad_clip, return_trajectory=keep_traj)
+    elif sc.name == "svgd":
+        out = svgd(log_p, z0, sc.n_steps, sc.step_size, group_size=sc.svgd_group_size, return_trajectory=keep_traj)
     else:
-        out = gradient_ascent(ascent_objective, z0, cfg.n_steps, cfg.step_size, return_trajectory=keep_traj)
-    states = out[_snapshot_steps(cfg.n_steps, cfg.snapshots)] if keep_traj else out.unsqueeze(0)
+        out = gradient_ascent(ascent_objective, z0, sc.n_steps, sc.step_size, return_trajectory=keep_traj)
+    states = out[_snapshot_steps(sc.n_steps, cfg.snapshots)] if keep_traj else out.unsqueeze(0)
     z_final = states[-1]
     finite = torch.isfinite(states).all(dim=2)  # [S, n]
     z_all = states[finite]
@@ -254,7 +274,7 @@ class LatentEBMMethod(Method):
         """Train the surrogate on the offline rows (seed = the method's seed)."""
         self.data = data
         self.surrogate, self.history = train_surrogate(
-            data, self.config.surrogate_config(), seed=self.seed, device=self.device, verbose=self.verbose
+            data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose
         )
 
     # ------------------------------------------------------------------------------------------
@@ -287,19 +307,12 @@ class LatentEBMMethod(Method):
         device = "cuda" if (self.parallel.gpus_per_task > 0 and torch.cuda.is_available()) else "cpu"
         return _chunk_closure(_cpu_copy(self.surrogate), cfg), device
 
-    def _score_prior_weight(self) -> float:
-        """Weight of ``f_α`` in the candidate score for this data (see ``ProposeConfig.score_prior_weight``)."""
+    def _score(self, x: np.ndarray, weight: float | None = None) -> np.ndarray:
+        """Surrogate scores ``[n]`` (float64) of designs ``x [n, ...]``, ``score_batch`` rows per call, with ``f_α``
+        weighted by ``weight`` (``None``: ``propose.score_prior_weight`` or the design kind's default)."""
         cfg: ProposeConfig = self.config.propose
-        data = self._require_fit()
-        w_cfg = cfg.score_prior_weight
-        if not data.is_discrete and cfg.continuous_score_prior_weight is not None:
-            w_cfg = cfg.continuous_score_prior_weight
-        return cfg.prior_weight if w_cfg is None else w_cfg
-
-    def _score(self, x: np.ndarray) -> np.ndarray:
-        """Surrogate scores ``[n]`` (float64) of designs ``x [n, ...]``, ``score_batch`` rows per call."""
-        cfg: ProposeConfig = self.config.propose
-        weight = self._score_prior_weight()
+        if weight is None:
+            weight = cfg.score_weight(self._require_fit().is_discrete)
         out = []
         with torch.no_grad():
             for s in range(0, x.shape[0], cfg.score_batch):
@@ -328,7 +341,7 @@ class LatentEBMMethod(Method):
         n_final = sum(r["stats"]["n_final"] for r in results)
         info = {
             "y_star_standardized": y_star,
-            "sampler": cfg.sampler,
+            "sampler": cfg.sampler.name,
             "n_chains": cfg.n_chains,
             "n_chunks": len(results),
             "n_candidates": int(sampled.shape[0]),
@@ -353,7 +366,7 @@ class LatentEBMMethod(Method):
         results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
         parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
         if not parts:
-            raise InvalidDataError("every sampler chain diverged (non-finite latent states): lower propose.step_size.")
+            raise InvalidDataError("every sampler chain diverged (non-finite latent states): lower propose.sampler.step_size.")
         cand = np.concatenate(parts)
         if data.is_discrete:
             return cand.astype(np.int64), results

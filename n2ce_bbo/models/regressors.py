@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from n2ce_bbo.config import require
 from n2ce_bbo.errors import ConfigError, InvalidDataError, NonFiniteLossError
 from n2ce_bbo.models.mlp import Activation, make_activation
 from n2ce_bbo.utils import derive_seed
@@ -55,16 +56,12 @@ class RegressorConfig:
     input_noise_std: float = 0.0
 
     def __post_init__(self) -> None:
-        if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
-            raise ConfigError(f"hidden_sizes must be a non-empty list of positive widths, got {self.hidden_sizes}.")
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}.")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}.")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}.")
-        if self.weight_decay < 0 or self.input_noise_std < 0:
-            raise ConfigError("weight_decay and input_noise_std must be >= 0.")
+        if not self.hidden_sizes:
+            raise ConfigError("must list at least one hidden layer width.", key="hidden_sizes")
+        require(at_least=1, **{f"hidden_sizes[{i}]": h for i, h in enumerate(self.hidden_sizes)})
+        require(at_least=1, epochs=self.epochs, batch_size=self.batch_size)
+        require(above=0, lr=self.lr)
+        require(at_least=0, weight_decay=self.weight_decay, input_noise_std=self.input_noise_std)
 
 
 #: Negative slope of the regressors' leaky ReLU. 0.2, not torch's 0.01 (the latent EBM's networks keep 0.01):

@@ -27,7 +27,7 @@ import torch
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, CorruptDataError
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
-from n2ce_bbo.training.config import LatentEBMConfig
+from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json
 
 FORMAT = "n2ce_bbo.latent_ebm_surrogate"
@@ -79,12 +79,6 @@ def surrogate_facts(surrogate: LatentEBMSurrogate) -> DataFacts:
     return DataFacts(surrogate.design_dim, surrogate.is_discrete, surrogate.num_classes, surrogate.has_bounds)
 
 
-def _config_only(config: LatentEBMConfig) -> dict[str, Any]:
-    """The LatentEBMConfig sections of ``config`` (a subclass may carry more, e.g. ``propose``)."""
-    d = to_dict(config)
-    return {k: d[k] for k in ("model", "prior", "train")}
-
-
 def _torch_bytes(obj: Any) -> bytes:
     buf = io.BytesIO()
     torch.save(obj, buf)
@@ -131,7 +125,7 @@ def save_surrogate(
     manifest = {
         "format": FORMAT,
         "version": VERSION,
-        "config": _config_only(config),
+        "config": to_dict(config),
         "facts": surrogate_facts(surrogate).__dict__,
         "files": files,
     }

@@ -27,7 +27,7 @@ from n2ce_bbo.losses import (
 )
 from n2ce_bbo.models.ebm_prior import EBMPrior
 from n2ce_bbo.samplers.langevin import langevin
-from n2ce_bbo.training.config import PriorConfig
+from n2ce_bbo.training.settings import PriorConfig
 
 
 def telescoping_prior_loss(

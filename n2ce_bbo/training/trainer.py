@@ -46,8 +46,8 @@ from n2ce_bbo.training.checkpoint import (
     load_checkpoint,
     save_surrogate,
 )
-from n2ce_bbo.training.config import LatentEBMConfig
 from n2ce_bbo.training.prior_objectives import prior_loss
+from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.utils import derive_seed, ensure_writable_dir, progress, resolve_device, seed_everything
 
 _EPOCH_KEYS = ("loss", "recon", "value_mse", "kl", "prior_f", "prior_loss", "f_target_mean", "f_noise_mean")
@@ -104,8 +104,7 @@ def train_surrogate(
 
     Args:
         data: offline designs and scores (never an oracle).
-        config: a :class:`LatentEBMConfig` (a subclass is fine: only its model/prior/train sections are used)
-            or a mapping of overrides.
+        config: a :class:`LatentEBMConfig` or a mapping of overrides of its defaults.
         seed: seed of initialisation, subsampling, row order and noise.
         device: ``"cpu"``, ``"cuda"``, ...; ``None`` picks CUDA when available.
         verbose: progress bar and one line per epoch (and every ``log_every`` steps) on stderr.

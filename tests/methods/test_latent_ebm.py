@@ -18,24 +18,14 @@ from n2ce_bbo.tasks.base import OfflineData
 TINY: dict[str, Any] = {
     "model": {"latent_dim": 4},
     "train": {"epochs": 2},
-    "propose": {"n_chains": 96, "n_steps": 20, "chain_chunk": 32, "step_size": 0.1},
+    "propose": {"n_chains": 96, "chain_chunk": 32, "sampler": {"n_steps": 20, "step_size": 0.1}},
 }
 
 
-def _tiny_config(**propose: Any) -> dict[str, Any]:
-    """TINY with keys the surrogate config does not have left out (the models package owns its names)."""
-    from n2ce_bbo.methods.latent_ebm import LatentEBMMethodConfig
-
-    cfg: dict[str, Any] = {"propose": {**TINY["propose"], **propose}}
-    base = LatentEBMMethodConfig()
-    for section in ("model", "train"):
-        sub = getattr(base, section, None)
-        if sub is None:
-            continue
-        keep = {k: v for k, v in TINY[section].items() if hasattr(sub, k)}
-        if keep:
-            cfg[section] = keep
-    return cfg
+def _tiny_config(sampler: dict[str, Any] | None = None, **propose: Any) -> dict[str, Any]:
+    """TINY with ``propose`` keys (and ``sampler`` keys) replaced."""
+    sampler_cfg = {**TINY["propose"]["sampler"], **(sampler or {})}
+    return {**TINY, "propose": {**TINY["propose"], **propose, "sampler": sampler_cfg}}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +77,7 @@ def test_token_proposals_and_determinism(token_data: OfflineData) -> None:
 
 @pytest.mark.parametrize("sampler", ["svgd", "gradient_ascent"])
 def test_other_samplers(continuous_data: OfflineData, sampler: str) -> None:
-    _, p = _run(continuous_data, budget=8, sampler=sampler)
+    _, p = _run(continuous_data, budget=8, sampler={"name": sampler})
     assert p.x.shape == (8, 2)
     assert p.info["sampler"] == sampler
 
@@ -107,7 +97,11 @@ def test_propose_before_fit_and_bad_config() -> None:
     with pytest.raises(ConfigError):
         LatentEBMMethod({"propose": {"chain_chunk": 0}})
     with pytest.raises(ConfigError):
-        LatentEBMMethod({"propose": {"sampler": "hmc"}})
+        LatentEBMMethod({"propose": {"sampler": {"name": "hmc"}}})
+    with pytest.raises(ConfigError, match=r"LatentEBMMethod\.propose\.snapshots"):
+        LatentEBMMethod({"propose": {"snapshots": 5, "sampler": {"n_steps": 4}}})
+    with pytest.raises(ConfigError, match=r"propose\.sampler\.step_size must be a finite number > 0, got 0"):
+        LatentEBMMethod({"propose": {"sampler": {"step_size": 0}}})
 
 
 def test_registry_presets() -> None:
@@ -115,8 +109,24 @@ def test_registry_presets() -> None:
         entry = get_method(name)
         assert entry.cls is LatentEBMMethod and entry.description
     m = make_method("n2ce")
-    assert m.config.prior.M == 100 and m.config.prior.K == 6
-    assert make_method("nce").config.prior.M == 1
+    assert m.config.surrogate.prior.M == 100 and m.config.surrogate.prior.K == 6
+    assert make_method("nce").config.surrogate.prior.M == 1
+
+
+def test_config_keys_stay_flat_and_the_score_weight_has_one_key() -> None:
+    m = make_method("n2ce", {"prior": {"M": 10}, "model": {"latent_dim": 3}, "propose": {"n_chains": 8}})
+    assert m.config.surrogate.prior.M == 10 and m.config.surrogate.prior.K == 6  # preset kept, M overridden
+    d = m.config_dict()
+    assert sorted(d) == ["model", "prior", "propose", "train"]  # the user's keys, not "surrogate"
+    assert d["model"]["latent_dim"] == 3 and d["propose"]["sampler"]["name"] == "langevin"
+    from n2ce_bbo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="surrogate"):
+        make_method("n2ce", {"surrogate": {}})
+    cfg = ProposeConfig()
+    assert cfg.score_prior_weight is None
+    assert cfg.score_weight(is_discrete=True) == 0.1 and cfg.score_weight(is_discrete=False) == 0.0
+    assert ProposeConfig(score_prior_weight=0.5).score_weight(is_discrete=False) == 0.5
 
 
 def test_snapshot_steps() -> None:

@@ -11,7 +11,7 @@ import torch
 
 from n2ce_bbo.errors import CorruptDataError
 from n2ce_bbo.training.checkpoint import DataFacts, build_surrogate, load_checkpoint, load_surrogate, save_surrogate
-from n2ce_bbo.training.config import LatentEBMConfig, ModelConfig, PriorConfig
+from n2ce_bbo.training.settings import LatentEBMConfig, ModelConfig, PriorConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

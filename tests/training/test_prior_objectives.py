@@ -8,8 +8,8 @@ from torch import Tensor, nn
 
 from n2ce_bbo.losses import make_waymarks, telescoping_loss, waymark_schedule
 from n2ce_bbo.models.ebm_prior import EBMPrior
-from n2ce_bbo.training.config import PriorConfig
 from n2ce_bbo.training.prior_objectives import prior_loss, short_run_langevin, telescoping_prior_loss
+from n2ce_bbo.training.settings import PriorConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
