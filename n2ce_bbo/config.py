@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import math
 import types
 import typing
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 import yaml
 
 from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.registry import did_you_mean
 
 C = TypeVar("C")
 
@@ -166,11 +166,8 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, path: str = "") -> C
     for key, value in data.items():
         key_path = f"{path}.{key}" if path else str(key)
         if key not in owner:
-            close = difflib.get_close_matches(str(key), list(owner), n=3)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ConfigError(
-                f"Unknown config key {key_path!r}.{hint} Allowed keys here: {', '.join(sorted(owner))}."
-            )
+            raise ConfigError(f"Unknown config key {key_path!r}.{did_you_mean(str(key), owner)} "
+                              f"Allowed keys here: {', '.join(sorted(owner))}.")
         if owner[key] in held:
             held_data[owner[key]][key] = value
         else:

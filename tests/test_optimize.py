@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +46,11 @@ class RepeatingMethod(Method):
 
 
 @pytest.fixture
-def repeating(monkeypatch: pytest.MonkeyPatch) -> str:
+def repeating() -> Iterator[str]:
     """The fake method registered under a test-only name (removed again afterwards)."""
-    monkeypatch.setattr(registry, "_METHODS", dict(registry._METHODS))
     registry.register_method("test-repeating", RepeatingMethod, {}, "repeats designs")
-    return "test-repeating"
+    yield "test-repeating"
+    registry._METHODS.remove("test-repeating")
 
 
 def _task() -> Task:

@@ -32,7 +32,6 @@ from torch import Tensor
 
 from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.selection import RowSet, select_tiered, top_indices
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.utils import derive_seed, seed_everything
@@ -255,9 +254,3 @@ class BOqEI(Method):
         x, scores = select_tiered(tiers, budget, exclude=data.x if cfg.exclude_training else None)
         info = {"n_gp_rows": self.n_gp_rows, "n_rounds": len(feats), "q": cfg.q}
         return Proposal(x=x, scores=scores, info=info)
-
-
-register_method(
-    "bo-qei", BOqEI, {},
-    "Batch BO: GP on a data subset + qLogEI, proposals labelled by the GP mean (Design-Bench 'BO-qEI').",
-)

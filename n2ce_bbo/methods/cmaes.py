@@ -24,7 +24,6 @@ import torch
 from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.grad import fit_data_surrogate, standardised_bounds
-from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
 from n2ce_bbo.models.regressors import RegressorConfig
 from n2ce_bbo.samplers.gradient_ascent import smoothed_logits
@@ -133,6 +132,3 @@ class CMAES(Method):
         info = {"n_restarts": int(len(starts)), "iterations": n_iters, "n_evaluated": int(len(all_x)),
                 "popsize": int(len(xs[0])) if xs else 0}
         return Proposal(x=x, scores=scores, info=info)
-
-
-register_method("cmaes", CMAES, {}, "CMA-ES restarts on an MLP surrogate's prediction (Design-Bench 'CMA-ES').")

@@ -24,7 +24,6 @@ from torch import Tensor
 
 from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
 from n2ce_bbo.models.regressors import RegressorConfig, Surrogate, fit_surrogate
 from n2ce_bbo.samplers.gradient_ascent import gradient_ascent, smoothed_logits, token_logit_ascent
@@ -162,10 +161,3 @@ class GradientAscent(Method):
                                     optimizer=self._optimizer(data), return_trajectory=True)
         assert isinstance(tokens, Tensor)
         return tokens.cpu().numpy().astype(np.int64)
-
-
-register_method("grad", GradientAscent, {}, "Gradient ascent on one MLP's prediction (Design-Bench 'Grad').")
-register_method(
-    "grad-ensemble", GradientAscent, {"n_members": 5},
-    "Gradient ascent on the mean of an MLP ensemble (Design-Bench 'gradient ascent, mean ensemble').",
-)

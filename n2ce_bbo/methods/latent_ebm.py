@@ -35,7 +35,6 @@ from torch import Tensor
 from n2ce_bbo.config import inline, require
 from n2ce_bbo.errors import ConfigError, InvalidDataError
 from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.selection import (
     RowSet,
     clip_to_bounds,
@@ -435,21 +434,3 @@ def _cpu_copy(module: Any) -> Any:
     import copy
 
     return copy.deepcopy(module).to("cpu")
-
-
-register_method(
-    "n2ce", LatentEBMMethod, {"prior": {"objective": "n2ce", "M": 100, "K": 6}},
-    "Latent EBM surrogate with a Noisier-NCE prior (M=100, K=6); Langevin sampling of p(z|y*).",
-)
-register_method(
-    "nce", LatentEBMMethod, {"prior": {"objective": "nce", "M": 1, "K": 6}},
-    "Latent EBM surrogate with a standard NCE prior (M=1, K=6); Langevin sampling of p(z|y*).",
-)
-register_method(
-    "mle", LatentEBMMethod, {"prior": {"objective": "mle"}},
-    "Latent EBM surrogate with a prior trained by short-run-Langevin maximum likelihood.",
-)
-register_method(
-    "gaussian", LatentEBMMethod, {"prior": {"objective": "gaussian"}},
-    "Latent-variable surrogate with a plain N(0, I) prior (no EBM); Langevin sampling of p(z|y*).",
-)
