@@ -10,36 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from n2ce_bbo.errors import InvalidDataError, N2CEBBOError
-
-
-def _load_array(path: str, *, what: str) -> np.ndarray:
-    """Read a numeric array from ``.npy`` (no pickle) or ``.csv`` (a header row is skipped when present)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidDataError(f"{what} file {path!r} does not exist.")
-    if p.suffix == ".npy":
-        try:
-            return np.load(p, allow_pickle=False)
-        except ValueError as exc:
-            raise InvalidDataError(f"{what} file {path!r} is not a plain numeric .npy array: {exc}") from exc
-    if p.suffix in (".csv", ".txt", ".tsv"):
-        delimiter = "\t" if p.suffix == ".tsv" else ","
-        first = p.read_text().splitlines()[:1]
-        skip = 0
-        if first:
-            try:
-                [float(v) for v in first[0].split(delimiter) if v.strip()]
-            except ValueError:
-                skip = 1
-        try:
-            arr = np.loadtxt(p, delimiter=delimiter, skiprows=skip, ndmin=2)
-        except ValueError as exc:
-            raise InvalidDataError(f"{what} file {path!r} holds a non-numeric value: {exc}") from exc
-        return arr
-    raise InvalidDataError(f"{what} file {path!r}: use .npy or .csv.")
 
 
 def _method_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,6 +43,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """``n2ce-bbo optimize``: propose designs for a task or the user's own data and save them."""
+    from n2ce_bbo.io import load_array
     from n2ce_bbo.methods.base import ParallelSpec
     from n2ce_bbo.optimize import optimize
     from n2ce_bbo.tasks.base import Task
@@ -86,8 +58,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     else:
         if args.y is None:
             raise InvalidDataError("--x needs --y: a file with one score per design.")
-        x = _load_array(args.x, what="--x")
-        y = _load_array(args.y, what="--y")
+        x = load_array(args.x, what="--x")
+        y = load_array(args.y, what="--y")
         target = Task.from_arrays(x, y, num_classes=args.num_classes, name=Path(args.x).stem)
     parallel = ParallelSpec(workers=args.workers, address=args.ray_address or os.environ.get("RAY_ADDRESS"))
     print(f"n2ce-bbo: optimising {args.task or args.x} with {args.method} (budget {args.budget}, seed {args.seed})",

@@ -23,11 +23,11 @@ import torch
 
 from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.methods.grad import fit_data_surrogate, standardised_bounds
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
-from n2ce_bbo.models.regressors import RegressorConfig
+from n2ce_bbo.models.regressors import standardised_bounds
 from n2ce_bbo.samplers.gradient_ascent import smoothed_logits
 from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.training.regressors import RegressorConfig, fit_data_surrogate
 from n2ce_bbo.utils import derive_seed, seed_everything
 
 

@@ -25,9 +25,10 @@ from torch import Tensor
 from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
-from n2ce_bbo.models.regressors import RegressorConfig, Surrogate, fit_surrogate
+from n2ce_bbo.models.regressors import standardised_bounds
 from n2ce_bbo.samplers.gradient_ascent import gradient_ascent, smoothed_logits, token_logit_ascent
 from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.training.regressors import RegressorConfig, fit_data_surrogate
 from n2ce_bbo.utils import derive_seed, seed_everything
 
 
@@ -66,26 +67,6 @@ class GradConfig:
         require(at_least=0, n_steps=self.n_steps)
         require(above=0, lr=self.lr)
         require(above=0, at_most=1, smoothing=self.smoothing)
-
-
-# --- helpers shared by the baselines ------------------------------------------------------------------
-
-
-def standardised_bounds(model: Surrogate, bounds: np.ndarray | None) -> Tensor | None:
-    """The task's raw ``[2, d]`` box in the surrogate's standardised space (``None`` stays ``None``)."""
-    if bounds is None:
-        return None
-    return model.encode(np.asarray(bounds, dtype=np.float32))
-
-
-def fit_data_surrogate(
-    data: OfflineData, regressor: RegressorConfig, n_members: int, seed: int, device: torch.device
-) -> Surrogate:
-    """Fit the MLP surrogate (or ensemble) on the offline rows."""
-    return fit_surrogate(
-        data.x, data.y.reshape(-1), regressor, n_members, derive_seed(seed, "surrogate"), device,
-        num_classes=data.num_classes if data.is_discrete else None,
-    )
 
 
 # --- the method ----------------------------------------------------------------------------------------
