@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from botorch.acquisition.analytic import _log_ei_helper
+from botorch.acquisition.analytic import LogExpectedImprovement
 from botorch.acquisition.logei import qLogExpectedImprovement
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
@@ -130,14 +130,10 @@ def mutant_pool(
 
 @torch.no_grad()
 def shortlist(model: SingleTaskGP, feats: Tensor, best_f: float, k: int, chunk: int = 1024) -> Tensor:
-    """Indices of the ``k`` rows of ``feats [P, D]`` with the highest analytic log expected improvement."""
-    log_ei = []
-    for i in range(0, len(feats), chunk):
-        post = model.posterior(feats[i:i + chunk])
-        mean = post.mean.reshape(-1)
-        sigma = post.variance.reshape(-1).clamp_min(1e-12).sqrt()
-        log_ei.append(_log_ei_helper((mean - best_f) / sigma) + sigma.log())
-    scores = torch.cat(log_ei)
+    """Indices of the ``k`` rows of ``feats [P, D]`` with the highest analytic log expected improvement
+    (BoTorch's ``LogExpectedImprovement``, each row on its own), best first."""
+    acq = LogExpectedImprovement(model, best_f=best_f)
+    scores = torch.cat([acq(feats[i:i + chunk].unsqueeze(-2)) for i in range(0, len(feats), chunk)])
     return torch.argsort(scores, descending=True, stable=True)[: min(k, len(scores))]
 
 
