@@ -97,7 +97,7 @@ def inline(default_factory: Callable[[], Any]) -> Any:
 
 
 def _fields(cls: type) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return {f.name: f for f in dataclasses.fields(cls)}
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -210,7 +210,7 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         if value not in args:
             raise ConfigError(f"Config key {path!r}: expected one of {list(args)}, got {value!r}.")
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_dict(tp, value, path)
     if origin in (list, tuple, Sequence) or tp in (list, tuple):
         if not isinstance(value, (list, tuple)):

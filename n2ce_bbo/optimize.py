@@ -121,7 +121,7 @@ class Result:
     def save(self, out_dir: str | Path, plot: bool = True) -> Path:
         """Write ``designs.npz``, ``designs.csv``, ``result.json`` (and ``scores.png``) into ``out_dir``."""
         out = ensure_writable_dir(out_dir)
-        arrays: dict[str, np.ndarray] = {"x": self.x, "surrogate_scores": self.surrogate_scores}
+        arrays: dict[str, Any] = {"x": self.x, "surrogate_scores": self.surrogate_scores}
         if self.oracle_scores is not None:
             arrays["oracle_scores"] = self.oracle_scores
             arrays["normalized_scores"] = np.asarray(self.normalized_scores)
@@ -160,7 +160,7 @@ class Result:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 4))
-        if self.oracle_scores is not None:
+        if self.oracle_scores is not None and self.normalized_scores is not None:
             ax.scatter(self.surrogate_scores, self.normalized_scores, s=12, alpha=0.7)
             ax.set_xlabel("surrogate score")
             ax.set_ylabel("normalised oracle score")
@@ -301,8 +301,8 @@ def optimize(
     )
     if task.has_oracle:
         t3 = time.perf_counter()
-        scores = evaluate(task, x)  # proposals are final: only now is the oracle consulted
+        evaluation = evaluate(task, x)  # proposals are final: only now is the oracle consulted
         result.eval_s = time.perf_counter() - t3
-        for key, value in scores.items():
+        for key, value in evaluation.items():
             setattr(result, key, value)
     return result

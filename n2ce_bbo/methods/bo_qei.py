@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from botorch.acquisition.analytic import LogExpectedImprovement
 from botorch.acquisition.logei import qLogExpectedImprovement
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
+from botorch.models.gpytorch import GPyTorchModel
 from botorch.optim import optimize_acqf, optimize_acqf_discrete
 from botorch.sampling.normal import SobolQMCNormalSampler
 from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -129,7 +131,7 @@ def mutant_pool(
 
 
 @torch.no_grad()
-def shortlist(model: SingleTaskGP, feats: Tensor, best_f: float, k: int, chunk: int = 1024) -> Tensor:
+def shortlist(model: GPyTorchModel, feats: Tensor, best_f: float, k: int, chunk: int = 1024) -> Tensor:
     """Indices of the ``k`` rows of ``feats [P, D]`` with the highest analytic log expected improvement
     (BoTorch's ``LogExpectedImprovement``, each row on its own), best first."""
     acq = LogExpectedImprovement(model, best_f=best_f)
@@ -201,7 +203,7 @@ class BOqEI(Method):
         cfg = self.config
         seed_everything(derive_seed(self.seed, "propose"))
         rng = np.random.default_rng(derive_seed(self.seed, "bo-pool"))
-        model = self.gp
+        model: GPyTorchModel = self.gp  # conditioning on pseudo-labels returns another kind of GP model
         best_f = self.best_f
         pool_feats: Tensor | None = None
         if data.is_discrete:
@@ -239,7 +241,7 @@ class BOqEI(Method):
                 feats.append(cand)
                 labels.append(mean.reshape(-1))
                 best_f = max(best_f, float(mean.max()))
-                model = model.condition_on_observations(cand, mean)
+                model = cast(GPyTorchModel, model.condition_on_observations(cand, mean))  # same class back
         x_prop = self._designs(torch.cat(feats)) if feats else np.zeros((0, data.dim))
         s_prop = torch.cat(labels).cpu().numpy() * self.y_std + self.y_mean if labels else np.zeros(0)
         tiers = [(x_prop, s_prop)]

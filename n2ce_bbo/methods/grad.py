@@ -20,7 +20,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
@@ -113,7 +112,7 @@ class GradientAscent(Method):
         }
         return Proposal(x=x, scores=scores, info=info)
 
-    def _optimizer(self, data: OfflineData) -> str:
+    def _optimizer(self, data: OfflineData) -> Literal["sgd", "adam"]:
         """The ascent optimiser for ``data``: the configured one, or for ``"auto"`` SGD (continuous) / Adam (tokens)."""
         if self.config.optimizer != "auto":
             return self.config.optimizer
@@ -140,5 +139,4 @@ class GradientAscent(Method):
                                   self.config.smoothing)
         tokens = token_logit_ascent(self.model, logits0, self.config.n_steps, self._lr(data),
                                     optimizer=self._optimizer(data), return_trajectory=True)
-        assert isinstance(tokens, Tensor)
         return tokens.cpu().numpy().astype(np.int64)

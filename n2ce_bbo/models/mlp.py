@@ -155,6 +155,8 @@ class TokenInput(nn.Module):
         out_dim: output width.
     """
 
+    offsets: Tensor
+
     def __init__(self, length: int, num_classes: int, out_dim: int) -> None:
         super().__init__()
         self.length = length

@@ -21,6 +21,7 @@ designs to raw-unit scores.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -44,6 +45,11 @@ class MLPRegressor(nn.Module):
         x_mean, x_std: ``[d]`` standardisation of continuous designs (ignored for tokens).
         y_mean, y_std: scalars: standardisation of the scores.
     """
+
+    x_mean: Tensor
+    x_std: Tensor
+    y_mean: Tensor
+    y_std: Tensor
 
     def __init__(
         self,
@@ -144,19 +150,24 @@ class RegressorEnsemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     @property
+    def regressors(self) -> list[MLPRegressor]:
+        """The members, typed (``nn.ModuleList`` only knows they are modules)."""
+        return [cast(MLPRegressor, m) for m in self.members]
+
+    @property
     def feature_shape(self) -> tuple[int, ...]:
         """Shape of one design in model space (shared by every member)."""
-        return self.members[0].feature_shape
+        return self.regressors[0].feature_shape
 
     @property
     def is_discrete(self) -> bool:
         """Whether the members model token designs."""
-        return self.members[0].is_discrete
+        return self.regressors[0].is_discrete
 
     @property
     def num_classes(self) -> int | None:
         """Token vocabulary size (``None`` for continuous designs)."""
-        return self.members[0].num_classes
+        return self.regressors[0].num_classes
 
     def forward(self, z: Tensor) -> Tensor:
         """``[n, ...]`` model-space inputs -> ``[n]`` mean standardised prediction of the members."""
@@ -164,19 +175,19 @@ class RegressorEnsemble(nn.Module):
 
     def encode(self, x: np.ndarray | Tensor) -> Tensor:
         """Raw designs to model space (the first member's standardisation, shared by all)."""
-        return self.members[0].encode(x)
+        return self.regressors[0].encode(x)
 
     def decode_continuous(self, z: Tensor) -> Tensor:
         """Model-space continuous inputs ``[n, d]`` back to raw design units (the first member's standardisation)."""
-        return self.members[0].decode_continuous(z)
+        return self.regressors[0].decode_continuous(z)
 
     def to_raw_y(self, s: Tensor) -> Tensor:
         """Standardised predictions ``[n]`` back to raw score units."""
-        return self.members[0].to_raw_y(s)
+        return self.regressors[0].to_raw_y(s)
 
     def predict(self, x: np.ndarray | Tensor, batch_size: int = 8192) -> np.ndarray:
         """Raw-unit mean prediction: ``[n, ...]`` -> float64 ``[n]``."""
-        return np.mean([m.predict(x, batch_size) for m in self.members], axis=0)
+        return np.mean([m.predict(x, batch_size) for m in self.regressors], axis=0)
 
 
 Surrogate = MLPRegressor | RegressorEnsemble

@@ -8,7 +8,7 @@ Each chain maximises its own objective: the optimisers are element-wise (Adam, S
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, overload
 
 import torch
 from torch import Tensor
@@ -94,6 +94,22 @@ def smoothed_logits(tokens: Tensor, num_classes: int, smoothing: float) -> Tenso
     ``log(smoothing * one_hot + (1 - smoothing) / C)`` (Design-Bench's ``map_to_logits`` with soft interpolation)."""
     one_hot = torch.nn.functional.one_hot(tokens.long(), num_classes).float()
     return torch.log(smoothing * one_hot + (1.0 - smoothing) / num_classes)
+
+
+@overload
+def token_logit_ascent(
+    score_from_probs: Callable[[Tensor], Tensor], logits0: Tensor, n_steps: int, lr: float, *,
+    optimizer: Literal["adam", "sgd"] = ..., temperature: float = ..., return_logits: Literal[False] = ...,
+    return_trajectory: bool = ...,
+) -> Tensor: ...
+
+
+@overload
+def token_logit_ascent(
+    score_from_probs: Callable[[Tensor], Tensor], logits0: Tensor, n_steps: int, lr: float, *,
+    optimizer: Literal["adam", "sgd"] = ..., temperature: float = ..., return_logits: Literal[True],
+    return_trajectory: bool = ...,
+) -> tuple[Tensor, Tensor]: ...
 
 
 def token_logit_ascent(

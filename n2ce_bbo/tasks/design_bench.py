@@ -66,7 +66,7 @@ def tokens_to_codes(x: np.ndarray, num_classes: int) -> np.ndarray:
 
 def codes_to_tokens(codes: np.ndarray, length: int, num_classes: int, dtype: type = np.uint8) -> np.ndarray:
     """Inverse of :func:`tokens_to_codes`, one column at a time (no ``[m, L]`` int64 temporary): ``[m] -> [m, L]``."""
-    out = np.empty((codes.shape[0], length), dtype=dtype)
+    out: np.ndarray = np.empty((codes.shape[0], length), dtype=dtype)
     for i in range(length):
         out[:, i] = (codes // num_classes ** (length - 1 - i)) % num_classes
     return out

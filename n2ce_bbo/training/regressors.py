@@ -45,7 +45,7 @@ class RegressorConfig:
     def __post_init__(self) -> None:
         if not self.hidden_sizes:
             raise ConfigError("must list at least one hidden layer width.", key="hidden_sizes")
-        require(at_least=1, **{f"hidden_sizes[{i}]": h for i, h in enumerate(self.hidden_sizes)})
+        require(at_least=1, hidden_sizes=min(self.hidden_sizes))  # the narrowest layer
         require(at_least=1, epochs=self.epochs, batch_size=self.batch_size)
         require(above=0, lr=self.lr)
         require(at_least=0, weight_decay=self.weight_decay, input_noise_std=self.input_noise_std)
