@@ -22,12 +22,12 @@ import numpy as np
 import torch
 
 from n2ce_bbo.config import require
-from n2ce_bbo.methods.base import Method, Proposal
+from n2ce_bbo.methods.base import Proposal
+from n2ce_bbo.methods.regressor_method import RegressorMethod
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
 from n2ce_bbo.models.regressors import standardised_bounds
 from n2ce_bbo.samplers.gradient_ascent import smoothed_logits
-from n2ce_bbo.tasks.base import OfflineData
-from n2ce_bbo.training.regressors import RegressorConfig, fit_data_surrogate
+from n2ce_bbo.training.regressors import RegressorConfig
 from n2ce_bbo.utils import derive_seed, seed_everything
 
 
@@ -64,16 +64,10 @@ class CMAESConfig:
         require(above=0, at_most=1, smoothing=self.smoothing)
 
 
-class CMAES(Method):
+class CMAES(RegressorMethod):
     """CMA-ES restarts on the surrogate's prediction; proposes the best distinct designs evaluated."""
 
     Config = CMAESConfig
-
-    def fit(self, data: OfflineData) -> None:
-        """Train the surrogate on the offline rows."""
-        seed_everything(self.seed)
-        self.model = fit_data_surrogate(data, self.config.regressor, self.config.n_members, self.seed, self.device)
-        self.data = data
 
     def _decode(self, sols: np.ndarray) -> np.ndarray:
         """``[m, dim]`` CMA-ES solutions -> raw designs: clipped float32 ``[m, d]`` or int64 tokens ``[m, L]``."""

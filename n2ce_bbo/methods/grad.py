@@ -22,12 +22,13 @@ import numpy as np
 import torch
 
 from n2ce_bbo.config import require
-from n2ce_bbo.methods.base import Method, Proposal
+from n2ce_bbo.methods.base import Proposal
+from n2ce_bbo.methods.regressor_method import RegressorMethod
 from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
 from n2ce_bbo.models.regressors import standardised_bounds
 from n2ce_bbo.samplers.gradient_ascent import gradient_ascent, smoothed_logits, token_logit_ascent
 from n2ce_bbo.tasks.base import OfflineData
-from n2ce_bbo.training.regressors import RegressorConfig, fit_data_surrogate
+from n2ce_bbo.training.regressors import RegressorConfig
 from n2ce_bbo.utils import derive_seed, seed_everything
 
 
@@ -71,16 +72,10 @@ class GradConfig:
 # --- the method ----------------------------------------------------------------------------------------
 
 
-class GradientAscent(Method):
+class GradientAscent(RegressorMethod):
     """Gradient ascent on an MLP (or ensemble-mean) surrogate from the best training designs."""
 
     Config = GradConfig
-
-    def fit(self, data: OfflineData) -> None:
-        """Train the surrogate on the offline rows."""
-        seed_everything(self.seed)
-        self.model = fit_data_surrogate(data, self.config.regressor, self.config.n_members, self.seed, self.device)
-        self.data = data
 
     def propose(self, budget: int) -> Proposal:
         """Ascend from the top ``n_starts`` training designs; return ``budget`` distinct designs.

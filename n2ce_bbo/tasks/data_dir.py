@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from n2ce_bbo.errors import CorruptDataError, DataNotFoundError
+from n2ce_bbo.registry import import_target
 
 ENV_VAR = "N2CE_BBO_DATA_DIR"
 CACHE_ENV_VAR = "N2CE_BBO_CACHE_DIR"
@@ -177,3 +179,15 @@ def data_status(source: Callable[[Path], str | None], data_dir: str | os.PathLik
     except CorruptDataError as exc:
         return False, f"unusable: {exc}"
     return (True, f"found: {src}") if src else (False, f"missing in {str(root)!r}: {HOW_TO_SET}")
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    """``check(data_dir) -> (found, text)`` for listings (:func:`data_status`), with the task's ``source(root)``
+    function given as a ``"package.module:attribute"`` path and imported only when the check runs."""
+
+    source: str
+
+    def __call__(self, data_dir: str | os.PathLike[str] | None) -> tuple[bool, str]:
+        """Where the task's files were found under ``data_dir``, or what to set."""
+        return data_status(import_target(self.source), data_dir)

@@ -18,7 +18,7 @@ from n2ce_bbo.errors import ConfigError, DataNotFoundError, N2CEBBOError, Unknow
 from n2ce_bbo.registry import Registry, import_target
 from n2ce_bbo.tasks.base import Task
 from n2ce_bbo.tasks.builtin import BUILTIN_TASKS, Kind
-from n2ce_bbo.tasks.data_dir import HOW_TO_SET, data_status
+from n2ce_bbo.tasks.data_dir import HOW_TO_SET
 
 TaskFactory = Callable[..., Task]
 DataSource = Callable[[str | Path | None], tuple[bool, str]]
@@ -60,16 +60,6 @@ class _Entry:
         return functools.partial(fn, *self.factory_args) if self.factory_args else fn
 
 
-@dataclass(frozen=True)
-class _FolderCheck:
-    """``f(data_dir) -> (found, text)`` for a built-in task: looks for its files with ``source`` (imported on call)."""
-
-    source: str
-
-    def __call__(self, data_dir: str | Path | None) -> tuple[bool, str]:
-        return data_status(import_target(self.source), data_dir)
-
-
 _TASKS: Registry[_Entry] = Registry("task", UnknownTaskError, prefix_hint=5)
 
 
@@ -86,6 +76,7 @@ def register(
     train_rows: int | None = None,
     oracle_note: str = "",
     data_source: DataSource | None = None,
+    factory_args: tuple[Any, ...] = (),
 ) -> None:
     """Register a task factory under ``name``.
 
@@ -100,6 +91,7 @@ def register(
         design_shape, num_classes, train_rows, oracle_note: optional facts for :func:`task_table`, so listing
             does not build the task (tasks without data and without these facts are built to list them).
         data_source: optional ``f(data_dir) -> (found, text)`` telling listings whether the data is present.
+        factory_args: leading positional arguments bound to the factory (several tasks sharing one factory).
 
     Raises:
         ConfigError: ``name`` is already registered (and not ``overwrite``), or ``kind`` is invalid.
@@ -112,7 +104,7 @@ def register(
         _check_factory(name, factory)
     _TASKS.add(name, _Entry(
         TaskInfo(name, kind, description, bool(needs_data)), factory, design_shape, num_classes, train_rows,
-        oracle_note, data_source,
+        oracle_note, data_source, tuple(factory_args),
     ), overwrite=overwrite)
 
 
@@ -196,8 +188,5 @@ def task_table(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-for _t in BUILTIN_TASKS:
-    _TASKS.add(_t.name, _Entry(
-        TaskInfo(_t.name, _t.kind, _t.description, _t.needs_data), _t.factory, _t.design_shape, _t.num_classes,
-        _t.train_rows, _t.oracle_note, _FolderCheck(_t.data_source) if _t.data_source else None, _t.factory_args,
-    ))
+for _row in BUILTIN_TASKS:
+    register(**_row)
