@@ -274,6 +274,31 @@ class LatentEBMSurrogate(nn.Module):
             out.append(self.value(mu) + prior_weight * self.prior_f(mu))
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
 
+    @torch.no_grad()
+    def value_and_log_density(self, x: Any, batch_size: int = 4096) -> tuple[Tensor, Tensor]:
+        """Predicted value and in-distribution score of designs, from one encoding pass (detached).
+
+        Args:
+            x: designs ``[n, d]`` / tokens ``[n, L]`` in original units.
+            batch_size: rows per forward pass.
+
+        Returns:
+            ``(h, log_p)``: ``h = h_γ(μ(x))`` ``[n]`` (standardised score units) and the unnormalised prior
+            log-density at the encoding, ``log p_α(μ(x)) = f_α(μ(x)) - ||μ(x)||² / 2`` ``[n]`` (nats, up to
+            ``log Z_α``): high where the training designs' encodings lie (by the learned EBM prior; by N(0, I)
+            alone for the Gaussian prior), low for designs unlike the data.
+        """
+        t = self.as_designs(x)
+        hs, lps = [], []
+        for s in range(0, t.shape[0], batch_size):
+            mu, _ = self._encode_tensor(t[s : s + batch_size])
+            hs.append(self.value(mu))
+            lps.append(self.log_prior(mu))
+        if not hs:
+            empty = torch.zeros(0, device=self.device)
+            return empty, empty
+        return torch.cat(hs), torch.cat(lps)
+
     # ------------------------------------------------------------------ training terms
     def elbo_terms(self, x: Tensor, y_std: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """Minibatch terms of the negative ELBO (each a batch mean; scalar tensors) and the posterior sample.
