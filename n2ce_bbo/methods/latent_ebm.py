@@ -491,14 +491,14 @@ class LatentEBMMethod(Method):
 def _density_stats(surrogate: Any, x: np.ndarray, batch: int, max_rows: int = 20_000) -> tuple[float, float]:
     """Mean and std (nats) of ``log p_α(μ(x))`` over (an evenly spaced subset of at most ``max_rows`` of) designs."""
     step = max(1, -(-x.shape[0] // max_rows))
-    _, lp = surrogate.value_and_log_density(torch.as_tensor(np.asarray(x[::step])), batch_size=batch)
+    _, lp = surrogate.value_and_log_density(x[::step], batch_size=batch)
     lp = lp.double().cpu().numpy()
     return float(lp.mean()), float(max(lp.std(), 1e-6))
 
 
 def _value_and_density(surrogate: Any, x: np.ndarray, stats: tuple[float, float], batch: int) -> tuple[np.ndarray, np.ndarray]:
     """``(h [n], z [n])``: predicted standardised value and in-distribution score standardised by ``stats``."""
-    value, lp = surrogate.value_and_log_density(torch.as_tensor(np.asarray(x)), batch_size=batch)
+    value, lp = surrogate.value_and_log_density(x, batch_size=batch)
     density = (lp.double().cpu().numpy() - stats[0]) / stats[1]
     return value.double().cpu().numpy(), density
 
