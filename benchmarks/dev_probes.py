@@ -8,8 +8,10 @@ oracle, for this log. Reported seeds 0-7 are refused. Results are printed and ap
     python benchmarks/dev_probes.py feasibility 101 n2ce
     python benchmarks/dev_probes.py evaluate EhrlichDev-32-32 100 n2ce --set '{"propose": {"pair_support": false}}'
 
-Tasks: registered names (TFBind10 takes a 10,000-row subset drawn with the run seed), or ``EhrlichDev-V-L``: an
-Ehrlich function with V states and length L whose generator seed is the run seed (not the reported task).
+Tasks: registered names (TFBind10 takes a 10,000-row subset drawn with the run seed), ``EhrlichDev-V-L``: an
+Ehrlich function with V states and length L whose generator seed is the run seed (not the reported task), or
+``PairFieldDev-C-L``: a seeded random field over C tokens and length L (site plus neighbour terms), 20,000 uniform
+rows of which the bottom half are given; its maximum (normalised score 1) is exact, by dynamic programming.
 The data folder comes from ``--data-dir`` or ``$N2CE_BBO_DATA_DIR``.
 """
 
@@ -33,8 +35,43 @@ from n2ce_bbo.tasks.base import Task
 from n2ce_bbo.tasks.ehrlich import make_ehrlich
 
 
+class PairFieldOracle:
+    """``f(x) = Σ_i θ_i[x_i] + Σ_i φ_i[x_i, x_{i+1}]``: int ``[m, L]`` -> float32 ``[m, 1]``."""
+
+    def __init__(self, theta: np.ndarray, phi: np.ndarray) -> None:
+        self.theta, self.phi = theta, phi
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.int64)
+        pos = np.arange(x.shape[1])
+        f = self.theta[pos, x].sum(axis=1) + self.phi[pos[:-1], x[:, :-1], x[:, 1:]].sum(axis=1)
+        return f.astype(np.float32).reshape(-1, 1)
+
+
+def make_pair_field(length: int, num_classes: int, seed: int, n_rows: int = 20_000) -> Task:
+    """``PairFieldDev-C-L``: a random field with site and neighbour terms (seeded), ``n_rows`` uniformly drawn
+    sequences of which the bottom half by score are the training rows (like a length-50 DNA task)."""
+    rng = np.random.default_rng([seed, 7])
+    theta = rng.normal(size=(length, num_classes))
+    phi = rng.normal(scale=0.7, size=(length - 1, num_classes, num_classes))
+    oracle = PairFieldOracle(theta, phi)
+    x = rng.integers(0, num_classes, size=(n_rows, length))
+    y = oracle(x)
+    keep = y.reshape(-1) <= np.median(y)
+    # The exact maximum by dynamic programming over the chain (Viterbi): value[c] = best prefix ending in c.
+    value = theta[0].copy()
+    for i in range(1, length):
+        value = (value[:, None] + phi[i - 1]).max(axis=0) + theta[i]
+    best = float(value.max())
+    return Task(f"PairFieldDev-{num_classes}-{length}", x[keep], y[keep], oracle=oracle, num_classes=num_classes,
+                y_full_min=float(y.min()), y_full_max=best)
+
+
 def make_dev_task(name: str, seed: int, data_dir: str | None) -> Task:
-    """A development task: ``EhrlichDev-V-L`` (function seeded by ``seed``) or a registered task."""
+    """A development task: ``EhrlichDev-V-L`` / ``PairFieldDev-C-L`` (seeded by ``seed``) or a registered task."""
+    if name.startswith("PairFieldDev-"):
+        c, length = (int(t) for t in name.split("-")[1:3])
+        return make_pair_field(length, c, seed)
     if name.startswith("EhrlichDev-"):
         v, length = (int(t) for t in name.split("-")[1:3])
         return make_ehrlich(num_states=v, length=length, n_samples=30_000 if v > 8 else 20_000, seed=seed)
