@@ -13,16 +13,22 @@
 
    (Langevin or SVGD), or gradient ascent on ``value_weight · h_γ(z) + w · f_α(z)``, and decodes the
    final state (and optionally ``snapshots - 1`` earlier states of the second half of the run).
-4. Refine: the decoded candidates are deduplicated and scored with ``surrogate.score(x, w_s)`` (value head at
-   the encoded design plus ``w_s · f_α``), and ``refine_rounds`` rounds of local search in design space add the
-   neighbours of the best candidates so far.
+4. Refine: the decoded candidates are deduplicated and scored with ``h(μ(x)) + w · z(x)`` (value head at the
+   encoded design plus ``w`` times the prior log-density at it, standardised over the training designs; ``w``
+   chosen by an oracle-free rehearsal, :class:`SelectionConfig`), and ``refine_rounds`` rounds of local search in
+   design space add the neighbours of the best candidates so far.
 5. Fill: when fewer than ``budget`` candidates are new designs, neighbours of the best ones are added.
 6. Select: the top ``budget`` distinct designs (:func:`~n2ce_bbo.methods.selection.select_top`; a diverse batch
    for tokens), training designs after every new one.
+
+Token spaces small enough to enumerate (``propose.enumerate_limit``) skip steps 2-5: every design is scored.
+Token designs with a neighbouring pair the data never contain although they would be expected to (a structural
+zero, :mod:`~n2ce_bbo.methods.support`) are never proposed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +41,8 @@ from torch import Tensor
 from n2ce_bbo.config import inline, require
 from n2ce_bbo.errors import ConfigError, InvalidDataError
 from n2ce_bbo.methods.base import Method, Proposal
+from n2ce_bbo.methods.model_selection import choose, holdout_split
+from n2ce_bbo.methods.search import token_space_size, top_designs
 from n2ce_bbo.methods.selection import (
     RowSet,
     clip_to_bounds,
@@ -43,6 +51,7 @@ from n2ce_bbo.methods.selection import (
     select_top,
     top_indices,
 )
+from n2ce_bbo.methods.support import PairSupport, fit_pair_support
 from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.settings import LatentEBMConfig
@@ -101,8 +110,9 @@ class ProposeConfig:
         y_star_offset: standardised ``y*`` = best standardised training score + this offset.
         value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
         prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
-        score_prior_weight: weight of ``f_α`` in the candidate score ``h(μ(x)) + w_s·f_α(μ(x))``; ``None``: the
-            design kind's default, 0.1 for tokens and 0.0 for continuous designs (``DEFAULT_SCORE_PRIOR_WEIGHT``).
+        score_prior_weight: weight ``w`` of the standardised in-distribution score in the candidate score
+            ``h(μ(x)) + w·z(x)``, when :class:`SelectionConfig` does not choose it; ``None``: the design kind's
+            default, 0.1 for tokens and 0.0 for continuous designs (``DEFAULT_SCORE_PRIOR_WEIGHT``).
         refine_rounds: rounds of local search in design space on the candidate score after sampling: each
             round adds the neighbours (as for ``fill``) of the ``refine_top`` best candidates so far, scored
             like every candidate. 0 disables it.
@@ -117,6 +127,12 @@ class ProposeConfig:
             positions from every better-scored design kept (a diverse batch; see :func:`select_top`); 1 keeps the
             plain top ``budget``. Ignored for continuous designs.
         score_batch: candidates scored per surrogate call.
+        enumerate_limit: token spaces of at most this many designs (``C ** L``) are searched exhaustively: every
+            design is scored and the best are selected (no sampler, refinement or fill). 0 disables it.
+        pair_support: token designs: never propose a design that contains a neighbouring pair of tokens the
+            training designs never contain although it would be expected at least ``pair_support_min_expected``
+            times (a structural zero; see :mod:`n2ce_bbo.methods.support`).
+        pair_support_min_expected: that expected-count threshold.
     """
 
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
@@ -138,12 +154,17 @@ class ProposeConfig:
     exclude_training: bool = True
     min_hamming: int = 3
     score_batch: int = 4096
+    enumerate_limit: int = 2**21
+    pair_support: bool = True
+    pair_support_min_expected: float = 10.0
 
     def __post_init__(self) -> None:
         require(at_least=1, n_chains=self.n_chains, chain_chunk=self.chain_chunk, snapshots=self.snapshots,
                 init_top_k=self.init_top_k, refine_top=self.refine_top, refine_samples=self.refine_samples,
                 min_hamming=self.min_hamming, score_batch=self.score_batch)
-        require(at_least=0, refine_rounds=self.refine_rounds, init_noise=self.init_noise)
+        require(at_least=0, refine_rounds=self.refine_rounds, init_noise=self.init_noise,
+                enumerate_limit=self.enumerate_limit)
+        require(above=0, pair_support_min_expected=self.pair_support_min_expected)
         require(above=0, fill_scale=self.fill_scale)
         require(optional=True, score_prior_weight=self.score_prior_weight)
         if self.snapshots > 1 and self.snapshots > self.sampler.n_steps // 2 + 1:
@@ -158,12 +179,50 @@ class ProposeConfig:
 
 
 @dataclass
+class SelectionConfig:
+    """Oracle-free choice of the candidate score's in-distribution weight (see :mod:`~n2ce_bbo.methods.model_selection`).
+
+    The candidate score is ``h(μ(x)) + w · z(x)``, where ``z(x)`` is the in-distribution score ``log p_α(μ(x))``
+    standardised over the training designs. With ``enabled``, ``fit`` first rehearses: it hides the best
+    ``top_fraction`` of the training rows and a random ``random_fraction`` of the rest, fits the surrogate on the
+    other rows, and keeps the ``w`` of ``weights`` whose score ranks the hidden rows best (the mean score of its
+    ``k`` first); then it fits on every row. Without (or with fewer than ``min_rows`` rows), ``w`` is
+    ``propose.score_prior_weight`` (or the design kind's default).
+
+    Attributes:
+        enabled: rehearse (one extra fit on about ``1 - top_fraction - random_fraction`` of the rows).
+        top_fraction: share of rows hidden as the top slice.
+        random_fraction: share of rows hidden at random from the rest.
+        weights: candidate values of ``w``, simplest first (the first wins ties).
+        k: how many first-ranked hidden rows count (the default budget Q = 128).
+        min_rows: fewer training rows: no rehearsal.
+    """
+
+    enabled: bool = True
+    top_fraction: float = 0.1
+    random_fraction: float = 0.1
+    weights: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.3, 1.0])
+    k: int = 128
+    min_rows: int = 200
+
+    def __post_init__(self) -> None:
+        require(above=0, at_most=0.5, top_fraction=self.top_fraction)
+        require(at_least=0, at_most=0.5, random_fraction=self.random_fraction)
+        if not self.weights:
+            raise ConfigError("must list at least one candidate weight.", key="weights")
+        for w in self.weights:
+            require(weights=w)
+        require(at_least=1, k=self.k, min_rows=self.min_rows)
+
+
+@dataclass
 class LatentEBMMethodConfig:
-    """The surrogate's settings (held inline: their keys ``model``, ``prior``, ``train`` sit at this level) and
-    the ``propose`` section."""
+    """The surrogate's settings (held inline: their keys ``model``, ``prior``, ``train`` sit at this level), the
+    ``propose`` section and the ``selection`` of the score weight."""
 
     surrogate: LatentEBMConfig = inline(LatentEBMConfig)
     propose: ProposeConfig = field(default_factory=ProposeConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
 
 
 @dataclass(frozen=True)
@@ -270,11 +329,43 @@ class LatentEBMMethod(Method):
         self.history: Any = None
 
     def fit(self, data: OfflineData) -> None:
-        """Train the surrogate on the offline rows (seed = the method's seed)."""
+        """Choose the score weight by rehearsal (when enabled), then train the surrogate on every offline row."""
         self.data = data
+        t0 = time.perf_counter()
+        self.selection = self._rehearse(data)
         self.surrogate, self.history = train_surrogate(
             data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose
         )
+        self.density_stats = _density_stats(self.surrogate, data.x, self.config.propose.score_batch)
+        pcfg: ProposeConfig = self.config.propose
+        self.support: PairSupport | None = None
+        if data.is_discrete and pcfg.pair_support:
+            self.support = fit_pair_support(data.x, int(data.num_classes or 2), pcfg.pair_support_min_expected)
+        self.fit_s = time.perf_counter() - t0
+
+    def _rehearse(self, data: OfflineData) -> dict[str, Any]:
+        """Pick the in-distribution weight from the training rows alone (see :class:`SelectionConfig`)."""
+        sel: SelectionConfig = self.config.selection
+        configured = self.config.propose.score_weight(data.is_discrete)
+        if not sel.enabled:
+            return {"enabled": False, "weight": configured}
+        if data.n < sel.min_rows:
+            return {"enabled": False, "weight": configured,
+                    "skipped": f"{data.n} training rows < selection.min_rows ({sel.min_rows})"}
+        t0 = time.perf_counter()
+        rseed = derive_seed(self.seed, "rehearsal")
+        split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
+        fit_rows = dataclasses.replace(data, x=data.x[split.fit], y=data.y[split.fit])
+        rehearsal, _ = train_surrogate(fit_rows, self.config.surrogate, seed=rseed, device=self.device,
+                                       verbose=self.verbose)
+        stats = _density_stats(rehearsal, fit_rows.x, self.config.propose.score_batch)
+        value, density = _value_and_density(rehearsal, data.x[split.pool], stats, self.config.propose.score_batch)
+        k = min(sel.k, split.top.size)
+        best, table = choose([(f"{w:g}", value + w * density) for w in sel.weights],
+                             data.y[split.pool].reshape(-1), k)
+        return {"enabled": True, "weight": float(best), "recovery": table, "k": k, "n_fit": int(split.fit.size),
+                "n_top": int(split.top.size), "n_random": int(split.random.size),
+                "seconds": round(time.perf_counter() - t0, 3)}
 
     # ------------------------------------------------------------------------------------------
     def _init_encodings(self, data: OfflineData) -> np.ndarray | None:
@@ -306,30 +397,56 @@ class LatentEBMMethod(Method):
         device = "cuda" if (self.parallel.gpus_per_task > 0 and torch.cuda.is_available()) else "cpu"
         return _chunk_closure(_cpu_copy(self.surrogate), cfg), device
 
-    def _score(self, x: np.ndarray, weight: float | None = None) -> np.ndarray:
-        """Surrogate scores ``[n]`` (float64) of designs ``x [n, ...]``, ``score_batch`` rows per call, with ``f_α``
-        weighted by ``weight`` (``None``: ``propose.score_prior_weight`` or the design kind's default)."""
+    def _score(self, x: np.ndarray, weight: float) -> np.ndarray:
+        """Candidate score ``h(μ(x)) + weight · z(x)`` ``[n]`` (float64; z: standardised in-distribution score)."""
+        value, density = _value_and_density(self.surrogate, x, self.density_stats, self.config.propose.score_batch)
+        return value + weight * density
+
+    def _enumerable(self, data: OfflineData) -> bool:
+        limit = self.config.propose.enumerate_limit
+        return bool(data.is_discrete and limit and token_space_size(data.dim, int(data.num_classes or 2)) <= limit)
+
+    def _supported(self, x: np.ndarray) -> np.ndarray:
+        """The rows of ``x`` that respect the data's neighbouring-pair support (all of them without a check)."""
+        return x if self.support is None or not len(x) else x[self.support.allowed(x)]
+
+    def _score_info(self, weight: float) -> dict[str, Any]:
+        return {"score_weight": weight, "selection": self.selection,
+                "n_banned_pairs": None if self.support is None else self.support.n_banned,
+                "density_mean": self.density_stats[0], "density_std": self.density_stats[1]}
+
+    def _propose_exhaustive(self, data: OfflineData, budget: int, weight: float, t0: float) -> Proposal:
+        """Score every design of a small token space and select the batch from the best."""
         cfg: ProposeConfig = self.config.propose
-        if weight is None:
-            weight = cfg.score_weight(self._require_fit().is_discrete)
-        out = []
-        with torch.no_grad():
-            for s in range(0, x.shape[0], cfg.score_batch):
-                xb = torch.as_tensor(x[s : s + cfg.score_batch], device=self.device)
-                out.append(self.surrogate.score(xb, weight).detach().double().cpu().numpy().reshape(-1))
-        return np.concatenate(out) if out else np.zeros(0)
+        keep = max(64 * budget, 8192)
+        allowed = None if self.support is None else self.support.allowed
+        x, scores, n_scored = top_designs(lambda xb: self._score(xb, weight), data.dim, int(data.num_classes or 2),
+                                          keep, exclude=data.x if cfg.exclude_training else None, allowed=allowed,
+                                          chunk=max(cfg.score_batch, 65536))
+        if not len(x):  # every design is a training row or unsupported: fall back to the training rows
+            x = data.x.astype(np.int64)
+            scores = self._score(x, weight)
+        x_top, s_top = select_top(x, scores, budget, min_hamming=cfg.min_hamming)
+        info = {"search": "exhaustive", "n_scored": n_scored, "n_candidates": int(x.shape[0]),
+                **self._score_info(weight), "propose_s": round(time.perf_counter() - t0, 3)}
+        return Proposal(x=x_top, scores=s_top, info=info)
 
     def propose(self, budget: int) -> Proposal:
         """Sample latent chains towards ``y*`` and decode them, refine and fill the candidates in design space,
-        then select the best ``budget`` distinct designs (training designs last)."""
+        then select the best ``budget`` distinct designs (training designs last). Small token spaces are searched
+        whole instead."""
         data = self._require_fit()
         if budget < 1:
             raise InvalidDataError(f"budget must be >= 1, got {budget}.")
         cfg: ProposeConfig = self.config.propose
         t0 = time.perf_counter()
+        w = float(self.selection["weight"])
+        if self._enumerable(data):
+            return self._propose_exhaustive(data, budget, w, t0)
         y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
         sampled, results = self._sample(data, y_star)
-        pool = _Candidates(sampled, self._score)
+        n_decoded_unique = int(first_occurrences(sampled).shape[0])
+        pool = _Candidates(self._supported(sampled), lambda x: self._score(x, w), self._supported)
         train_rows = RowSet(data.x, dtype=pool.x.dtype)  # built once: the training data can have millions of rows
         n_unique_sampled = len(pool)
         n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
@@ -349,6 +466,9 @@ class LatentEBMMethod(Method):
             "n_refine_candidates": n_refined,
             "n_fill_candidates": n_fill,
             "n_training_designs_in_top": train_rows.count(x_top),
+            "search": "sampler",
+            "n_unsupported_decoded": n_decoded_unique - n_unique_sampled,
+            **self._score_info(w),
             "n_nonfinite_chains": int(sum(r["stats"]["n_nonfinite"] for r in results)),
             "mean_final_value": sum(r["stats"]["sum_value"] for r in results) / max(n_final, 1),
             "mean_final_prior_f": sum(r["stats"]["sum_prior_f"] for r in results) / max(n_final, 1),
@@ -404,10 +524,13 @@ class _Candidates:
     Args:
         x: ``[n, ...]`` decoded designs (duplicates allowed: the first occurrence of each is kept).
         score: ``designs [m, ...] -> [m]`` surrogate scores (float64).
+        keep: ``designs [m, ...] -> designs [m', ...]``, the ones that may be proposed (applied to added designs).
     """
 
-    def __init__(self, x: np.ndarray, score: Callable[[np.ndarray], np.ndarray]) -> None:
+    def __init__(self, x: np.ndarray, score: Callable[[np.ndarray], np.ndarray],
+                 keep: Callable[[np.ndarray], np.ndarray]) -> None:
         self._score = score
+        self._keep = keep
         self.x = x[first_occurrences(x)]
         self.scores = score(self.x)
         self.rows = RowSet(self.x)
@@ -421,12 +544,27 @@ class _Candidates:
 
     def add(self, found: np.ndarray) -> int:
         """Score and keep the designs of ``found`` that are not candidates yet; returns how many were kept."""
-        extra = self.rows.new_rows(found)
+        extra = self._keep(self.rows.new_rows(found))
         if len(extra):
             self.x = np.concatenate([self.x, extra])
             self.scores = np.concatenate([self.scores, self._score(extra)])
             self.rows.update(extra)
         return int(extra.shape[0])
+
+
+def _density_stats(surrogate: Any, x: np.ndarray, batch: int, max_rows: int = 20_000) -> tuple[float, float]:
+    """Mean and std (nats) of ``log p_α(μ(x))`` over (an evenly spaced subset of at most ``max_rows`` of) designs."""
+    step = max(1, -(-x.shape[0] // max_rows))
+    _, lp = surrogate.value_and_log_density(x[::step], batch_size=batch)
+    lp = lp.double().cpu().numpy()
+    return float(lp.mean()), float(max(lp.std(), 1e-6))
+
+
+def _value_and_density(surrogate: Any, x: np.ndarray, stats: tuple[float, float], batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(h [n], z [n])``: predicted standardised value and in-distribution score standardised by ``stats``."""
+    value, lp = surrogate.value_and_log_density(x, batch_size=batch)
+    density = (lp.double().cpu().numpy() - stats[0]) / stats[1]
+    return value.double().cpu().numpy(), density
 
 
 def _cpu_copy(module: Any) -> Any:
