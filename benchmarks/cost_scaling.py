@@ -11,7 +11,7 @@ Runs on CUDA when available (``--device`` overrides). Prints a Markdown table an
 command, machine and date, to ``benchmarks/results/cost_scaling[_<device>].{md,json}``.
 
 Usage:
-    N2CE_BBO_DATA_DIR=../shared/data .venv/bin/python benchmarks/cost_scaling.py \
+    N2CE_BBO_DATA_DIR=/path/to/data .venv/bin/python benchmarks/cost_scaling.py \
         [--rows 1000 10000 100000 1000000 0] [--budgets 32 128 512 2048] [--max-steps 200] [--device cpu]
 """
 

@@ -10,7 +10,7 @@ the training rows, for each ``--score-weights`` w (score = h(μ(x)) + w·f_α(μ
 Prints one JSON line per (seed, variant).
 
 Usage:
-    N2CE_BBO_DATA_DIR=../shared/data .venv/bin/python benchmarks/proposer_probe.py TFBind8-Exact-v0 \
+    N2CE_BBO_DATA_DIR=/path/to/data .venv/bin/python benchmarks/proposer_probe.py TFBind8-Exact-v0 \
         --seeds 0 1 --variants variants.yaml [--method n2ce] [--config '{train: {epochs: 60}}'] \
         [--task-kwargs '{max_samples: 10000}'] [--score-weights 0 0.1]
 """

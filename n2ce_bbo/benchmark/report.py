@@ -141,7 +141,7 @@ def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], 
         "Scores are the 100th (p100) and 50th (p50) percentiles of the oracle scores of the Q proposed designs, "
         "normalised as (y − y_min)/(y_max − y_min) over the task's full data; mean ± std over seeds (population "
         "std). Times are mean wall-clock seconds per run. Rows marked **published** are numbers from the papers "
-        "named (ANCHORS.md), not runs of this project.",
+        "named (docs/published_results.md), not runs of this project.",
         "",
     ]
     lines += _provenance(run_dir)
