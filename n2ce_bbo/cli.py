@@ -103,9 +103,18 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report."""
-    from n2ce_bbo.benchmark import load_suite, run_suite, write_report
+    """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report; ``--list``: the shipped suites."""
+    from n2ce_bbo.benchmark import load_suite, run_suite, shipped_suites, write_report
 
+    if args.list:
+        rows = [[name, _suite_summary(path), str(path)] for name, path in shipped_suites().items()]
+        _print_table(["suite", "what it runs", "file"], rows)
+        return 0
+    if args.suite is None or args.out is None:
+        from n2ce_bbo.errors import ConfigError
+
+        raise ConfigError("benchmark needs a suite (a shipped name such as 'quick', or a YAML file) and --out DIR; "
+                               "--list shows the shipped suites.")
     suite = _narrow_suite(load_suite(args.suite), args)
     run_dir = run_suite(
         suite, args.out, resume=args.resume, workers=args.workers,
@@ -115,6 +124,17 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     print(Path(md_path).read_text())
     print(f"wrote {csv_path} and {md_path}")
     return 0
+
+
+def _suite_summary(path: Path) -> str:
+    """``tasks x methods x seeds`` of a suite file, for ``benchmark --list``."""
+    from n2ce_bbo.benchmark import load_suite
+
+    try:
+        s = load_suite(path)
+    except N2CEBBOError as exc:
+        return f"invalid: {exc}"
+    return f"{len(s.tasks)} task(s) x {len(s.methods)} method(s) x {len(s.seeds or [])} seed(s), Q = {s.budget}"
 
 
 def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
@@ -202,8 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("benchmark", help="run every (task, method, seed) cell of a suite, resumable")
-    p.add_argument("suite", help="suite YAML file (see configs/suites/)")
-    p.add_argument("--out", required=True, help="run folder (one result file per cell)")
+    p.add_argument("suite", nargs="?", default=None,
+                   help="a shipped suite's name (quick, design_bench, ...; see --list) or a suite YAML file")
+    p.add_argument("--list", action="store_true", help="list the shipped suites and exit")
+    p.add_argument("--out", default=None, help="run folder (one result file per cell); required to run")
     p.add_argument("--resume", action="store_true", help="finish the missing cells of an earlier run")
     p.add_argument("--workers", type=int, default=None, help="cells in parallel (0: sequential, no Ray)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
