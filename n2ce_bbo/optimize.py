@@ -252,7 +252,8 @@ def optimize(
         task=task.name, method=method, seed=int(seed), budget=int(budget), x=x,
         surrogate_scores=np.asarray(proposal.scores, dtype=np.float64).reshape(-1),
         best_training_y=float(np.max(task.y)), train_s=t1 - t0, propose_s=t2 - t1,
-        config=runner.config_dict(), info=dict(proposal.info), versions=versions(),
+        config=runner.config_dict(), info=dict(proposal.info),
+        versions={**versions(), "device": str(getattr(runner, "device", "cpu"))},  # the device this run used
     )
     if task.has_oracle:
         t3 = time.perf_counter()
