@@ -122,7 +122,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     )
     csv_path, md_path = write_report(run_dir)
     print(Path(md_path).read_text())
-    print(f"wrote {csv_path} and {md_path}")
+    print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
     return 0
 
 
@@ -166,7 +166,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     csv_path, md_path = write_report(args.run_dir)
     print(Path(md_path).read_text())
-    print(f"wrote {csv_path} and {md_path}")
+    print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
     return 0
 
 
@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None, help="run only the suite's first N seeds")
     p.set_defaults(func=cmd_benchmark)
 
-    p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, summary.md, plots)")
+    p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, paired.csv, summary.md, plots)")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_report)
 
