@@ -161,12 +161,16 @@ def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots."""
-    from n2ce_bbo.benchmark import write_report
+    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots; ``--export DIR`` also records it."""
+    from n2ce_bbo.benchmark import export_run, write_report
 
     csv_path, md_path = write_report(args.run_dir)
     print(Path(md_path).read_text())
     print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
+    if args.export:
+        dest = export_run(args.run_dir, args.export)
+        n = len(list((dest / "cells").glob("*.json")))
+        print(f"exported {n} cell files, suite.yaml, manifest.json and the recomputed report to {dest}")
     return 0
 
 
@@ -237,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, paired.csv, summary.md, plots)")
     p.add_argument("run_dir")
+    p.add_argument("--export", default=None, metavar="DIR",
+                   help="also copy the cell files, suite and manifest to DIR (e.g. benchmarks/results/NAME) and "
+                        "recompute the report there from them")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("config", help="configuration tools")
