@@ -104,7 +104,11 @@ SUMMARY="$OUT/gpu_check.md"
   "$PY" -c "import torch, platform; print(f'- python {platform.python_version()}, torch {torch.__version__}, CUDA {torch.version.cuda}, GPU: ' + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'))"
   echo
   echo '```'
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
+  else
+    echo "nvidia-smi: not on this machine"
+  fi
   echo '```'
   echo
   echo "| step | status | seconds | limit s | log |"

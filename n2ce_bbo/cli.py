@@ -81,6 +81,13 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         raise InvalidDataError("Give either --task NAME or --x FILE --y FILE (your own data).")
     out_dir = ensure_writable_dir(args.out)  # fail before any training if the folder is unusable
     config = _method_config(args)
+    task_kwargs: dict[str, Any] = {}
+    if args.task_arg:
+        from n2ce_bbo.config import parse_overrides
+
+        if args.task is None:
+            raise InvalidDataError("--task-arg sets an option of a registered task; it needs --task.")
+        task_kwargs = parse_overrides(args.task_arg)
     if args.task is not None:
         target: Any = args.task
     else:
@@ -94,7 +101,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
           file=sys.stderr)
     result = optimize(
         target, method=args.method, budget=args.budget, seed=args.seed, config=config, data_dir=args.data_dir,
-        device=args.device, parallel=parallel, verbose=not args.quiet,
+        task_kwargs=task_kwargs or None, device=args.device, parallel=parallel, verbose=not args.quiet,
     )
     result.save(out_dir)
     print(result.summary())
@@ -213,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--y", default=None, help="your own scores: .csv or .npy, one per design (higher is better)")
     p.add_argument("--num-classes", type=int, default=None, help="token vocabulary size: marks --x as token designs")
     p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
+    p.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the task, repeatable (e.g. max_samples=10000); TFBind10's subset is drawn "
+                        "with --seed unless seed=N is given")
     p.add_argument("--method", default="n2ce", help="method name (see `n2ce-bbo methods`)")
     p.add_argument("--budget", type=int, default=128, help="number of designs to propose (default 128)")
     p.add_argument("--seed", type=int, default=0)
