@@ -53,6 +53,13 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         raise InvalidDataError("Give either --task NAME or --x FILE --y FILE (your own data).")
     out_dir = ensure_writable_dir(args.out)  # fail before any training if the folder is unusable
     config = _method_config(args)
+    task_kwargs: dict[str, Any] = {}
+    if args.task_arg:
+        from n2ce_bbo.config import parse_overrides
+
+        if args.task is None:
+            raise InvalidDataError("--task-arg sets an option of a registered task; it needs --task.")
+        task_kwargs = parse_overrides(args.task_arg)
     if args.task is not None:
         target: Any = args.task
     else:
@@ -66,7 +73,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
           file=sys.stderr)
     result = optimize(
         target, method=args.method, budget=args.budget, seed=args.seed, config=config, data_dir=args.data_dir,
-        device=args.device, parallel=parallel, verbose=not args.quiet,
+        task_kwargs=task_kwargs or None, device=args.device, parallel=parallel, verbose=not args.quiet,
     )
     result.save(out_dir)
     print(result.summary())
@@ -75,9 +82,18 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report."""
-    from n2ce_bbo.benchmark import load_suite, run_suite, write_report
+    """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report; ``--list``: the shipped suites."""
+    from n2ce_bbo.benchmark import load_suite, run_suite, shipped_suites, write_report
 
+    if args.list:
+        rows = [[name, _suite_summary(path), str(path)] for name, path in shipped_suites().items()]
+        _print_table(["suite", "what it runs", "file"], rows)
+        return 0
+    if args.suite is None or args.out is None:
+        from n2ce_bbo.errors import ConfigError
+
+        raise ConfigError("benchmark needs a suite (a shipped name such as 'quick', or a YAML file) and --out DIR; "
+                               "--list shows the shipped suites.")
     suite = _narrow_suite(load_suite(args.suite), args)
     run_dir = run_suite(
         suite, args.out, resume=args.resume, workers=args.workers,
@@ -85,8 +101,19 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     )
     csv_path, md_path = write_report(run_dir)
     print(Path(md_path).read_text())
-    print(f"wrote {csv_path} and {md_path}")
+    print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
     return 0
+
+
+def _suite_summary(path: Path) -> str:
+    """``tasks x methods x seeds`` of a suite file, for ``benchmark --list``."""
+    from n2ce_bbo.benchmark import load_suite
+
+    try:
+        s = load_suite(path)
+    except N2CEBBOError as exc:
+        return f"invalid: {exc}"
+    return f"{len(s.tasks)} task(s) x {len(s.methods)} method(s) x {len(s.seeds or [])} seed(s), Q = {s.budget}"
 
 
 def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
@@ -113,12 +140,16 @@ def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots."""
-    from n2ce_bbo.benchmark import write_report
+    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots; ``--export DIR`` also records it."""
+    from n2ce_bbo.benchmark import export_run, write_report
 
     csv_path, md_path = write_report(args.run_dir)
     print(Path(md_path).read_text())
-    print(f"wrote {csv_path} and {md_path}")
+    print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
+    if args.export:
+        dest = export_run(args.run_dir, args.export)
+        n = len(list((dest / "cells").glob("*.json")))
+        print(f"exported {n} cell files, suite.yaml, manifest.json and the recomputed report to {dest}")
     return 0
 
 
@@ -161,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--y", default=None, help="your own scores: .csv or .npy, one per design (higher is better)")
     p.add_argument("--num-classes", type=int, default=None, help="token vocabulary size: marks --x as token designs")
     p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
+    p.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the task, repeatable (e.g. max_samples=10000); TFBind10's subset is drawn "
+                        "with --seed unless seed=N is given")
     p.add_argument("--method", default="n2ce", help="method name (see `n2ce-bbo methods`)")
     p.add_argument("--budget", type=int, default=128, help="number of designs to propose (default 128)")
     p.add_argument("--seed", type=int, default=0)
@@ -174,8 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("benchmark", help="run every (task, method, seed) cell of a suite, resumable")
-    p.add_argument("suite", help="suite YAML file (see configs/suites/)")
-    p.add_argument("--out", required=True, help="run folder (one result file per cell)")
+    p.add_argument("suite", nargs="?", default=None,
+                   help="a shipped suite's name (quick, design_bench, ...; see --list) or a suite YAML file")
+    p.add_argument("--list", action="store_true", help="list the shipped suites and exit")
+    p.add_argument("--out", default=None, help="run folder (one result file per cell); required to run")
     p.add_argument("--resume", action="store_true", help="finish the missing cells of an earlier run")
     p.add_argument("--workers", type=int, default=None, help="cells in parallel (0: sequential, no Ray)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
@@ -185,8 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None, help="run only the suite's first N seeds")
     p.set_defaults(func=cmd_benchmark)
 
-    p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, summary.md, plots)")
+    p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, paired.csv, summary.md, plots)")
     p.add_argument("run_dir")
+    p.add_argument("--export", default=None, metavar="DIR",
+                   help="also copy the cell files, suite and manifest to DIR (e.g. benchmarks/results/NAME) and "
+                        "recompute the report there from them")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("config", help="configuration tools")

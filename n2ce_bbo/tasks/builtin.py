@@ -63,9 +63,10 @@ BUILTIN_TASKS: tuple[dict[str, Any], ...] = (
          design_shape=(8,), num_classes=4, train_rows=32_898, oracle_note="exact (lookup table)",
          data_source=FolderCheck(f"{_DB}:tfbind8_source")),
     dict(name="TFBind10-Exact-v0", factory=f"{_DB}:make_tfbind10", kind="discrete", needs_data=True,
-         description="DNA 10-mers binding pho4 (Design-Bench); exact lookup oracle; options max_samples, seed",
+         description="DNA 10-mers binding pho4 (Design-Bench); exact lookup oracle; options max_samples, seed "
+                     "(of the subset; a run's seed unless given)",
          design_shape=(10,), num_classes=4, train_rows=4_161_482, oracle_note="exact (lookup table, last occurrence)",
-         data_source=FolderCheck(f"{_DB}:tfbind10_source")),
+         data_source=FolderCheck(f"{_DB}:tfbind10_source"), run_seed_option="seed"),
     dict(name="Superconductor-RandomForest-v0", factory=f"{_DB}:make_superconductor", kind="continuous",
          needs_data=True,
          description="superconductor critical temperature from 86 element amounts (Design-Bench); options seed, cache_dir",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ class _Entry:
     oracle_note: str = ""
     data_source: DataSource | None = None
     factory_args: tuple[Any, ...] = ()
+    run_seed_option: str | None = None
 
     def resolve(self) -> TaskFactory:
         """The factory itself (imported now when given as a path), with ``factory_args`` bound."""
@@ -77,6 +78,7 @@ def register(
     oracle_note: str = "",
     data_source: DataSource | None = None,
     factory_args: tuple[Any, ...] = (),
+    run_seed_option: str | None = None
 ) -> None:
     """Register a task factory under ``name``.
 
@@ -92,6 +94,9 @@ def register(
             does not build the task (tasks without data and without these facts are built to list them).
         data_source: optional ``f(data_dir) -> (found, text)`` telling listings whether the data is present.
         factory_args: leading positional arguments bound to the factory (several tasks sharing one factory).
+        run_seed_option: the factory option that a run's seed sets when the caller does not (for a data set drawn
+            anew for each run, as TFBind10's seeded 10,000-row subset): :func:`n2ce_bbo.optimize` and the
+            benchmark runner pass their seed to it. ``None``: the task does not depend on the run seed.
 
     Raises:
         ConfigError: ``name`` is already registered (and not ``overwrite``), or ``kind`` is invalid.
@@ -101,20 +106,25 @@ def register(
     if not (callable(factory) or isinstance(factory, str)):
         raise ConfigError(f"factory for task {name!r} must be callable (or a 'module:attribute' path).")
     if callable(factory):
-        _check_factory(name, factory)
+        _check_factory(name, factory, run_seed_option)
     _TASKS.add(name, _Entry(
         TaskInfo(name, kind, description, bool(needs_data)), factory, design_shape, num_classes, train_rows,
-        oracle_note, data_source, tuple(factory_args),
+        oracle_note, data_source, tuple(factory_args), run_seed_option,
     ), overwrite=overwrite)
 
 
-def _check_factory(name: str, factory: TaskFactory) -> None:
+def _check_factory(name: str, factory: TaskFactory, run_seed_option: str | None) -> None:
+    """The factory takes ``data_dir`` (and ``run_seed_option``, when given) as keywords (factories given by path
+    are checked when first used, by :func:`make`)."""
     try:
         fparams = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # builtins without a signature: trust the caller
         return
-    if "data_dir" not in fparams and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in fparams.values()):
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in fparams.values())
+    if "data_dir" not in fparams and not takes_any:
         raise ConfigError(f"factory for task {name!r} must accept a data_dir keyword argument (it may ignore it).")
+    if run_seed_option is not None and run_seed_option not in fparams and not takes_any:
+        raise ConfigError(f"run_seed_option {run_seed_option!r} of task {name!r} is not an option of its factory.")
 
 
 def make(name: str, data_dir: str | Path | None = None, **kwargs: Any) -> Task:
@@ -140,6 +150,19 @@ def make(name: str, data_dir: str | Path | None = None, **kwargs: Any) -> Task:
                 f"Task {name!r} does not accept option(s) {unknown}; it accepts {accepted or 'no options'}."
             )
     return factory(data_dir=data_dir, **kwargs)
+
+
+def task_options_for_run(name: str, options: Mapping[str, Any] | None, run_seed: int) -> dict[str, Any]:
+    """The options to build task ``name`` with for a run seeded ``run_seed``.
+
+    ``options`` as given, plus the task's ``run_seed_option`` (see :func:`register`) set to ``run_seed`` unless
+    ``options`` already sets it (an explicit value wins: a fixed subset for every run).
+    """
+    out = dict(options or {})
+    key = _TASKS.get(name).run_seed_option
+    if key is not None and key not in out:
+        out[key] = int(run_seed)
+    return out
 
 
 def list_tasks() -> list[TaskInfo]:
