@@ -24,7 +24,8 @@ from n2ce_bbo.tasks.base import OfflineData
 def flat_rows(x: np.ndarray) -> np.ndarray:
     """``[N, ...]`` designs as a C-contiguous ``[N, prod(...)]`` array (one row per design)."""
     x = np.asarray(x)
-    return np.ascontiguousarray(x.reshape(x.shape[0], -1))
+    # An explicit width, not -1: an empty pool ([0, L]) must reshape too.
+    return np.ascontiguousarray(x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))))
 
 
 class RowSet:

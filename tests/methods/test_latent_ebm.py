@@ -225,3 +225,24 @@ def test_unsupported_pairs_are_never_proposed() -> None:
         assert m.support is not None and m.support.banned[0, 2]
         assert not ((p.x[:, :-1] == 0) & (p.x[:, 1:] == 2)).any()
         assert np.unique(p.x, axis=0).shape[0] == 16
+
+
+def test_every_decoded_design_unsupported_still_gives_a_full_batch() -> None:
+    """Regression: when the pair-support check drops every decoded design, the best training designs still seed
+    the local search, so a full batch of supported new designs comes back."""
+    import n2ce_bbo
+
+    cfg = {"train": {"max_steps": 30}, "selection": {"enabled": False},
+           "propose": {"n_chains": 32, "chain_chunk": 32, "sampler": {"n_steps": 5}}}
+    r = n2ce_bbo.optimize("Ehrlich-Exact-v0", method="n2ce", budget=16, seed=0, config=cfg)
+    assert r.n_unique == 16 and r.info["n_training_designs_as_starts"] == 64
+    m = LatentEBMMethod({**cfg, "propose": {**cfg["propose"], "refine_from_data": 0}}, seed=0, device="cpu")
+    task = n2ce_bbo.make("Ehrlich-Exact-v0")
+    m.fit(task.offline_data())
+    assert m.support is not None and m.support.allowed(r.x).all()
+
+
+def test_refinement_stops_when_the_best_candidates_stop_changing(token_data: OfflineData) -> None:
+    _, p = _run(token_data, refine_rounds=200, refine_top=4)
+    # 200 rounds would add far more than the 4096-design space holds if it never converged.
+    assert 0 < p.info["n_refine_candidates"] < 4**6

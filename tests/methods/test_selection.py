@@ -135,3 +135,11 @@ def test_neighbours_of_tokens_and_continuous_designs() -> None:
     pts = neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0)
     assert pts.shape == (14, 2) and pts.dtype == np.float32 and np.all(np.abs(pts) < 0.5)
     np.testing.assert_array_equal(pts, neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0))  # seeded
+
+
+def test_flat_rows_and_first_occurrences_accept_an_empty_pool() -> None:
+    from n2ce_bbo.methods.selection import first_occurrences, flat_rows
+
+    empty = np.zeros((0, 5), dtype=np.int64)
+    assert flat_rows(empty).shape == (0, 5)
+    assert first_occurrences(empty).shape == (0,)
