@@ -61,10 +61,16 @@ class Method(abc.ABC):
         seed: seed of every random choice the method makes.
         device: ``"cpu"``, ``"cuda"``, ... or ``None`` for automatic choice.
         parallel: how independent work is spread (sequential by default).
-        verbose: show progress bars / periodic lines.
+        verbose: print periodic training losses.
+
+    Attributes set by callers after construction (both optional):
+        show_progress: one progress display per phase (training, proposing) on stderr.
+        constraints: a :class:`~n2ce_bbo.constraints.Constraints` every proposal must honour, or ``None``.
     """
 
     Config: ClassVar[type] = object
+    show_progress: bool = False
+    constraints: Any = None
 
     def __init__(
         self,

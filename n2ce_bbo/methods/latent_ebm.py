@@ -241,7 +241,8 @@ class LatentEBMMethod(Method):
         """Train the surrogate on the offline rows (seed = the method's seed)."""
         self.data = data
         self.surrogate, self.history = train_surrogate(
-            data, self.config.surrogate_config(), seed=self.seed, device=self.device, verbose=self.verbose
+            data, self.config.surrogate_config(), seed=self.seed, device=self.device, verbose=self.verbose,
+            show_progress=self.show_progress,
         )
 
     # ------------------------------------------------------------------------------------------
