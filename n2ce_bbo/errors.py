@@ -55,3 +55,7 @@ class OutputError(N2CEBBOError, OSError):
 
 class DataWarning(UserWarning):
     """Input data that works but deserves attention: very few rows, duplicate designs with different scores."""
+
+
+class IncompatibleModelError(CorruptDataError):
+    """A saved model folder was written in another format or format version than this code reads."""

@@ -138,7 +138,8 @@ class TrainConfig:
         max_train_rows: datasets with more rows are trained on a seeded random subsample of this many rows
             (TFBind10 has ~4M); the statistics of ``y`` (mean, std, best) still use every row. ``None``: all rows.
         max_steps: stop after this many minibatches in total (``None``: ``epochs`` full passes).
-        log_every: record the step losses in the history every this many steps (and print when verbose).
+        log_every: record the step losses in the history every this many steps and at the last step (and print
+            them when verbose); ``train_log.csv`` holds them.
         finite_check_every: check the losses for NaN/inf every this many steps (1 = every step, which costs
             a device sync per step on a GPU). Parameters are always checked before a checkpoint is written.
     """

@@ -243,7 +243,7 @@ def train_surrogate(
                         "f_target_mean": pstats.get("f_target_mean", zero), "f_noise_mean": pstats.get("f_noise_mean", zero)}
                 for k, v in vals.items():
                     sums[k] += v
-                if step % tcfg.log_every == 0:
+                if step % tcfg.log_every == 0 or step == total_steps:
                     rec = {"step": step, "epoch": epoch + 1, **{k: float(v) for k, v in vals.items()}}
                     history["step_log"].append(rec)
                     if verbose:
