@@ -13,8 +13,13 @@
 
    (Langevin or SVGD), or gradient ascent on ``value_weight · h_γ(z) + w · f_α(z)``, and decodes the
    final state (and optionally ``snapshots - 1`` earlier states of the second half of the run).
-4. The decoded candidates are deduplicated, scored with ``surrogate.score(x, score_prior_weight)`` (value
-   head at the encoded design plus ``w · f_α``), and the top ``budget`` are kept, training designs last.
+4. The decoded candidates are deduplicated, scored with ``h(μ(x)) + w · z(x)`` (value head at the encoded design
+   plus ``w`` times the prior log-density at it, standardised over the training designs; ``w`` chosen by an
+   oracle-free rehearsal, :class:`SelectionConfig`), and the top ``budget`` are kept, training designs last.
+
+Token spaces small enough to enumerate (``propose.enumerate_limit``) skip steps 2-3: every design is scored.
+Token designs with a neighbouring pair the data never contain although they would be expected to (a structural
+zero, :mod:`~n2ce_bbo.methods.support`) are never proposed.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ from torch import Tensor
 
 from n2ce_bbo.errors import ConfigError, InvalidDataError
 from n2ce_bbo.methods.base import Method, Proposal, select_top
+from n2ce_bbo.methods.model_selection import choose, holdout_split
 from n2ce_bbo.methods.registry import register_method
+from n2ce_bbo.methods.search import token_space_size, top_designs
+from n2ce_bbo.methods.support import PairSupport, fit_pair_support
 from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.config import LatentEBMConfig
@@ -50,7 +58,8 @@ class ProposeConfig:
         y_star_offset: standardised ``y*`` = best standardised training score + this offset.
         value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
         prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
-        score_prior_weight: weight of ``f_α`` in the candidate score; ``None`` uses ``prior_weight``.
+        score_prior_weight: weight ``w`` of the standardised in-distribution score in the candidate score, when
+            :class:`SelectionConfig` does not choose it; ``None`` uses ``prior_weight``.
         continuous_score_prior_weight: the same weight for continuous designs (``None``: ``score_prior_weight``).
             On Branin (8 seeds) and Superconductor (probes) weighting ``f_α`` in the score pulled the batch back
             towards the data; on the token tasks a small weight helped.
@@ -78,6 +87,12 @@ class ProposeConfig:
             positions from every better-scored design kept (a diverse batch; see :func:`select_top`); 1 keeps the
             plain top ``budget``. Ignored for continuous designs.
         score_batch: candidates scored per surrogate call.
+        enumerate_limit: token spaces of at most this many designs (``C ** L``) are searched exhaustively: every
+            design is scored and the best are selected (no sampler, refinement or fill). 0 disables it.
+        pair_support: token designs: never propose a design that contains a neighbouring pair of tokens the
+            training designs never contain although it would be expected at least ``pair_support_min_expected``
+            times (a structural zero; see :mod:`n2ce_bbo.methods.support`).
+        pair_support_min_expected: that expected-count threshold.
     """
 
     sampler: Literal["langevin", "svgd", "gradient_ascent"] = "langevin"
@@ -105,6 +120,9 @@ class ProposeConfig:
     refine_samples: int = 16
     min_hamming: int = 3
     score_batch: int = 4096
+    enumerate_limit: int = 2**21
+    pair_support: bool = True
+    pair_support_min_expected: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("n_chains", "chain_chunk", "snapshots", "init_top_k", "score_batch", "refine_top",
@@ -121,13 +139,52 @@ class ProposeConfig:
             raise ConfigError(f"propose.refine_rounds must be >= 0, got {self.refine_rounds}.")
         if self.noise_scale < 0 or self.init_noise < 0:
             raise ConfigError("propose.noise_scale and propose.init_noise must be >= 0.")
+        if self.enumerate_limit < 0 or not self.pair_support_min_expected > 0:
+            raise ConfigError("propose.enumerate_limit must be >= 0 and propose.pair_support_min_expected > 0.")
+
+
+@dataclass
+class SelectionConfig:
+    """Oracle-free choice of the candidate score's in-distribution weight (see :mod:`~n2ce_bbo.methods.model_selection`).
+
+    The candidate score is ``h(μ(x)) + w · z(x)``, where ``z(x)`` is the in-distribution score ``log p_α(μ(x))``
+    standardised over the training designs. With ``enabled``, ``fit`` first rehearses: it hides the best
+    ``top_fraction`` of the training rows and a random ``random_fraction`` of the rest, fits the surrogate on the
+    other rows, and keeps the ``w`` of ``weights`` whose score ranks the hidden rows best (the mean score of its
+    ``k`` first); then it fits on every row. Without (or with fewer than ``min_rows`` rows), ``w`` is
+    ``propose.score_prior_weight`` (``propose.continuous_score_prior_weight`` for continuous designs).
+
+    Attributes:
+        enabled: rehearse (one extra fit on about ``1 - top_fraction - random_fraction`` of the rows).
+        top_fraction: share of rows hidden as the top slice.
+        random_fraction: share of rows hidden at random from the rest.
+        weights: candidate values of ``w``, simplest first (the first wins ties).
+        k: how many first-ranked hidden rows count (the default budget Q = 128).
+        min_rows: fewer training rows: no rehearsal.
+    """
+
+    enabled: bool = True
+    top_fraction: float = 0.1
+    random_fraction: float = 0.1
+    weights: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.3, 1.0])
+    k: int = 128
+    min_rows: int = 200
+
+    def __post_init__(self) -> None:
+        if not 0 < self.top_fraction <= 0.5 or not 0 <= self.random_fraction <= 0.5:
+            raise ConfigError("selection.top_fraction must be in (0, 0.5] and selection.random_fraction in [0, 0.5].")
+        if not self.weights or any(not np.isfinite(w) for w in self.weights):
+            raise ConfigError(f"selection.weights must be a non-empty list of finite numbers, got {self.weights!r}.")
+        if self.k < 1 or self.min_rows < 1:
+            raise ConfigError("selection.k and selection.min_rows must be >= 1.")
 
 
 @dataclass
 class LatentEBMMethodConfig(LatentEBMConfig):
-    """The surrogate's configuration (``model``, ``prior``, ``train``, ...) plus the ``propose`` section."""
+    """The surrogate's configuration (``model``, ``prior``, ``train``, ...) plus ``propose`` and ``selection``."""
 
     propose: ProposeConfig = field(default_factory=ProposeConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
 
     def surrogate_config(self) -> LatentEBMConfig:
         """The surrogate/training part alone, as a :class:`LatentEBMConfig`."""
@@ -238,12 +295,50 @@ class LatentEBMMethod(Method):
         self.history: Any = None
 
     def fit(self, data: OfflineData) -> None:
-        """Train the surrogate on the offline rows (seed = the method's seed)."""
+        """Choose the score weight by rehearsal (when enabled), then train the surrogate on every offline row."""
         self.data = data
+        t0 = time.perf_counter()
+        self.selection = self._rehearse(data)
         self.surrogate, self.history = train_surrogate(
             data, self.config.surrogate_config(), seed=self.seed, device=self.device, verbose=self.verbose,
             show_progress=self.show_progress,
         )
+        self.density_stats = _density_stats(self.surrogate, data.x, self.config.propose.score_batch)
+        pcfg: ProposeConfig = self.config.propose
+        self.support: PairSupport | None = None
+        if data.is_discrete and pcfg.pair_support:
+            self.support = fit_pair_support(data.x, int(data.num_classes or 2), pcfg.pair_support_min_expected)
+        self.fit_s = time.perf_counter() - t0
+
+    def _rehearse(self, data: OfflineData) -> dict[str, Any]:
+        """Pick the in-distribution weight from the training rows alone (see :class:`SelectionConfig`)."""
+        sel: SelectionConfig = self.config.selection
+        if not sel.enabled:
+            return {"enabled": False, "weight": self._configured_weight(data)}
+        if data.n < sel.min_rows:
+            return {"enabled": False, "weight": self._configured_weight(data),
+                    "skipped": f"{data.n} training rows < selection.min_rows ({sel.min_rows})"}
+        t0 = time.perf_counter()
+        rseed = derive_seed(self.seed, "rehearsal")
+        split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
+        fit_rows = dataclasses.replace(data, x=data.x[split.fit], y=data.y[split.fit])
+        rehearsal, _ = train_surrogate(fit_rows, self.config.surrogate_config(), seed=rseed, device=self.device,
+                                       verbose=self.verbose)
+        stats = _density_stats(rehearsal, fit_rows.x, self.config.propose.score_batch)
+        value, density = _value_and_density(rehearsal, data.x[split.pool], stats, self.config.propose.score_batch)
+        k = min(sel.k, split.top.size)
+        best, table = choose([(f"{w:g}", value + w * density) for w in sel.weights],
+                             data.y[split.pool].reshape(-1), k)
+        return {"enabled": True, "weight": float(best), "recovery": table, "k": k, "n_fit": int(split.fit.size),
+                "n_top": int(split.top.size), "n_random": int(split.random.size),
+                "seconds": round(time.perf_counter() - t0, 3)}
+
+    def _configured_weight(self, data: OfflineData) -> float:
+        cfg: ProposeConfig = self.config.propose
+        w_cfg = cfg.score_prior_weight
+        if not data.is_discrete and cfg.continuous_score_prior_weight is not None:
+            w_cfg = cfg.continuous_score_prior_weight
+        return float(cfg.prior_weight if w_cfg is None else w_cfg)
 
     # ------------------------------------------------------------------------------------------
     def _init_encodings(self, data: OfflineData) -> np.ndarray | None:
@@ -276,13 +371,38 @@ class LatentEBMMethod(Method):
         return _chunk_closure(_cpu_copy(self.surrogate), cfg), device
 
     def _score(self, x: np.ndarray, weight: float) -> np.ndarray:
+        """Candidate score ``h(μ(x)) + weight · z(x)`` ``[n]`` (float64; z: standardised in-distribution score)."""
+        value, density = _value_and_density(self.surrogate, x, self.density_stats, self.config.propose.score_batch)
+        return value + weight * density
+
+    def _enumerable(self, data: OfflineData) -> bool:
+        limit = self.config.propose.enumerate_limit
+        return bool(data.is_discrete and limit and token_space_size(data.dim, int(data.num_classes or 2)) <= limit)
+
+    def _supported(self, x: np.ndarray) -> np.ndarray:
+        """The rows of ``x`` that respect the data's neighbouring-pair support (all of them without a check)."""
+        return x if self.support is None or not len(x) else x[self.support.allowed(x)]
+
+    def _score_info(self, weight: float) -> dict[str, Any]:
+        return {"score_weight": weight, "selection": self.selection,
+                "n_banned_pairs": None if self.support is None else self.support.n_banned,
+                "density_mean": self.density_stats[0], "density_std": self.density_stats[1]}
+
+    def _propose_exhaustive(self, data: OfflineData, budget: int, weight: float, t0: float) -> Proposal:
+        """Score every design of a small token space and select the batch from the best."""
         cfg: ProposeConfig = self.config.propose
-        out = []
-        with torch.no_grad():
-            for s in range(0, x.shape[0], cfg.score_batch):
-                xb = torch.as_tensor(x[s : s + cfg.score_batch], device=self.device)
-                out.append(self.surrogate.score(xb, weight).detach().double().cpu().numpy().reshape(-1))
-        return np.concatenate(out) if out else np.zeros(0)
+        keep = max(64 * budget, 8192)
+        allowed = None if self.support is None else self.support.allowed
+        x, scores, n_scored = top_designs(lambda xb: self._score(xb, weight), data.dim, int(data.num_classes or 2),
+                                          keep, exclude=data.x if cfg.exclude_training else None, allowed=allowed,
+                                          chunk=max(cfg.score_batch, 65536))
+        if not len(x):  # every design is a training row or unsupported: fall back to the training rows
+            x = data.x.astype(np.int64)
+            scores = self._score(x, weight)
+        x_top, s_top = select_top(x, scores, budget, min_hamming=cfg.min_hamming)
+        info = {"search": "exhaustive", "n_scored": n_scored, "n_candidates": int(x.shape[0]),
+                **self._score_info(weight), "propose_s": round(time.perf_counter() - t0, 3)}
+        return Proposal(x=x_top, scores=s_top, info=info)
 
     def propose(self, budget: int) -> Proposal:
         """Sample latent chains towards ``y*``, decode, score, deduplicate and keep the best ``budget``."""
@@ -291,6 +411,9 @@ class LatentEBMMethod(Method):
             raise InvalidDataError(f"budget must be >= 1, got {budget}.")
         cfg: ProposeConfig = self.config.propose
         t0 = time.perf_counter()
+        w = float(self.selection["weight"])
+        if self._enumerable(data):
+            return self._propose_exhaustive(data, budget, w, t0)
         y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
         fn, device = self._chunk_fn()
         jobs = self._jobs(y_star, self._init_encodings(data), device)
@@ -307,10 +430,9 @@ class LatentEBMMethod(Method):
                 cand = np.clip(cand, data.bounds[0], data.bounds[1])
         _, first = np.unique(cand.reshape(cand.shape[0], -1), axis=0, return_index=True)
         uniq = cand[np.sort(first)]
-        w_cfg = cfg.score_prior_weight
-        if not data.is_discrete and cfg.continuous_score_prior_weight is not None:
-            w_cfg = cfg.continuous_score_prior_weight
-        w = cfg.prior_weight if w_cfg is None else w_cfg
+        n_decoded_unique = int(uniq.shape[0])
+        uniq = self._supported(uniq)
+        n_unsupported = n_decoded_unique - int(uniq.shape[0])
         scores = self._score(uniq, w)
         exclude = data.x if cfg.exclude_training else None
         n_unique_sampled = int(uniq.shape[0])
@@ -320,8 +442,8 @@ class LatentEBMMethod(Method):
         for r in range(cfg.refine_rounds):
             # Local search on the surrogate's score in design space, from the best candidates so far.
             src = uniq[np.argsort(-scores, kind="stable")[: cfg.refine_top]]
-            extra = _drop_seen(_neighbours(src, data, cfg.fill_scale, cfg.refine_samples,
-                                           derive_seed(self.seed, "refine", r)), uniq)
+            extra = self._supported(_drop_seen(_neighbours(src, data, cfg.fill_scale, cfg.refine_samples,
+                                                           derive_seed(self.seed, "refine", r)), uniq))
             if not len(extra):
                 break
             n_refined += int(extra.shape[0])
@@ -335,7 +457,7 @@ class LatentEBMMethod(Method):
             n_src = min(budget, -(-4 * need // per) + 1)  # enough sources for ~4x the missing designs
             extra = _neighbours(uniq[np.argsort(-scores, kind="stable")[:n_src]], data, cfg.fill_scale,
                                 need, derive_seed(self.seed, "fill"))
-            extra = _drop_seen(extra, uniq)
+            extra = self._supported(_drop_seen(extra, uniq))
             if len(extra):
                 n_fill = int(extra.shape[0])
                 uniq = np.concatenate([uniq, extra])
@@ -355,6 +477,9 @@ class LatentEBMMethod(Method):
             "n_refine_candidates": n_refined,
             "n_fill_candidates": n_fill,
             "n_training_designs_in_top": n_train_in_top,
+            "search": "sampler",
+            "n_unsupported_decoded": n_unsupported,
+            **self._score_info(w),
             "n_nonfinite_chains": int(sum(r["stats"]["n_nonfinite"] for r in results)),
             "mean_final_value": sum(r["stats"]["sum_value"] for r in results) / max(n_final, 1),
             "mean_final_prior_f": sum(r["stats"]["sum_prior_f"] for r in results) / max(n_final, 1),
@@ -362,6 +487,21 @@ class LatentEBMMethod(Method):
             "propose_s": round(time.perf_counter() - t0, 3),
         }
         return Proposal(x=x_top, scores=s_top, info=info)
+
+
+def _density_stats(surrogate: Any, x: np.ndarray, batch: int, max_rows: int = 20_000) -> tuple[float, float]:
+    """Mean and std (nats) of ``log p_α(μ(x))`` over (an evenly spaced subset of at most ``max_rows`` of) designs."""
+    step = max(1, -(-x.shape[0] // max_rows))
+    _, lp = surrogate.value_and_log_density(x[::step], batch_size=batch)
+    lp = lp.double().cpu().numpy()
+    return float(lp.mean()), float(max(lp.std(), 1e-6))
+
+
+def _value_and_density(surrogate: Any, x: np.ndarray, stats: tuple[float, float], batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(h [n], z [n])``: predicted standardised value and in-distribution score standardised by ``stats``."""
+    value, lp = surrogate.value_and_log_density(x, batch_size=batch)
+    density = (lp.double().cpu().numpy() - stats[0]) / stats[1]
+    return value.double().cpu().numpy(), density
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

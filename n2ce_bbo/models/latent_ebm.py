@@ -49,6 +49,8 @@ class LatentEBMSurrogate(nn.Module):
         activation: hidden non-linearity.
         decoder_std: std of the Gaussian decoder, in standardised design units (continuous only).
         y_noise_std: σ_y of the value head, in standardised score units.
+        value_heads: E independently initialised value heads on the shared latent; ``h`` is their mean, and
+            their spread is an uncertainty estimate (see :meth:`value_members`).
         has_bounds: whether a ``[2, d]`` design box is held (continuous); :meth:`decode_designs` clips to it.
     """
 
@@ -68,13 +70,16 @@ class LatentEBMSurrogate(nn.Module):
         activation: str = "silu",
         decoder_std: float = 0.3,
         y_noise_std: float = 0.1,
+        value_heads: int = 1,
         has_bounds: bool = False,
     ) -> None:
         super().__init__()
         if is_discrete and (num_classes is None or num_classes < 2):
             raise InvalidDataError(f"token designs need num_classes >= 2, got {num_classes!r}")
-        if design_dim < 1 or latent_dim < 1:
-            raise InvalidDataError(f"design_dim and latent_dim must be >= 1, got {design_dim}, {latent_dim}")
+        if design_dim < 1 or latent_dim < 1 or value_heads < 1:
+            raise InvalidDataError(
+                f"design_dim, latent_dim and value_heads must be >= 1, got {design_dim}, {latent_dim}, {value_heads}"
+            )
         self.design_dim = int(design_dim)
         self.is_discrete = bool(is_discrete)
         self.num_classes = int(num_classes) if is_discrete and num_classes is not None else None
@@ -98,7 +103,9 @@ class LatentEBMSurrogate(nn.Module):
             self.register_buffer("x_std", torch.ones(d))
             if self.has_bounds:
                 self.register_buffer("bounds", torch.stack([torch.full((d,), -math.inf), torch.full((d,), math.inf)]))
-        self.value_head = MLP(dz, hidden, 1, depth=depth, activation=activation)
+        self.value_heads = nn.ModuleList(
+            [MLP(dz, hidden, 1, depth=depth, activation=activation) for _ in range(int(value_heads))]
+        )
         self.prior: EBMPrior | None = (
             EBMPrior(dz, prior_stages, hidden=prior_hidden, depth=prior_depth, shared_trunk=share_prior_trunk,
                      activation=activation)
@@ -217,9 +224,15 @@ class LatentEBMSurrogate(nn.Module):
             out = torch.maximum(torch.minimum(out, self.bounds[1]), self.bounds[0])
         return out.float().cpu().numpy()
 
+    def value_members(self, z: Tensor) -> Tensor:
+        """Every value head's prediction ``[E, n]`` (standardised scores)."""
+        return torch.stack([head(z).squeeze(-1) for head in self.value_heads])
+
     def value(self, z: Tensor) -> Tensor:
-        """Value head ``h_γ(z)``: predicted standardised score ``[n]``."""
-        return self.value_head(z).squeeze(-1)
+        """Value ``h_γ(z)``: the mean of the value heads, predicted standardised score ``[n]``."""
+        if len(self.value_heads) == 1:
+            return self.value_heads[0](z).squeeze(-1)
+        return self.value_members(z).mean(dim=0)
 
     def prior_f(self, z: Tensor) -> Tensor:
         """``f_α(z) = Σ_k f_k(z)`` ``[n]``; identically 0 (still differentiable in ``z``) for the Gaussian prior."""
@@ -261,6 +274,31 @@ class LatentEBMSurrogate(nn.Module):
             out.append(self.value(mu) + prior_weight * self.prior_f(mu))
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
 
+    @torch.no_grad()
+    def value_and_log_density(self, x: Any, batch_size: int = 4096) -> tuple[Tensor, Tensor]:
+        """Predicted value and in-distribution score of designs, from one encoding pass (detached).
+
+        Args:
+            x: designs ``[n, d]`` / tokens ``[n, L]`` in original units.
+            batch_size: rows per forward pass.
+
+        Returns:
+            ``(h, log_p)``: ``h = h_γ(μ(x))`` ``[n]`` (standardised score units) and the unnormalised prior
+            log-density at the encoding, ``log p_α(μ(x)) = f_α(μ(x)) - ||μ(x)||² / 2`` ``[n]`` (nats, up to
+            ``log Z_α``): high where the training designs' encodings lie (by the learned EBM prior; by N(0, I)
+            alone for the Gaussian prior), low for designs unlike the data.
+        """
+        t = self.as_designs(x)
+        hs, lps = [], []
+        for s in range(0, t.shape[0], batch_size):
+            mu, _ = self._encode_tensor(t[s : s + batch_size])
+            hs.append(self.value(mu))
+            lps.append(self.log_prior(mu))
+        if not hs:
+            empty = torch.zeros(0, device=self.device)
+            return empty, empty
+        return torch.cat(hs), torch.cat(lps)
+
     # ------------------------------------------------------------------ training terms
     def elbo_terms(self, x: Tensor, y_std: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """Minibatch terms of the negative ELBO (each a batch mean; scalar tensors) and the posterior sample.
@@ -285,7 +323,8 @@ class LatentEBMSurrogate(nn.Module):
         else:
             xs = (t - self.x_mean) / self.x_std
             recon = 0.5 * ((xs - dec) / self.decoder_std).square().sum(dim=-1).mean()
-        sq = (y_std.reshape(-1) - self.value(z)).square()
+        # Every head fits the data on its own (not their mean), so the heads stay an ensemble.
+        sq = (y_std.reshape(1, -1) - self.value_members(z)).square().mean(dim=0)
         kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1).mean()
         return {
             "recon": recon,

@@ -70,6 +70,7 @@ def build_surrogate(config: LatentEBMConfig, facts: DataFacts) -> LatentEBMSurro
         activation=m.activation,
         decoder_std=m.decoder_std,
         y_noise_std=m.y_noise_std,
+        value_heads=m.value_heads,
         has_bounds=facts.has_bounds,
     )
 

@@ -56,6 +56,8 @@ class ModelConfig:
             τ = 0.25 gave reconstruction 0.74 nats, KL 20 nats and 302 distinct designs (one seed, 5 epochs).
         y_noise_std: σ_y of the value head ``N(y; h(z), σ_y²)``, in standardised score units. Also used in
             ``log p(z | y*)`` when sampling.
+        value_heads: independently initialised value heads on the shared latent (an ensemble; ``h`` is their
+            mean). Each head is trained on the data by itself.
     """
 
     latent_dim: int = 16
@@ -68,9 +70,11 @@ class ModelConfig:
     decoder_std: float = 0.3
     decoder_temperature: float = 0.25
     y_noise_std: float = 0.1
+    value_heads: int = 1
 
     def __post_init__(self) -> None:
-        _at_least("model", 1, latent_dim=self.latent_dim, hidden=self.hidden, prior_hidden=self.prior_hidden)
+        _at_least("model", 1, latent_dim=self.latent_dim, hidden=self.hidden, prior_hidden=self.prior_hidden,
+                  value_heads=self.value_heads)
         _at_least("model", 0, depth=self.depth, prior_depth=self.prior_depth)
         _positive("model", decoder_std=self.decoder_std, decoder_temperature=self.decoder_temperature,
                   y_noise_std=self.y_noise_std)

@@ -17,7 +17,8 @@ from n2ce_bbo.tasks.base import OfflineData
 TINY: dict[str, Any] = {
     "model": {"latent_dim": 4},
     "train": {"epochs": 2},
-    "propose": {"n_chains": 96, "n_steps": 20, "chain_chunk": 32, "step_size": 0.1},
+    # enumerate_limit 0: these tests exercise the sampler path even on the tiny (enumerable) token space.
+    "propose": {"n_chains": 96, "n_steps": 20, "chain_chunk": 32, "step_size": 0.1, "enumerate_limit": 0},
 }
 
 
@@ -25,7 +26,8 @@ def _tiny_config(**propose: Any) -> dict[str, Any]:
     """TINY with keys the surrogate config does not have left out (the models package owns its names)."""
     from n2ce_bbo.methods.latent_ebm import LatentEBMMethodConfig
 
-    cfg: dict[str, Any] = {"propose": {**TINY["propose"], **propose}}
+    # No rehearsal fit by default: it doubles the training time; the rehearsal tests switch it on.
+    cfg: dict[str, Any] = {"propose": {**TINY["propose"], **propose}, "selection": {"enabled": False}}
     base = LatentEBMMethodConfig()
     for section in ("model", "train"):
         sub = getattr(base, section, None)
@@ -54,8 +56,11 @@ def token_data() -> OfflineData:
     return OfflineData(x=x, y=y, is_discrete=True, num_classes=4, name="tok6")
 
 
-def _run(data: OfflineData, seed: int = 0, budget: int = 16, workers: int = 0, **propose: Any) -> Any:
-    m = LatentEBMMethod(_tiny_config(**propose), seed=seed, device="cpu", parallel=ParallelSpec(workers=workers))
+def _run(data: OfflineData, seed: int = 0, budget: int = 16, workers: int = 0, rehearse: bool = False,
+         **propose: Any) -> Any:
+    cfg = _tiny_config(**propose)
+    cfg["selection"]["enabled"] = rehearse
+    m = LatentEBMMethod(cfg, seed=seed, device="cpu", parallel=ParallelSpec(workers=workers))
     m.fit(data)
     return m, m.propose(budget)
 
@@ -149,3 +154,57 @@ def test_workers_do_not_change_results(continuous_data: OfflineData) -> None:
     par = m.propose(16)
     np.testing.assert_array_equal(seq.x, par.x)
     np.testing.assert_array_equal(seq.scores, par.scores)
+
+
+def test_small_token_space_is_searched_exhaustively(token_data: OfflineData) -> None:
+    m, p = _run(token_data, enumerate_limit=4**6)
+    assert p.info["search"] == "exhaustive"
+    assert p.info["n_scored"] == 4**6 - np.unique(token_data.x, axis=0).shape[0]
+    assert p.x.shape == (16, 6) and np.unique(p.x, axis=0).shape[0] == 16
+    train = {r.tobytes() for r in token_data.x.astype(np.int64)}
+    assert not any(r.tobytes() in train for r in p.x)
+    # The batch is the best-scored designs of the whole space (min_hamming diversity aside: check the best one).
+    from n2ce_bbo.methods.search import codes_to_designs
+
+    allx = codes_to_designs(np.arange(4**6), 6, 4)
+    allx = allx[[r.tobytes() not in train for r in allx]]
+    assert p.scores[0] == pytest.approx(m._score(allx, p.info["score_weight"]).max())
+    _, again = _run(token_data, enumerate_limit=4**6)
+    assert np.array_equal(p.x, again.x)
+
+
+def test_rehearsal_picks_a_weight_from_the_grid_and_records_it(token_data: OfflineData) -> None:
+    m, p = _run(token_data, enumerate_limit=4**6, rehearse=True)
+    sel = p.info["selection"]
+    assert sel["enabled"] and sel["weight"] in m.config.selection.weights
+    assert set(sel["recovery"]) == {f"{w:g}" for w in m.config.selection.weights}
+    assert sel["n_top"] == 40 and sel["n_random"] == 40 and sel["n_fit"] == 320
+    assert sel["recovery"][f"{sel['weight']:g}"] == max(sel["recovery"].values())
+
+
+def test_rehearsal_off_or_too_few_rows_uses_the_configured_weight(token_data: OfflineData) -> None:
+    cfg = _tiny_config(score_prior_weight=0.7)
+    m = LatentEBMMethod(cfg, seed=0, device="cpu")
+    m.fit(token_data)
+    assert m.selection == {"enabled": False, "weight": 0.7}
+    small = OfflineData(x=token_data.x[:60], y=token_data.y[:60], is_discrete=True, num_classes=4)
+    cfg2 = _tiny_config(score_prior_weight=0.2)
+    cfg2["selection"]["enabled"] = True
+    m2 = LatentEBMMethod(cfg2, seed=0, device="cpu")
+    m2.fit(small)
+    assert m2.selection["weight"] == 0.2 and "selection.min_rows" in m2.selection["skipped"]
+
+
+def test_unsupported_pairs_are_never_proposed() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 3, size=(600, 8))
+    for _ in range(4):  # the data never contain token 0 followed by token 2
+        bad = (x[:, :-1] == 0) & (x[:, 1:] == 2)
+        x[:, 1:][bad] = 1
+    y = (x == 2).sum(1, keepdims=True).astype(np.float32)  # the surrogate is drawn to 2s, so 0->2 would be tempting
+    data = OfflineData(x=x.astype(np.int64), y=y, is_discrete=True, num_classes=3)
+    for limit in (0, 3**8):  # sampler path and exhaustive path
+        m, p = _run(data, enumerate_limit=limit)
+        assert m.support is not None and m.support.banned[0, 2]
+        assert not ((p.x[:, :-1] == 0) & (p.x[:, 1:] == 2)).any()
+        assert np.unique(p.x, axis=0).shape[0] == 16

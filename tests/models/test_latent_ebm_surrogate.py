@@ -107,3 +107,17 @@ def test_elbo_terms_finite() -> None:
     for k in ("recon", "value", "kl", "prior_f", "value_mse"):
         assert terms[k].dim() == 0 and torch.isfinite(terms[k])
     assert terms["kl"] >= 0 and terms["z"].shape == (50, 3)
+
+
+def test_value_heads_form_an_ensemble_whose_mean_is_the_value() -> None:
+    import torch
+
+    from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
+
+    torch.manual_seed(0)
+    s = LatentEBMSurrogate(5, is_discrete=True, num_classes=3, latent_dim=4, hidden=8, value_heads=3)
+    z = torch.randn(7, 4)
+    members = s.value_members(z)
+    assert members.shape == (3, 7)
+    assert torch.allclose(s.value(z), members.mean(dim=0))
+    assert not torch.allclose(members[0], members[1])  # independently initialised

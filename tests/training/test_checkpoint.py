@@ -66,7 +66,7 @@ def test_resave_replaces_files_and_interrupted_save_keeps_old(tmp_path: Path) ->
     s.set_data_stats(np.random.default_rng(0).normal(size=(5, 2)), np.arange(5.0))
     save_surrogate(s, cfg, tmp_path)
     with torch.no_grad():
-        s.value_head.net[0].bias.add_(1.0)
+        s.value_heads[0].net[0].bias.add_(1.0)
     save_surrogate(s, cfg, tmp_path)
     assert len(list(tmp_path.glob("weights-*.pt"))) == 1  # the old weights file was removed
     before = load_surrogate(tmp_path, device="cpu").state_dict()

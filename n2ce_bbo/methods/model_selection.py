@@ -1,0 +1,114 @@
+"""Oracle-free model selection: choose data-dependent settings from the training rows alone.
+
+A user never has an oracle, so a setting that depends on the data set (here: how much the learned prior's
+in-distribution score weighs in the candidate score) is chosen by a rehearsal on the training rows:
+
+1. :func:`holdout_split` hides the **top slice** of the training rows by score (designs better than anything the
+   rehearsal model sees, as the designs we hope to propose are) and a **random slice** of the rest (typical
+   designs), and fits on what remains;
+2. every candidate setting ranks the hidden rows (the *pool*, whose scores are known);
+3. :func:`recovery` measures how good the ``k`` designs each setting ranks first really are (mean standardised
+   score), and :func:`choose` keeps the best setting (ties: the first listed, so list the simplest first).
+
+The chosen setting is then used with a surrogate refitted on every row. Everything here is a pure function of
+arrays; the orchestration lives in the method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from n2ce_bbo.errors import InvalidDataError
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """Row indices of a rehearsal split (disjoint, together every row once).
+
+    Attributes:
+        fit: rows the rehearsal surrogate is trained on ``[n_fit]``.
+        top: the hidden top slice by score ``[n_top]``.
+        random: the hidden random slice of the other rows ``[n_random]``.
+    """
+
+    fit: np.ndarray
+    top: np.ndarray
+    random: np.ndarray
+
+    @property
+    def pool(self) -> np.ndarray:
+        """The hidden rows, top slice first ``[n_top + n_random]``."""
+        return np.concatenate([self.top, self.random])
+
+
+def holdout_split(y: np.ndarray, top_fraction: float, random_fraction: float, seed: int) -> HoldoutSplit:
+    """Hide the best ``top_fraction`` of the rows and a random ``random_fraction`` of the others.
+
+    Args:
+        y: training scores ``[n]`` or ``[n, 1]`` (raw units, higher is better).
+        top_fraction: share of rows in the hidden top slice, in (0, 0.5].
+        random_fraction: share of all rows hidden at random from the rest, in [0, 0.5].
+        seed: seed of the random slice (ties in ``y`` are broken by row order, not by the seed).
+
+    Raises:
+        InvalidDataError: fractions out of range, or too few rows to leave at least 2 hidden top rows and
+            10 rows to fit.
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if not 0 < top_fraction <= 0.5 or not 0 <= random_fraction <= 0.5:
+        raise InvalidDataError(
+            f"holdout fractions must satisfy 0 < top <= 0.5 and 0 <= random <= 0.5, got {top_fraction}, {random_fraction}."
+        )
+    n = y.shape[0]
+    n_top = int(round(top_fraction * n))
+    n_random = int(round(random_fraction * n))
+    if n_top < 2 or n - n_top - n_random < 10:
+        raise InvalidDataError(f"{n} rows are too few for a rehearsal split (top {n_top}, random {n_random}).")
+    order = np.argsort(-y, kind="stable")
+    top, rest = order[:n_top], order[n_top:]
+    rng = np.random.default_rng(seed)
+    random = np.sort(rng.choice(rest, size=n_random, replace=False)) if n_random else np.zeros(0, dtype=np.int64)
+    fit = np.setdiff1d(rest, random)
+    return HoldoutSplit(fit=fit.astype(np.int64), top=np.sort(top).astype(np.int64), random=random.astype(np.int64))
+
+
+def recovery(scores: np.ndarray, y: np.ndarray, k: int) -> float:
+    """Mean of ``y`` over the ``k`` rows that ``scores`` ranks first (higher is better; ties by row order).
+
+    Args:
+        scores: a setting's scores of the pool ``[m]`` (non-finite ranks last).
+        y: the pool's true scores ``[m]`` (any units: only compared between settings).
+        k: how many top-ranked rows count, ``1 <= k``; capped at ``m``.
+    """
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if scores.shape != y.shape or not scores.size:
+        raise InvalidDataError(f"recovery needs as many scores as values, got {scores.shape} and {y.shape}.")
+    if k < 1:
+        raise InvalidDataError(f"k must be >= 1, got {k}.")
+    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    top = np.argsort(-scores, kind="stable")[: min(k, scores.shape[0])]
+    return float(y[top].mean())
+
+
+def choose(candidates: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]], y: np.ndarray,
+           k: int) -> tuple[str, dict[str, float]]:
+    """The candidate setting whose pool ranking recovers the best designs.
+
+    Args:
+        candidates: setting name -> its scores of the pool ``[m]``, in order of preference (simplest first).
+        y: the pool's true scores ``[m]``.
+        k: see :func:`recovery`.
+
+    Returns:
+        ``(best_name, {name: recovery})``; the first listed wins ties.
+    """
+    items = list(candidates.items()) if isinstance(candidates, Mapping) else list(candidates)
+    if not items:
+        raise InvalidDataError("choose needs at least one candidate setting.")
+    table = {name: recovery(s, y, k) for name, s in items}
+    best = max(table, key=lambda name: (table[name], -[n for n, _ in items].index(name)))
+    return best, table
