@@ -65,10 +65,13 @@ class Method(abc.ABC):
 
     Attributes set by callers after construction (both optional):
         show_progress: one progress display per phase (training, proposing) on stderr.
-        constraints: a :class:`~n2ce_bbo.constraints.Constraints` every proposal must honour, or ``None``.
+        constraints: a :class:`~n2ce_bbo.constraints.Constraints` every proposal must honour, or ``None``;
+            methods with ``reads_constraints`` move their candidates onto them and select among the allowed ones.
     """
 
     Config: ClassVar[type] = object
+    #: Whether :meth:`propose` honours :attr:`constraints` itself (others are filtered after proposing).
+    reads_constraints: ClassVar[bool] = False
     show_progress: bool = False
     constraints: Any = None
 
@@ -104,6 +107,14 @@ class Method(abc.ABC):
         """The resolved configuration as a plain dict."""
         return dataclasses.asdict(self.config)
 
+    def _project_designs(self, x: np.ndarray) -> np.ndarray:
+        """Candidates ``[n, ...]`` moved onto the fixed positions / into the bounds of :attr:`constraints`."""
+        return x if self.constraints is None or not len(x) else self.constraints.project(x)
+
+    def _allowed_designs(self, x: np.ndarray) -> np.ndarray:
+        """The candidates ``[n, ...]`` that satisfy every constraint (all of them without constraints)."""
+        return x if self.constraints is None or not len(x) else x[self.constraints.allowed(x)]
+
     def _require_fit(self) -> OfflineData:
         if self.data is None:
             raise RuntimeError(f"{type(self).__name__}.propose() called before fit().")
@@ -117,6 +128,8 @@ def select_top(
     *,
     exclude: np.ndarray | None = None,
     min_hamming: int = 1,
+    min_distance: float = 0.0,
+    distance_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Deduplicate candidates and keep the ``budget`` best by score.
 
@@ -129,6 +142,10 @@ def select_top(
         min_hamming: token designs: walk the ranking and keep a design only when it differs in at least this many
             positions from every design kept so far (a diverse batch: near-copies of one design are skipped);
             when fewer than ``budget`` qualify, the skipped ones fill the rest in rank order. 1: plain top-``budget``.
+        min_distance: continuous designs: the same with the Euclidean distance divided by ``distance_scale`` (for
+            example 0.01 with the design box's diagonal as the scale: designs at least 1 % of the diagonal apart).
+            0: no spacing. Use it or ``min_hamming``, not both.
+        distance_scale: the unit of ``min_distance``.
 
     Returns:
         ``(x_top, scores_top)``: at most ``budget`` distinct designs, in the order they were kept (best first
@@ -141,6 +158,8 @@ def select_top(
     if x.shape[0] != scores.shape[0]:
         raise InvalidDataError(f"{x.shape[0]} candidates but {scores.shape[0]} scores.")
     scores = np.where(np.isfinite(scores), scores, -np.inf)
+    if not x.shape[0]:
+        return x, scores
     flat = np.ascontiguousarray(x.reshape(x.shape[0], -1))
     _, first = np.unique(flat, axis=0, return_index=True)
     keep = np.sort(first)
@@ -152,7 +171,14 @@ def select_top(
     order = np.lexsort((-scores[keep], penalty))
     if min_hamming < 1:
         raise InvalidDataError(f"min_hamming must be >= 1, got {min_hamming}.")
-    chosen = keep[order[:budget]] if min_hamming == 1 else _diverse_prefix(flat, keep[order], budget, min_hamming)
+    if min_distance < 0 or not distance_scale > 0:
+        raise InvalidDataError(f"min_distance must be >= 0 and distance_scale > 0, got {min_distance}, {distance_scale}.")
+    if min_distance > 0:
+        chosen = _spaced_prefix(flat.astype(np.float64), keep[order], budget, min_distance * distance_scale)
+    elif min_hamming > 1:
+        chosen = _diverse_prefix(flat, keep[order], budget, min_hamming)
+    else:
+        chosen = keep[order[:budget]]
     return x[chosen], scores[chosen]
 
 
@@ -171,5 +197,24 @@ def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hammi
         picked.append(int(i))
     if len(picked) < budget:
         # Not enough mutually distant designs: complete the batch with the best of the skipped ones.
+        picked += skipped[: budget - len(picked)]
+    return np.asarray(picked, dtype=np.int64)
+
+
+def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: float) -> np.ndarray:
+    """Greedy spacing over ``ranked`` row indices of continuous designs ``flat [N, d]``: keep a design only when
+    its Euclidean distance to every design kept so far is at least ``min_dist``; then fill with the skipped ones."""
+    picked: list[int] = []
+    skipped: list[int] = []
+    kept = np.empty((budget, flat.shape[1]))
+    for i in ranked:
+        if len(picked) == budget:
+            break
+        if picked and float(((kept[: len(picked)] - flat[i]) ** 2).sum(axis=1).min()) < min_dist**2:
+            skipped.append(int(i))
+            continue
+        kept[len(picked)] = flat[i]
+        picked.append(int(i))
+    if len(picked) < budget:
         picked += skipped[: budget - len(picked)]
     return np.asarray(picked, dtype=np.int64)

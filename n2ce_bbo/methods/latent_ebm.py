@@ -43,7 +43,7 @@ from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.config import LatentEBMConfig
 from n2ce_bbo.training.trainer import train_surrogate
-from n2ce_bbo.utils import derive_seed
+from n2ce_bbo.utils import PhaseProgress, derive_seed
 
 
 @dataclass
@@ -86,6 +86,10 @@ class ProposeConfig:
         min_hamming: token designs: the returned batch keeps a design only when it differs in at least this many
             positions from every better-scored design kept (a diverse batch; see :func:`select_top`); 1 keeps the
             plain top ``budget``. Ignored for continuous designs.
+        min_distance: continuous designs: the same spacing in units of the design box's diagonal: a design is kept
+            only when it lies at least this far from every better-scored design kept (0.01: 1 % of the diagonal;
+            without it, refinement around the best candidate filled Branin's batch with copies of one point).
+            0 keeps the plain top ``budget``. Ignored for token designs.
         score_batch: candidates scored per surrogate call.
         enumerate_limit: token spaces of at most this many designs (``C ** L``) are searched exhaustively: every
             design is scored and the best are selected (no sampler, refinement or fill). 0 disables it.
@@ -119,6 +123,7 @@ class ProposeConfig:
     refine_top: int = 512
     refine_samples: int = 16
     min_hamming: int = 3
+    min_distance: float = 0.01
     score_batch: int = 4096
     enumerate_limit: int = 2**21
     pair_support: bool = True
@@ -139,6 +144,8 @@ class ProposeConfig:
             raise ConfigError(f"propose.refine_rounds must be >= 0, got {self.refine_rounds}.")
         if self.noise_scale < 0 or self.init_noise < 0:
             raise ConfigError("propose.noise_scale and propose.init_noise must be >= 0.")
+        if not (np.isfinite(self.min_distance) and self.min_distance >= 0):
+            raise ConfigError(f"propose.min_distance must be a finite number >= 0, got {self.min_distance}.")
         if self.enumerate_limit < 0 or not self.pair_support_min_expected > 0:
             raise ConfigError("propose.enumerate_limit must be >= 0 and propose.pair_support_min_expected > 0.")
 
@@ -288,6 +295,7 @@ class LatentEBMMethod(Method):
     """Energy-based latent surrogate (ELBO + N²CE/NCE/MLE/Gaussian prior) with latent-space sampling."""
 
     Config = LatentEBMMethodConfig
+    reads_constraints = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -303,12 +311,33 @@ class LatentEBMMethod(Method):
             data, self.config.surrogate_config(), seed=self.seed, device=self.device, verbose=self.verbose,
             show_progress=self.show_progress,
         )
+        self._prepare_proposals(data)
+        self.fit_s = time.perf_counter() - t0
+
+    def restore(self, data: OfflineData, surrogate: Any, history: dict[str, Any] | None = None,
+                selection: dict[str, Any] | None = None) -> None:
+        """Make the method ready to propose from a surrogate trained earlier (a saved model), without training.
+
+        Args:
+            data: the offline rows the surrogate was trained on.
+            surrogate: the trained :class:`~n2ce_bbo.models.latent_ebm.LatentEBMSurrogate`.
+            history: its training history.
+            selection: the rehearsal's outcome recorded at fit time (``{"weight": w, ...}``); ``None``: the
+                configured weight.
+        """
+        self.data = data
+        self.surrogate = surrogate
+        self.history = history or {}
+        self.selection = dict(selection) if selection else {"enabled": False, "weight": self._configured_weight(data)}
+        self._prepare_proposals(data)
+
+    def _prepare_proposals(self, data: OfflineData) -> None:
+        """What proposing needs besides the surrogate: density statistics and the pair support (deterministic)."""
         self.density_stats = _density_stats(self.surrogate, data.x, self.config.propose.score_batch)
         pcfg: ProposeConfig = self.config.propose
         self.support: PairSupport | None = None
         if data.is_discrete and pcfg.pair_support:
             self.support = fit_pair_support(data.x, int(data.num_classes or 2), pcfg.pair_support_min_expected)
-        self.fit_s = time.perf_counter() - t0
 
     def _rehearse(self, data: OfflineData) -> dict[str, Any]:
         """Pick the in-distribution weight from the training rows alone (see :class:`SelectionConfig`)."""
@@ -379,9 +408,22 @@ class LatentEBMMethod(Method):
         limit = self.config.propose.enumerate_limit
         return bool(data.is_discrete and limit and token_space_size(data.dim, int(data.num_classes or 2)) <= limit)
 
+    def _allowed(self, x: np.ndarray) -> np.ndarray:
+        """``[n]`` bool: rows of ``x`` that respect the pair support and the user's constraints."""
+        ok = np.ones(x.shape[0], dtype=bool)
+        if self.support is not None and len(x):
+            ok &= self.support.allowed(x)
+        if self.constraints is not None and len(x):
+            ok &= self.constraints.allowed(x)
+        return ok
+
     def _supported(self, x: np.ndarray) -> np.ndarray:
-        """The rows of ``x`` that respect the data's neighbouring-pair support (all of them without a check)."""
-        return x if self.support is None or not len(x) else x[self.support.allowed(x)]
+        """The rows of ``x`` that respect the data's neighbouring-pair support and the user's constraints."""
+        return x if not len(x) else x[self._allowed(x)]
+
+    def _project(self, x: np.ndarray) -> np.ndarray:
+        """Candidates moved onto the user's fixed positions / into the user's bounds (unchanged without them)."""
+        return x if self.constraints is None or not len(x) else self.constraints.project(x)
 
     def _score_info(self, weight: float) -> dict[str, Any]:
         return {"score_weight": weight, "selection": self.selection,
@@ -392,12 +434,12 @@ class LatentEBMMethod(Method):
         """Score every design of a small token space and select the batch from the best."""
         cfg: ProposeConfig = self.config.propose
         keep = max(64 * budget, 8192)
-        allowed = None if self.support is None else self.support.allowed
+        allowed = None if self.support is None and self.constraints is None else self._allowed
         x, scores, n_scored = top_designs(lambda xb: self._score(xb, weight), data.dim, int(data.num_classes or 2),
                                           keep, exclude=data.x if cfg.exclude_training else None, allowed=allowed,
                                           chunk=max(cfg.score_batch, 65536))
-        if not len(x):  # every design is a training row or unsupported: fall back to the training rows
-            x = data.x.astype(np.int64)
+        if not len(x):  # every design is a training row or not allowed: fall back to the allowed training rows
+            x = self._supported(data.x.astype(np.int64)) if self.constraints is not None else data.x.astype(np.int64)
             scores = self._score(x, weight)
         x_top, s_top = select_top(x, scores, budget, min_hamming=cfg.min_hamming)
         info = {"search": "exhaustive", "n_scored": n_scored, "n_candidates": int(x.shape[0]),
@@ -405,17 +447,31 @@ class LatentEBMMethod(Method):
         return Proposal(x=x_top, scores=s_top, info=info)
 
     def propose(self, budget: int) -> Proposal:
-        """Sample latent chains towards ``y*``, decode, score, deduplicate and keep the best ``budget``."""
+        """Sample latent chains towards ``y*``, decode, score, deduplicate and keep the best ``budget``
+        (or search a small token space exhaustively); every design honours ``self.constraints``."""
         data = self._require_fit()
         if budget < 1:
             raise InvalidDataError(f"budget must be >= 1, got {budget}.")
         cfg: ProposeConfig = self.config.propose
         t0 = time.perf_counter()
         w = float(self.selection["weight"])
-        if self._enumerable(data):
-            return self._propose_exhaustive(data, budget, w, t0)
+        exhaustive = self._enumerable(data)
+        n_units = None if exhaustive else -(-cfg.n_chains // cfg.chain_chunk) + cfg.refine_rounds
+        with PhaseProgress("proposing", n_units, enabled=self.show_progress, unit="step") as bar:
+            if exhaustive:
+                proposal = self._propose_exhaustive(data, budget, w, t0)
+            else:
+                proposal = self._propose_sampled(data, budget, w, t0, bar)
+            bar.note = f"{len(proposal.x)} designs" + (" (exhaustive search)" if exhaustive else "")
+        return proposal
+
+    def _propose_sampled(self, data: OfflineData, budget: int, w: float, t0: float, bar: PhaseProgress) -> Proposal:
+        """The sampler path of :meth:`propose` (``bar`` advances once per chunk and per refinement round)."""
+        cfg: ProposeConfig = self.config.propose
         y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
         fn, device = self._chunk_fn()
+        if self.parallel.workers <= 0:  # in this process: tick the progress display per chunk
+            fn = _ticking(fn, bar)
         jobs = self._jobs(y_star, self._init_encodings(data), device)
         results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
         parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
@@ -428,6 +484,7 @@ class LatentEBMMethod(Method):
             cand = cand.astype(np.float32)
             if data.bounds is not None:
                 cand = np.clip(cand, data.bounds[0], data.bounds[1])
+        cand = self._project(cand)
         _, first = np.unique(cand.reshape(cand.shape[0], -1), axis=0, return_index=True)
         uniq = cand[np.sort(first)]
         n_decoded_unique = int(uniq.shape[0])
@@ -442,11 +499,12 @@ class LatentEBMMethod(Method):
         for r in range(cfg.refine_rounds):
             # Local search on the surrogate's score in design space, from the best candidates so far.
             src = uniq[np.argsort(-scores, kind="stable")[: cfg.refine_top]]
-            extra = self._supported(_drop_seen(_neighbours(src, data, cfg.fill_scale, cfg.refine_samples,
-                                                           derive_seed(self.seed, "refine", r)), uniq))
+            extra = self._supported(_drop_seen(self._project(_neighbours(
+                src, data, cfg.fill_scale, cfg.refine_samples, derive_seed(self.seed, "refine", r))), uniq))
             if not len(extra):
                 break
             n_refined += int(extra.shape[0])
+            bar.update()
             uniq = np.concatenate([uniq, extra])
             scores = np.concatenate([scores, self._score(extra, w)])
         n_new = int(uniq.shape[0]) - _count_in(uniq, train_rows)
@@ -455,15 +513,17 @@ class LatentEBMMethod(Method):
             need = budget - n_new
             per = data.dim * (int(data.num_classes or 2) - 1) if data.is_discrete else need
             n_src = min(budget, -(-4 * need // per) + 1)  # enough sources for ~4x the missing designs
-            extra = _neighbours(uniq[np.argsort(-scores, kind="stable")[:n_src]], data, cfg.fill_scale,
-                                need, derive_seed(self.seed, "fill"))
+            extra = self._project(_neighbours(uniq[np.argsort(-scores, kind="stable")[:n_src]], data, cfg.fill_scale,
+                                              need, derive_seed(self.seed, "fill")))
             extra = self._supported(_drop_seen(extra, uniq))
             if len(extra):
                 n_fill = int(extra.shape[0])
                 uniq = np.concatenate([uniq, extra])
                 scores = np.concatenate([scores, self._score(extra, w)])
         x_top, s_top = select_top(uniq, scores, budget, exclude=exclude,
-                                  min_hamming=cfg.min_hamming if data.is_discrete else 1)
+                                  min_hamming=cfg.min_hamming if data.is_discrete else 1,
+                                  min_distance=0.0 if data.is_discrete else cfg.min_distance,
+                                  distance_scale=1.0 if data.is_discrete else _diagonal(data))
         n_final = sum(r["stats"]["n_final"] for r in results)
         n_train_in_top = _count_in(x_top, train_rows)
         info = {
@@ -502,6 +562,23 @@ def _value_and_density(surrogate: Any, x: np.ndarray, stats: tuple[float, float]
     value, lp = surrogate.value_and_log_density(x, batch_size=batch)
     density = (lp.double().cpu().numpy() - stats[0]) / stats[1]
     return value.double().cpu().numpy(), density
+
+
+def _ticking(fn: Any, bar: PhaseProgress) -> Any:
+    """``fn`` that advances ``bar`` once per call."""
+
+    def ticked(job: Any) -> Any:
+        out = fn(job)
+        bar.update()
+        return out
+
+    return ticked
+
+
+def _diagonal(data: OfflineData) -> float:
+    """Length of the diagonal of the continuous design box (the data's range without bounds)."""
+    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
+    return max(float(np.linalg.norm(np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64))), 1e-12)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

@@ -99,6 +99,7 @@ def save_model(model: Any, path: str | Path) -> Path:
                 "y_min": float(np.min(model.data.y)), "y_max": float(np.max(model.data.y)),
                 "y_mean": float(np.mean(model.data.y)), "notes": list(model.data.notes),
             },
+            "method_state": {"selection": _jsonable(getattr(m, "selection", None))},
             "fit_s": round(model.fit_s, 3),
             "versions": versions(),
             "files": {"data": {"name": "data.npz", "sha256": _sha(blob)}},
@@ -203,9 +204,8 @@ def load_model(path: str | Path, device: str | torch.device | None = None) -> An
         num_classes=schema.vocabulary if schema.is_discrete else None,
         bounds=None if bounds is None else np.asarray(bounds, dtype=np.float32), name=str(manifest.get("name", "model")),
     )
-    method.surrogate = surrogate
-    method.history = history or {}
-    method.data = off
+    state = manifest.get("method_state") or {}
+    method.restore(off, surrogate, history or {}, state.get("selection") if isinstance(state, dict) else None)
     facts = manifest.get("data") or {}
     data = DesignData(off.x, np.asarray(y, dtype=np.float64), schema, str(facts.get("source", "")), [],
                       int(facts.get("rows_read", x.shape[0])), list(facts.get("notes", [])))

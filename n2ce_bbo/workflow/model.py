@@ -39,6 +39,7 @@ from n2ce_bbo.io.tables import Table
 from n2ce_bbo.methods.base import Method, ParallelSpec
 from n2ce_bbo.methods.registry import make_method
 from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.utils import PhaseProgress
 from n2ce_bbo.workflow.metrics import batch_report, percentile_of
 
 #: Training designs used as the reference of the in-distribution percentile (a seeded sample when more).
@@ -287,7 +288,10 @@ class FittedModel:
             m.config = _with_propose_overrides(m, config)
         t0 = time.perf_counter()
         try:
-            proposal = self._propose(int(budget), constraints)
+            # latent-EBM methods show their own progress (per chunk of chains); others one start/end display
+            with PhaseProgress("proposing", None, enabled=show_progress and not self.is_latent_ebm) as bar:
+                proposal = self._propose(int(budget), constraints)
+                bar.note = f"{len(proposal[0])} designs"
         finally:
             used_config = m.config_dict()
             m.seed, m.constraints, m.show_progress = saved[0], saved[1], saved[2]
@@ -317,7 +321,7 @@ class FittedModel:
     def _propose(self, budget: int, constraints: Constraints) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """``(x, scores, info)`` honouring ``constraints``."""
         m = self.method
-        if self.is_latent_ebm or constraints.is_empty:
+        if m.reads_constraints or constraints.is_empty:
             p = m.propose(budget)
             x, s = np.asarray(p.x), np.asarray(p.scores, dtype=np.float64).reshape(-1)
             info = dict(p.info)
@@ -413,15 +417,10 @@ class FittedModel:
 
 def _encode_scores(surrogate: Any, x: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """``(predicted score in raw units, prior log-density)`` at the encoder means of designs ``x``."""
-    preds, logps = [], []
-    with torch.no_grad():
-        for s in range(0, x.shape[0], batch):
-            mu, _ = surrogate.encode(x[s : s + batch])
-            preds.append(surrogate.unstandardize_y(surrogate.value(mu)).double().cpu().numpy())
-            logps.append(surrogate.log_prior(mu).double().cpu().numpy())
-    if not preds:
+    if not x.shape[0]:
         return np.zeros(0), np.zeros(0)
-    return np.concatenate(preds), np.concatenate(logps)
+    value, logp = surrogate.value_and_log_density(x, batch_size=batch)
+    return surrogate.unstandardize_y(value.double().cpu().numpy()), logp.double().cpu().numpy()
 
 
 def _with_propose_overrides(method: Method, config: Mapping[str, Any]) -> Any:

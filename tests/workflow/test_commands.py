@@ -52,6 +52,33 @@ def test_fit_writes_a_model_folder(fitted: tuple[Path, Path]) -> None:
     assert log and {"step", "loss", "recon", "kl"} <= set(log[0])
 
 
+def test_dna_propose_with_fix_and_exclude_then_score(fitted: tuple[Path, Path], tmp_path: Path) -> None:
+    """The issue's acceptance check: strings over ACGT of the input length, all starting with G, none excluded
+    or a training row, Q distinct; score gives one row per input row with both scores."""
+    data, model = fitted
+    seqs, _ = dna_rows()
+    free = tmp_path / "free"
+    assert main(["propose", "--model", str(model), "--budget", "16", "--seed", "3", "--out", str(free), "--quiet",
+                 "--device", "cpu"]) == 0
+    first = [r["sequence"] for r in _rows(free / "designs.csv")]
+    banned = first[:8] + seqs[:5]  # the model's own favourites and some training rows
+    (tmp_path / "tested.csv").write_text("sequence\n" + "".join(f"{s}\n" for s in banned))
+    out = tmp_path / "batch"
+    assert main(["propose", "--model", str(model), "--budget", "16", "--seed", "3", "--fix", "0=G", "--exclude",
+                 str(tmp_path / "tested.csv"), "--out", str(out), "--quiet", "--device", "cpu"]) == 0
+    rows = _rows(out / "designs.csv")
+    designs = [r["sequence"] for r in rows]
+    assert len(designs) == 16 == len(set(designs))
+    assert all(len(s) == 6 and set(s) <= set("ACGT") and s[0] == "G" for s in designs)
+    assert not set(designs) & set(banned) and not set(designs) & set(seqs)
+    assert {"predicted_score", "in_distribution", "distance_to_training"} <= set(rows[0])
+    result = json.loads((out / "result.json").read_text())
+    assert result["constraints"] == ["fixed positions 0=G", "13 excluded designs"] and result["n_unique"] == 16
+    scored = tmp_path / "scored.csv"
+    assert main(["score", "--model", str(model), "--data", str(data), "--out", str(scored), "--device", "cpu"]) == 0
+    assert len(_rows(scored)) == len(seqs)
+
+
 def test_score_adds_two_columns_to_every_row(fitted: tuple[Path, Path], tmp_path: Path) -> None:
     data, model = fitted
     out = tmp_path / "scored.csv"

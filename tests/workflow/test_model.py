@@ -39,6 +39,18 @@ def test_fit_propose_strings(model: FittedModel) -> None:
     assert r.batch["novelty"]["n_in_training"] == int((r.novelty == 0).sum())
 
 
+def test_sampler_path_honours_fixed_positions_and_exclusions() -> None:
+    seqs, ys = dna_rows(150, length=12)  # 4**12 designs: too many to enumerate, so the chains are sampled
+    m = n2ce_bbo.fit((seqs, ys), config=TINY, device="cpu")
+    free = m.propose(12, seed=2).designs()
+    r = m.propose(12, seed=2, fix=["0=G", "11=T"], exclude=free[:6])
+    assert r.info["search"] == "sampler"
+    designs = r.designs()
+    assert len(designs) == 12 == len(set(designs))
+    assert all(s[0] == "G" and s[11] == "T" for s in designs)
+    assert not set(designs) & set(free[:6]) and not set(designs) & set(seqs)
+
+
 def test_saved_model_proposes_the_same_without_training(model: FittedModel, saved: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import n2ce_bbo.methods.latent_ebm as latent
@@ -87,9 +99,12 @@ def test_few_rows_warn_and_train_shorter(tmp_path: Path) -> None:
 
 def test_baselines_fit_and_propose_but_cannot_be_saved(tmp_path: Path) -> None:
     seqs, ys = dna_rows(60)
-    m = n2ce_bbo.fit((seqs, ys), method="grad", config={"regressor": {"epochs": 2}, "n_steps": 5}, device="cpu")
-    r = m.propose(8, fix=["0=G"])
-    assert all(s.startswith("G") for s in r.designs())
+    m = n2ce_bbo.fit((seqs, ys), method="grad", config={"regressor": {"epochs": 2}, "n_steps": 20, "n_starts": 32},
+                     device="cpu")
+    r = m.propose(8, fix=["0=G"], exclude=seqs[:10])
+    designs = r.designs()
+    assert len(designs) == 8 == len(set(designs))  # gradient ascent reads the constraints: no shortfall
+    assert all(s.startswith("G") for s in designs) and not set(designs) & set(seqs[:10])
     with pytest.raises(ConfigError, match="latent-EBM"):
         m.save(tmp_path / "grad")
     with pytest.raises(ConfigError, match="latent-EBM"):
