@@ -352,7 +352,8 @@ class LatentEBMMethod(Method):
         split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
         fit_rows = dataclasses.replace(data, x=data.x[split.fit], y=data.y[split.fit])
         rehearsal, _ = train_surrogate(fit_rows, self.config.surrogate_config(), seed=rseed, device=self.device,
-                                       verbose=self.verbose)
+                                       verbose=self.verbose, show_progress=self.show_progress,
+                                       progress_desc="rehearsal training (chooses the score weight)")
         stats = _density_stats(rehearsal, fit_rows.x, self.config.propose.score_batch)
         value, density = _value_and_density(rehearsal, data.x[split.pool], stats, self.config.propose.score_batch)
         k = min(sel.k, split.top.size)

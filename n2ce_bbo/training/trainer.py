@@ -100,6 +100,7 @@ def train_surrogate(
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     show_progress: bool = False,
+    progress_desc: str = "training",
 ) -> tuple[LatentEBMSurrogate, dict[str, Any]]:
     """Train a :class:`LatentEBMSurrogate` on the offline rows.
 
@@ -116,6 +117,7 @@ def train_surrogate(
         resume: continue from the checkpoint in ``checkpoint_dir`` when there is one (its model and prior
             settings and data facts must match; ``train.epochs`` may be larger to train longer).
         show_progress: one progress display for the whole run (:class:`~n2ce_bbo.utils.PhaseProgress`).
+        progress_desc: its label.
 
     Returns:
         ``(surrogate in eval mode, history)``; ``history`` holds per-epoch means (``loss``, ``recon``,
@@ -187,7 +189,7 @@ def train_surrogate(
         return err
 
     total_steps = n_epochs * steps_per_epoch if tcfg.max_steps is None else min(n_epochs * steps_per_epoch, tcfg.max_steps)
-    bar = PhaseProgress("training", max(total_steps - step, 0), enabled=show_progress)
+    bar = PhaseProgress(progress_desc, max(total_steps - step, 0), enabled=show_progress)
     surrogate.train()
     try:
         for epoch in range(start_epoch, n_epochs):
