@@ -8,11 +8,13 @@ surrogate trains for one epoch over *all* rows (``train.max_train_rows`` off). E
 measured on a surrogate trained on 10,000 rows for Q in ``--budgets`` with the default 4,096 chains.
 
 Runs on CUDA when available (``--device`` overrides). Prints a Markdown table and writes it, with the
-command, machine and date, to ``benchmarks/results/cost_scaling[_<device>].{md,json}``.
+command, machine and date, to ``benchmarks/results/cost_scaling[_<device>].{md,json}`` (``--out PATH`` writes
+``PATH.{md,json}`` instead).
 
 Usage:
-    N2CE_BBO_DATA_DIR=../shared/data .venv/bin/python benchmarks/cost_scaling.py \
-        [--rows 1000 10000 100000 1000000 0] [--budgets 32 128 512 2048] [--max-steps 200] [--device cpu]
+    N2CE_BBO_DATA_DIR=/path/to/data .venv/bin/python benchmarks/cost_scaling.py \
+        [--rows 1000 10000 100000 1000000 0] [--budgets 32 128 512 2048] [--max-steps 200] [--device cpu] \
+        [--propose-epochs 2] [--out benchmarks/results/cost_scaling]
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=200)
     ap.add_argument("--device", default=None)
     ap.add_argument("--data-dir", default=os.environ.get("N2CE_BBO_DATA_DIR"))
+    ap.add_argument("--propose-epochs", type=int, default=2,
+                    help="epochs of the surrogate that the proposal timings use (10,000 rows)")
+    ap.add_argument("--out", default=None, help="write OUT.md and OUT.json (default: benchmarks/results/cost_scaling[_<device>])")
     args = ap.parse_args()
     device = str(resolve_device(args.device))
     torch.manual_seed(0)
@@ -87,7 +92,7 @@ def main() -> None:
 
     task = n2ce_bbo.make(TASK, data_dir=args.data_dir, max_samples=10_000)
     data = task.offline_data()
-    method = make_method("n2ce", {"train": {"epochs": 2}}, seed=0, device=device)
+    method = make_method("n2ce", {"train": {"epochs": args.propose_epochs}}, seed=0, device=device)
     method.fit(data)
     q_table = []
     for q in args.budgets:
@@ -123,10 +128,11 @@ def main() -> None:
               "(`propose.n_chains` x `propose.n_steps`), not by Q."]
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "" if device == "cpu" else "_" + device.split(":")[0]
-    (RESULTS / f"cost_scaling{suffix}.md").write_text(text)
-    (RESULTS / f"cost_scaling{suffix}.json").write_text(json.dumps(
+    out = Path(args.out) if args.out else RESULTS / f"cost_scaling{suffix}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(
         {"device": device, "date": when, "rows": rows_table, "budgets": q_table, "argv": sys.argv}, indent=2))
 
 

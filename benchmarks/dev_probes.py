@@ -18,6 +18,7 @@ The data folder comes from ``--data-dir`` or ``$N2CE_BBO_DATA_DIR``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -184,6 +185,31 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                    "selection": info.get("selection"), "n_banned_pairs": info.get("n_banned_pairs")})
 
 
+def cmd_variants(args: argparse.Namespace) -> None:
+    """Fit once, then propose with each of several ``propose`` overrides (a JSON list) on that one surrogate."""
+    from n2ce_bbo.config import deep_merge, from_dict
+
+    task = make_dev_task(args.task, args.seed, args.data_dir)
+    overrides = json.loads(args.set)
+    m, fit_s = _fit(task, args.method, args.seed, overrides)
+    base = m.config.propose
+    for variant in json.loads(args.variants):
+        merged = deep_merge(dataclasses.asdict(base), variant)
+        m.config.propose = from_dict(type(base), merged, path="propose")
+        if "score_weight" in variant:
+            m.selection = {**m.selection, "weight": float(variant["score_weight"])}
+            m.config.propose = base
+        t0 = time.perf_counter()
+        p = m.propose(128)
+        y = task.predict(p.x).reshape(-1)
+        ny = task.normalize(y)
+        _record(args, {"probe": "variants", "task": args.task, "seed": args.seed, "method": args.method,
+                       "set": overrides, "variant": variant, "p100": float(ny.max()), "p50": float(np.median(ny)),
+                       "frac_positive": float((y > 0).mean()), "fit_s": round(fit_s, 1),
+                       "propose_s": round(time.perf_counter() - t0, 1), "selection": m.selection})
+    m.config.propose = base
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.environ.get("N2CE_BBO_DATA_DIR"))
@@ -204,11 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("task")
     p.add_argument("seed", type=int)
     p.add_argument("method", nargs="?", default="n2ce")
+    p = sub.add_parser("variants")
+    p.add_argument("task")
+    p.add_argument("seed", type=int)
+    p.add_argument("method", nargs="?", default="n2ce")
+    p.add_argument("--variants", required=True,
+                   help='JSON list of propose overrides, e.g. \'[{}, {"refine_rounds": 16}, {"score_weight": 0.3}]\'')
     args = parser.parse_args(argv)
     if args.seed < 100:
         parser.error(f"seed {args.seed}: development probes use seeds >= 100 (0-7 only report).")
     torch.set_num_threads(args.threads)
-    {"enumerate": cmd_enumerate, "feasibility": cmd_feasibility, "evaluate": cmd_evaluate}[args.cmd](args)
+    {"enumerate": cmd_enumerate, "feasibility": cmd_feasibility, "evaluate": cmd_evaluate,
+     "variants": cmd_variants}[args.cmd](args)
     return 0
 
 

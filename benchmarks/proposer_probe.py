@@ -10,7 +10,7 @@ the training rows, for each ``--score-weights`` w (score = h(μ(x)) + w·f_α(μ
 Prints one JSON line per (seed, variant).
 
 Usage:
-    N2CE_BBO_DATA_DIR=../shared/data .venv/bin/python benchmarks/proposer_probe.py TFBind8-Exact-v0 \
+    N2CE_BBO_DATA_DIR=/path/to/data .venv/bin/python benchmarks/proposer_probe.py TFBind8-Exact-v0 \
         --seeds 0 1 --variants variants.yaml [--method n2ce] [--config '{train: {epochs: 60}}'] \
         [--task-kwargs '{max_samples: 10000}'] [--score-weights 0 0.1]
 """
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import n2ce_bbo  # noqa: E402
 from n2ce_bbo.config import load_yaml  # noqa: E402
 from n2ce_bbo.methods.registry import make_method  # noqa: E402
+from n2ce_bbo.optimize import resolve_task  # noqa: E402
 
 
 def _all_new_designs(task: n2ce_bbo.Task, train_x: np.ndarray) -> np.ndarray | None:
@@ -58,11 +59,13 @@ def main() -> None:
     ap.add_argument("--data-dir", default=os.environ.get("N2CE_BBO_DATA_DIR"))
     args = ap.parse_args()
     variants = load_yaml(args.variants)
-    task = n2ce_bbo.make(args.task, data_dir=args.data_dir, **yaml.safe_load(args.task_kwargs))
-    data = task.offline_data()
-    every = _all_new_designs(task, data.x)
-    every_y = None if every is None else task.normalize(task.predict(every)).reshape(-1)
     for seed in args.seeds:
+        # a task drawn per run (TFBind10's subset) is drawn with this seed, as in the benchmark
+        task = resolve_task(args.task, data_dir=args.data_dir, task_kwargs=yaml.safe_load(args.task_kwargs),
+                            run_seed=seed)
+        data = task.offline_data()
+        every = _all_new_designs(task, data.x)
+        every_y = None if every is None else task.normalize(task.predict(every)).reshape(-1)
         method = make_method(args.method, yaml.safe_load(args.config), seed=seed)
         t0 = time.perf_counter()
         method.fit(data)

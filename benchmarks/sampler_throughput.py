@@ -6,10 +6,11 @@ networks (f = sum of stages), float32.
 
 Usage::
 
-    .venv/bin/python benchmarks/sampler_throughput.py [--chains 100 1000 10000 100000] [--repeats 3]
+    .venv/bin/python benchmarks/sampler_throughput.py [--chains 100 1000 10000 100000] [--repeats 3] \
+        [--device all|cpu|cuda] [--out benchmarks/results/sampler_throughput]
 
-Runs on the CPU, and also on CUDA when available; prints a table and writes
-benchmarks/results/sampler_throughput.{md,json}.
+``--device all`` (the default) runs on the CPU, and also on CUDA when available; ``cpu`` or ``cuda`` runs on that
+device alone (``cuda`` fails when there is none). Prints a table and writes ``<out>.{md,json}``.
 """
 
 from __future__ import annotations
@@ -75,17 +76,28 @@ def measure(model: nn.Module, device: torch.device, n: int, steps: int, repeats:
     return statistics.median(rates)
 
 
+def select_devices(choice: str) -> list[torch.device]:
+    """The devices to time for ``--device``: ``all`` is the CPU plus CUDA when available."""
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False)")
+    if choice == "all":
+        return [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    return [torch.device(choice)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chains", type=int, nargs="+", default=[100, 1000, 10000, 100000])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--chain-steps", type=float, default=2e5, help="target chain-steps per CPU timing run")
+    ap.add_argument("--device", default="all", choices=["all", "cpu", "cuda"],
+                    help="all: the CPU, plus CUDA when available (default); cpu or cuda: that device alone")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "sampler_throughput"))
     args = ap.parse_args()
 
     torch.manual_seed(0)
     model, model_desc = build_model()
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    devices = select_devices(args.device)
     rows = []
     for dev in devices:
         for n in args.chains:

@@ -42,9 +42,18 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report."""
-    from n2ce_bbo.benchmark import load_suite, run_suite, write_report
+    """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report; ``--list``: the shipped suites."""
+    from n2ce_bbo.benchmark import load_suite, run_suite, shipped_suites, write_report
 
+    if args.list:
+        rows = [[name, _suite_summary(path), str(path)] for name, path in shipped_suites().items()]
+        _print_table(["suite", "what it runs", "file"], rows)
+        return 0
+    if args.suite is None or args.out is None:
+        from n2ce_bbo.errors import ConfigError
+
+        raise ConfigError("benchmark needs a suite (a shipped name such as 'quick', or a YAML file) and --out DIR; "
+                               "--list shows the shipped suites.")
     suite = _narrow_suite(load_suite(args.suite), args)
     run_dir = run_suite(
         suite, args.out, resume=args.resume, workers=args.workers,
@@ -52,8 +61,19 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     )
     csv_path, md_path = write_report(run_dir)
     print(Path(md_path).read_text())
-    print(f"wrote {csv_path} and {md_path}")
+    print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
     return 0
+
+
+def _suite_summary(path: Path) -> str:
+    """``tasks x methods x seeds`` of a suite file, for ``benchmark --list``."""
+    from n2ce_bbo.benchmark import load_suite
+
+    try:
+        s = load_suite(path)
+    except N2CEBBOError as exc:
+        return f"invalid: {exc}"
+    return f"{len(s.tasks)} task(s) x {len(s.methods)} method(s) x {len(s.seeds or [])} seed(s), Q = {s.budget}"
 
 
 def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
@@ -80,12 +100,16 @@ def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots."""
-    from n2ce_bbo.benchmark import write_report
+    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots; ``--export DIR`` also records it."""
+    from n2ce_bbo.benchmark import export_run, write_report
 
     csv_path, md_path = write_report(args.run_dir)
     print(Path(md_path).read_text())
-    print(f"wrote {csv_path} and {md_path}")
+    print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
+    if args.export:
+        dest = export_run(args.run_dir, args.export)
+        n = len(list((dest / "cells").glob("*.json")))
+        print(f"exported {n} cell files, suite.yaml, manifest.json and the recomputed report to {dest}")
     return 0
 
 
@@ -127,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)  # optimize, fit, propose, score
 
     p = sub.add_parser("benchmark", help="run every (task, method, seed) cell of a suite, resumable")
-    p.add_argument("suite", help="suite YAML file (see configs/suites/)")
-    p.add_argument("--out", required=True, help="run folder (one result file per cell)")
+    p.add_argument("suite", nargs="?", default=None,
+                   help="a shipped suite's name (quick, design_bench, ...; see --list) or a suite YAML file")
+    p.add_argument("--list", action="store_true", help="list the shipped suites and exit")
+    p.add_argument("--out", default=None, help="run folder (one result file per cell); required to run")
     p.add_argument("--resume", action="store_true", help="finish the missing cells of an earlier run")
     p.add_argument("--workers", type=int, default=None, help="cells in parallel (0: sequential, no Ray)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
@@ -138,8 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None, help="run only the suite's first N seeds")
     p.set_defaults(func=cmd_benchmark)
 
-    p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, summary.md, plots)")
+    p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, paired.csv, summary.md, plots)")
     p.add_argument("run_dir")
+    p.add_argument("--export", default=None, metavar="DIR",
+                   help="also copy the cell files, suite and manifest to DIR (e.g. benchmarks/results/NAME) and "
+                        "recompute the report there from them")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("config", help="configuration tools")

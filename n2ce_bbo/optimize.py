@@ -36,6 +36,8 @@ class Result:
         p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle).
         p100_raw, p50_raw: the same percentiles of the raw oracle scores.
         best_training_y: the best score among the training rows (raw units).
+        task_kwargs: the options the task was built with (for a registered name), the run-seeded ones included
+            (TFBind10's subset ``seed`` follows the run's seed unless given).
         train_s, propose_s, eval_s: wall-clock seconds of fitting, proposing and oracle scoring.
         config: the method's fully resolved configuration.
         info: method-specific facts (JSON-ready).
@@ -66,6 +68,7 @@ class Result:
     p100_raw: float | None = None
     p50_raw: float | None = None
     best_training_y: float | None = None
+    task_kwargs: dict[str, Any] = field(default_factory=dict)
     train_s: float = 0.0
     propose_s: float = 0.0
     eval_s: float = 0.0
@@ -105,7 +108,7 @@ class Result:
         out: dict[str, Any] = {
             "task": self.task, "method": self.method, "seed": self.seed, "budget": self.budget,
             "p100": self.p100, "p50": self.p50, "p100_raw": self.p100_raw, "p50_raw": self.p50_raw,
-            "best_training_y": self.best_training_y,
+            "best_training_y": self.best_training_y, "task_kwargs": self.task_kwargs,
             "train_s": round(self.train_s, 3), "propose_s": round(self.propose_s, 3), "eval_s": round(self.eval_s, 3),
             "n_unique": self.n_unique, "n_proposed": int(self.x.shape[0]),
             "config": self.config, "info": self.info, "versions": self.versions,
@@ -265,14 +268,23 @@ def resolve_task(
     data_dir: str | Path | None = None,
     num_classes: int | None = None,
     task_kwargs: Mapping[str, Any] | None = None,
+    run_seed: int | None = None,
 ) -> Task:
-    """A Task from a Task, a registered name, or an ``(x, y)`` pair of the user's own data."""
+    """A Task from a Task, a registered name, or an ``(x, y)`` pair of the user's own data.
+
+    With ``run_seed``, a registered task whose data is drawn per run (TFBind10's subset) is drawn with that seed
+    unless ``task_kwargs`` fixes it (:func:`n2ce_bbo.tasks.registry.task_options_for_run`).
+    """
     if isinstance(task_or_arrays, Task):
         return task_or_arrays
     if isinstance(task_or_arrays, str):
         from n2ce_bbo.tasks import make
+        from n2ce_bbo.tasks.registry import task_options_for_run
 
-        return make(task_or_arrays, data_dir=data_dir, **dict(task_kwargs or {}))
+        options = dict(task_kwargs or {})
+        if run_seed is not None:
+            options = task_options_for_run(task_or_arrays, options, run_seed)
+        return make(task_or_arrays, data_dir=data_dir, **options)
     if isinstance(task_or_arrays, tuple) and len(task_or_arrays) == 2:
         x, y = task_or_arrays
         return Task.from_arrays(x, y, num_classes=num_classes, name="custom")
@@ -304,7 +316,8 @@ def optimize(
         config: overrides of the method's configuration (nested mapping).
         data_dir: Design-Bench data folder (else ``N2CE_BBO_DATA_DIR``).
         num_classes: token vocabulary size when ``x`` holds token designs.
-        task_kwargs: extra arguments of the task factory (for example ``max_samples``).
+        task_kwargs: extra arguments of the task factory (for example ``max_samples``). A task drawn per run
+            (TFBind10's ``max_samples`` subset) is drawn with ``seed`` unless these set its ``seed``.
         device: ``"cpu"``, ``"cuda"``; default: CUDA when available.
         parallel: how to spread the proposal work (Ray workers; sequential by default).
         verbose: show progress.
@@ -316,7 +329,13 @@ def optimize(
         from n2ce_bbo.errors import InvalidDataError
 
         raise InvalidDataError(f"budget must be a positive integer, got {budget!r}.")
-    task = resolve_task(task_or_arrays, data_dir=data_dir, num_classes=num_classes, task_kwargs=task_kwargs)
+    used_options: dict[str, Any] = {}
+    if isinstance(task_or_arrays, str):  # a registered name: the options it is built with, run-seeded ones included
+        from n2ce_bbo.tasks.registry import task_options_for_run
+
+        used_options = task_options_for_run(task_or_arrays, task_kwargs, int(seed))
+    task = resolve_task(task_or_arrays, data_dir=data_dir, num_classes=num_classes,
+                        task_kwargs=used_options if isinstance(task_or_arrays, str) else task_kwargs)
     runner = make_method(method, config, seed=seed, device=device, parallel=parallel, verbose=verbose)
     data = task.offline_data()
 
@@ -330,8 +349,9 @@ def optimize(
     result = Result(
         task=task.name, method=method, seed=int(seed), budget=int(budget), x=x,
         surrogate_scores=np.asarray(proposal.scores, dtype=np.float64).reshape(-1),
-        best_training_y=float(np.max(task.y)), train_s=t1 - t0, propose_s=t2 - t1,
-        config=runner.config_dict(), info=dict(proposal.info), versions=versions(),
+        best_training_y=float(np.max(task.y)), task_kwargs=used_options, train_s=t1 - t0, propose_s=t2 - t1,
+        config=runner.config_dict(), info=dict(proposal.info),
+        versions={**versions(), "device": str(getattr(runner, "device", "cpu"))},  # the device this run used
     )
     if task.has_oracle:
         t3 = time.perf_counter()

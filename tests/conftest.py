@@ -19,6 +19,21 @@ def find_test_data_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+NO_CUDA_REASON = (
+    "needs a CUDA GPU: torch.cuda.is_available() is False here (benchmarks/gpu_check.sh runs these on a GPU machine)"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip every test marked ``cuda`` when torch sees no CUDA device, with the reason."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason=NO_CUDA_REASON)
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Path of the real Design-Bench data folder; skips the test when it is absent."""

@@ -112,3 +112,27 @@ def test_benchmark_narrowed_to_methods_and_seeds(tmp_path: Path, capsys: pytest.
     assert [(r["task"], r["method"], r["n_seeds"]) for r in rows] == [("Branin-Exact-v0", "gaussian", "2")]
     assert main(["benchmark", str(suite), "--out", str(tmp_path / "b2"), "--methods", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_benchmark_list_shows_the_shipped_suites_from_any_folder(tmp_path: Path) -> None:
+    """The installed entry point, run outside the repository, finds the suites inside the package."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("n2ce-bbo")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "n2ce_bbo.cli"]
+    proc = subprocess.run([*cmd, "benchmark", "--list"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("quick", "design_bench", "ablation", "branin"):
+        assert f"\n{name} " in proc.stdout
+    assert "2 task(s) x 4 method(s) x 2 seed(s), Q = 128" in proc.stdout  # quick
+
+
+def test_benchmark_without_suite_or_out_is_a_named_user_error(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["benchmark", "--out", str(tmp_path / "a")]) == 2
+    assert "needs a suite" in capsys.readouterr().err
+    assert main(["benchmark", "quick"]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert main(["benchmark", "quik", "--out", str(tmp_path / "b")]) == 2
+    assert "Did you mean 'quick'" in capsys.readouterr().err

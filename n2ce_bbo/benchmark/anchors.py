@@ -1,7 +1,8 @@
 """Published Design-Bench numbers (normalised scores of Q = 128 designs, mean ± std over 8 seeds).
 
-Copied from the project's ANCHORS.md: RaM Table 2 (ICLR 2025) and ROOT Table 1 (NeurIPS 2025) for the
-100th percentile, RaM Table 7 for the best published 50th percentile. Higher is better.
+The numbers, their sources and their flags are listed in ``docs/published_results.md`` (a test keeps the two in
+step): RaM Table 2 (ICLR 2025) and ROOT Table 1 (NeurIPS 2025) for the 100th percentile, RaM Table 7 for the best
+published 50th percentile. Higher is better.
 """
 
 from __future__ import annotations

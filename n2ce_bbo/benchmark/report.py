@@ -1,4 +1,5 @@
-"""Summaries of a benchmark run folder: ``summary.csv``, ``summary.md`` and plots, with published anchors."""
+"""Summaries of a benchmark run folder: ``summary.csv``, ``paired.csv``, ``summary.md`` and plots, with published
+anchors (``docs/published_results.md``) and paired comparisons over seeds (:mod:`n2ce_bbo.benchmark.paired`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from n2ce_bbo.benchmark.anchors import METHOD_ROWS, P50_BEST, P50_SOURCE, REPRODUCED_ORACLES, TASK_COLUMNS, p100_anchors
+from n2ce_bbo.benchmark.paired import PAIRED_COLUMNS, REFERENCE, paired_differences, verdict
 from n2ce_bbo.benchmark.plots import plot_score_vs_m, plot_scores
 from n2ce_bbo.benchmark.store import load_cells
 from n2ce_bbo.config import load_yaml
@@ -19,7 +21,7 @@ from n2ce_bbo.utils import atomic_write_bytes
 
 CSV_COLUMNS = [
     "task", "method", "method_name", "n_seeds", "n_failed", "n_missing", "p100_mean", "p100_std", "p50_mean",
-    "p50_std", "p100_raw_mean", "p50_raw_mean", "train_s", "propose_s", "eval_s", "n_unique",
+    "p50_std", "p100_raw_mean", "p50_raw_mean", "train_s", "propose_s", "time_s", "eval_s", "n_unique",
 ]
 
 
@@ -47,7 +49,10 @@ def _suite_order(run_dir: Path) -> tuple[list[str], list[str], dict[str, Any]]:
 
 def summarize(records: dict[str, dict[str, Any]], *, tasks: list[str] | None = None,
               labels: list[str] | None = None, n_expected: int | None = None) -> list[dict[str, Any]]:
-    """One row per (task, method label): seeds, failures, p100/p50 mean ± std and mean times (seconds)."""
+    """One row per (task, method label): seeds, failures, p100/p50 mean ± std and mean times (seconds).
+
+    ``time_s`` is the mean over seeds of ``train_s + propose_s``: what a user waits for one batch of designs.
+    """
     recs = list(records.values())
     task_order = list(dict.fromkeys([*(tasks or []), *sorted({str(r["task"]) for r in recs})]))
     label_order = list(dict.fromkeys([*(labels or []), *sorted({str(r["label"]) for r in recs})]))
@@ -70,10 +75,19 @@ def summarize(records: dict[str, dict[str, Any]], *, tasks: list[str] | None = N
                 "p50_raw_mean": _stats([r.get("p50_raw") for r in ok])[0],
                 "train_s": _stats([r.get("train_s") for r in ok])[0],
                 "propose_s": _stats([r.get("propose_s") for r in ok])[0],
+                "time_s": _stats([_run_time(r) for r in ok])[0],
                 "eval_s": _stats([r.get("eval_s") for r in ok])[0],
                 "n_unique": _stats([r.get("n_unique") for r in ok])[0],
             })
     return rows
+
+
+def _run_time(record: dict[str, Any]) -> float | None:
+    """``train_s + propose_s`` of one cell, or ``None`` when either is missing."""
+    t, p = record.get("train_s"), record.get("propose_s")
+    if isinstance(t, (int, float)) and isinstance(p, (int, float)) and math.isfinite(t + p):
+        return float(t) + float(p)
+    return None
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -92,14 +106,33 @@ def _secs(v: Any) -> str:
     return f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
+def _csv_text(rows: list[dict[str, Any]], columns: list[str] = CSV_COLUMNS) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in rows:
         writer.writerow({k: ("" if r.get(k) is None else (round(r[k], 6) if isinstance(r[k], float) else r[k]))
-                         for k in CSV_COLUMNS})
+                         for k in columns})
     return buf.getvalue()
+
+
+def _signed(v: Any) -> str:
+    return f"{v:+.3f}" if isinstance(v, (int, float)) and math.isfinite(v) else "–"
+
+
+def _paired_lines(paired: list[dict[str, Any]], task: str) -> list[str]:
+    """The Markdown table of one task's paired differences (empty when there are none)."""
+    rows = [p for p in paired if p["task"] == task]
+    if not rows:
+        return []
+    lines = ["Paired differences A − B over the seeds both ran (95% t-interval of the mean; \"better\" only when "
+             "the interval excludes 0):", "",
+             "| A − B | metric | seeds | mean difference | 95% interval | verdict |", "|---|---|---|---|---|---|"]
+    for p in rows:
+        ci = f"[{_signed(p['ci_low'])}, {_signed(p['ci_high'])}]" if p["ci_low"] is not None else "–"
+        lines.append(f"| {p['method_a']} − {p['method_b']} | {p['metric']} | {p['n_pairs']} | "
+                     f"{_signed(p['mean_diff'])} | {ci} | {verdict(p)} |")
+    return [*lines, ""]
 
 
 def _provenance(run_dir: Path) -> list[str]:
@@ -123,7 +156,7 @@ def _provenance(run_dir: Path) -> list[str]:
 
 
 def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], records: dict[str, dict[str, Any]],
-              corrupt: list[Path], plots: list[Path]) -> str:
+              corrupt: list[Path], plots: list[Path], paired: list[dict[str, Any]]) -> str:
     recs = list(records.values())
     n_ok = sum(r["status"] == "ok" for r in recs)
     n_failed = sum(r["status"] == "failed" for r in recs)
@@ -140,31 +173,35 @@ def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], 
         "",
         "Scores are the 100th (p100) and 50th (p50) percentiles of the oracle scores of the Q proposed designs, "
         "normalised as (y − y_min)/(y_max − y_min) over the task's full data; mean ± std over seeds (population "
-        "std). Times are mean wall-clock seconds per run. Rows marked **published** are numbers from the papers "
-        "named (ANCHORS.md), not runs of this project.",
+        "std). Times are mean wall-clock seconds per run; `time s` = training + proposing, what one batch costs. "
+        "Rows marked **published** are numbers from the papers named (docs/published_results.md), not runs of this "
+        f"project. Paired differences compare `{REFERENCE}` with every other method (every pair when there is no "
+        f"`{REFERENCE}`); `paired.csv` holds them.",
         "",
     ]
     lines += _provenance(run_dir)
     for task in dict.fromkeys(r["task"] for r in rows):
         column = TASK_COLUMNS.get(task)
         lines += [f"## {task}" + (f" (papers' column: {column})" if column else ""), ""]
-        lines += ["| method | seeds | p100 (normalised) | p50 (normalised) | train s | propose s | failed |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["| method | seeds | p100 (normalised) | p50 (normalised) | time s | train s | propose s | failed |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in (r for r in rows if r["task"] == task):
             name = r["method"] + (f" (`{r['method_name']}`)" if r["method_name"] and r["method_name"] != r["method"]
                                   else "")
             lines.append(f"| {name} | {r['n_seeds']} | {_pm(r['p100_mean'], r['p100_std'])} | "
-                         f"{_pm(r['p50_mean'], r['p50_std'])} | {_secs(r['train_s'])} | {_secs(r['propose_s'])} | "
+                         f"{_pm(r['p50_mean'], r['p50_std'])} | {_secs(r['time_s'])} | {_secs(r['train_s'])} | "
+                         f"{_secs(r['propose_s'])} | "
                          f"{r['n_failed'] or ''} |")
         anchors = p100_anchors(task)
         ours = {METHOD_ROWS.get(r["method_name"]) for r in rows if r["task"] == task}
         for method, a in anchors.items():
             mark = " ◂ same baseline as ours" if method in ours else ""
-            lines.append(f"| **published**: {method} ({a.source}){mark} | 8 | {_pm(a.mean, a.std)} | | | | |")
+            lines.append(f"| **published**: {method} ({a.source}){mark} | 8 | {_pm(a.mean, a.std)} | | | | | |")
         if task in P50_BEST:
             v, who = P50_BEST[task]
-            lines.append(f"| **published**: best p50 ({who}; {P50_SOURCE}) | 8 | | {v:.3f} | | | |")
+            lines.append(f"| **published**: best p50 ({who}; {P50_SOURCE}) | 8 | | {v:.3f} | | | | |")
         lines.append("")
+        lines += _paired_lines(paired, task)
         if task in REPRODUCED_ORACLES:
             lines += [f"Note: {REPRODUCED_ORACLES[task]}", ""]
     failed = sorted((r for r in recs if r["status"] == "failed"), key=lambda r: (r["task"], r["label"], r["seed"]))
@@ -180,7 +217,11 @@ def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], 
 
 
 def write_report(run_dir: str | Path) -> tuple[Path, Path]:
-    """Summarise a run folder into ``summary.csv`` and ``summary.md`` (plus ``scores.png``, ``score_vs_M.png``).
+    """Summarise a run folder into ``summary.csv``, ``paired.csv`` and ``summary.md`` (plus ``scores.png``,
+    ``score_vs_M.png``).
+
+    ``paired.csv`` has the columns :data:`~n2ce_bbo.benchmark.paired.PAIRED_COLUMNS`: per task, ``n2ce`` against
+    every other method label (every pair when the task has no ``n2ce`` label), for p100 and p50.
 
     Returns:
         ``(summary_csv, summary_md)`` paths.
@@ -200,7 +241,9 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     rows = summarize(records, tasks=tasks or None, labels=labels or None, n_expected=n_expected)
     plots = [p for p in (plot_scores(rows, run_dir / "scores.png"),
                          plot_score_vs_m(list(records.values()), run_dir / "score_vs_M.png")) if p is not None]
+    paired = paired_differences(records.values(), tasks=tasks or None, labels=labels or None)
     csv_path, md_path = run_dir / "summary.csv", run_dir / "summary.md"
     atomic_write_bytes(csv_path, _csv_text(rows).encode())
-    atomic_write_bytes(md_path, _markdown(run_dir, suite, rows, records, corrupt, plots).encode())
+    atomic_write_bytes(run_dir / "paired.csv", _csv_text(paired, PAIRED_COLUMNS).encode())
+    atomic_write_bytes(md_path, _markdown(run_dir, suite, rows, records, corrupt, plots, paired).encode())
     return csv_path, md_path

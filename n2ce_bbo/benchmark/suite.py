@@ -17,10 +17,15 @@ A suite YAML looks like::
 
 Every key is validated by :func:`n2ce_bbo.config.from_dict`: an unknown key fails with its path
 (``methods[1].confg``).
+
+The suites that ship with the package live in ``n2ce_bbo/configs/suites/`` (the repository's top-level
+``configs/`` links there): :func:`load_suite` takes a file path or the name of a shipped suite (``"quick"``), so
+``n2ce-bbo benchmark quick`` works from any folder, and :func:`shipped_suites` lists them.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +33,9 @@ from typing import Any
 
 from n2ce_bbo.config import from_dict, load_yaml
 from n2ce_bbo.errors import ConfigError
+
+#: where the shipped suite files are, inside the installed package (``package-data`` in pyproject.toml)
+SUITES_DIR = Path(__file__).resolve().parents[1] / "configs" / "suites"
 
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
 
@@ -191,9 +199,39 @@ def suite_from_dict(data: dict[str, Any], *, default_name: str = "suite") -> Sui
     return from_dict(SuiteConfig, data)
 
 
+def shipped_suites() -> dict[str, Path]:
+    """The suites shipped with the package: name (file stem) -> path of its YAML file, sorted by name."""
+    return {p.stem: p for p in sorted(SUITES_DIR.glob("*.yaml"))}
+
+
+def resolve_suite(path_or_name: str | Path) -> Path:
+    """The suite file meant by ``path_or_name``: an existing file, else the shipped suite of that name.
+
+    A path wins over a shipped name, so a local ``quick.yaml`` (given as ``quick.yaml``) is read as it is; a bare
+    ``quick`` (or ``quick.yaml``) that is not a file in the current folder means the shipped suite.
+
+    Raises:
+        ConfigError: neither a file nor a shipped suite; the message lists the shipped suites (and close matches).
+    """
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    shipped = shipped_suites()
+    name = path.name[: -len(".yaml")] if path.name.endswith(".yaml") else path.name
+    if str(path) in (name, f"{name}.yaml") and name in shipped:
+        return shipped[name]
+    close = difflib.get_close_matches(name, list(shipped), n=2, cutoff=0.6)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ConfigError(
+        f"Suite {str(path_or_name)!r} is neither a file nor a shipped suite.{hint} Shipped suites: "
+        f"{', '.join(shipped) or 'none'} (n2ce-bbo benchmark --list)."
+    )
+
+
 def load_suite(path: str | Path) -> SuiteConfig:
-    """Read and validate a suite YAML file (``yaml.safe_load``); its name defaults to the file stem."""
-    path = Path(path)
+    """Read and validate a suite YAML file (``yaml.safe_load``), given by path or by the name of a shipped suite
+    (see :func:`resolve_suite`); its name defaults to the file stem."""
+    path = resolve_suite(path)
     try:
         return suite_from_dict(load_yaml(path), default_name=path.stem)
     except ConfigError as exc:

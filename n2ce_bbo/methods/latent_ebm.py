@@ -1,5 +1,5 @@
 """The latent-EBM method: train the energy-based latent surrogate, then propose designs by sampling
-``p(z | y*)`` in latent space (METHOD.md §2-3).
+``p(z | y*)`` in latent space (docs/method.md §2-4).
 
 ``propose(budget)``:
 

@@ -1,4 +1,4 @@
-"""The K-stage energy-based prior correction ``f_α(z) = Σ_k f_k(z)`` (METHOD.md §1-2).
+"""The K-stage energy-based prior correction ``f_α(z) = Σ_k f_k(z)`` (docs/method.md §1-2).
 
 The latent prior is ``p_α(z) ∝ N(z; 0, I) · exp(f_α(z))``; stage ``f_k`` estimates the log-ratio between
 neighbouring waymark distributions ``log p_{k+1}(z) / p_k(z)``, so the sum telescopes to

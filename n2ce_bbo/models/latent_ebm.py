@@ -1,4 +1,4 @@
-"""The energy-based latent surrogate of designs and values (METHOD.md §2).
+"""The energy-based latent surrogate of designs and values (docs/method.md §2).
 
 Generative model (latent ``z ∈ R^{d_z}``):
 
@@ -260,7 +260,7 @@ class LatentEBMSurrogate(nn.Module):
 
     @torch.no_grad()
     def score(self, x: Any, prior_weight: float = 1.0, batch_size: int = 4096) -> Tensor:
-        """Design score (METHOD.md §3): ``h_γ(μ(x)) + w · f_α(μ(x))``, standardised units, ``[n]`` (detached).
+        """Design score (docs/method.md §4): ``h_γ(μ(x)) + w · f_α(μ(x))``, standardised units, ``[n]`` (detached).
 
         Args:
             x: designs ``[n, d]`` / tokens ``[n, L]`` in original units.

@@ -22,9 +22,11 @@ register("TFBind8-Exact-v0", db.make_tfbind8, kind="discrete", needs_data=True,
          design_shape=(8,), num_classes=4, train_rows=db.TFBIND8_TRAIN_ROWS,
          oracle_note="exact (lookup table)", data_source=_status(db.tfbind8_source))
 register("TFBind10-Exact-v0", db.make_tfbind10, kind="discrete", needs_data=True,
-         description="DNA 10-mers binding pho4 (Design-Bench); exact lookup oracle; options max_samples, seed",
+         description="DNA 10-mers binding pho4 (Design-Bench); exact lookup oracle; options max_samples, seed "
+                     "(of the subset; a run's seed unless given)",
          design_shape=(10,), num_classes=4, train_rows=db.TFBIND10_TRAIN_ROWS,
-         oracle_note="exact (lookup table, last occurrence)", data_source=_status(db.tfbind10_source))
+         oracle_note="exact (lookup table, last occurrence)", data_source=_status(db.tfbind10_source),
+         run_seed_option="seed")
 register("Superconductor-RandomForest-v0", db.make_superconductor, kind="continuous", needs_data=True,
          description="superconductor critical temperature from 86 element amounts (Design-Bench); options seed, cache_dir",
          design_shape=(86,), train_rows=db.SUPERCON_TRAIN_ROWS,

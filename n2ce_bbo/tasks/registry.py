@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,7 @@ class _Entry:
     train_rows: int | None = None
     oracle_note: str = ""
     data_source: Callable[[str | Path | None], tuple[bool, str]] | None = None
+    run_seed_option: str | None = None
 
 
 _TASKS: dict[str, _Entry] = {}
@@ -61,6 +62,7 @@ def register(
     train_rows: int | None = None,
     oracle_note: str = "",
     data_source: Callable[[str | Path | None], tuple[bool, str]] | None = None,
+    run_seed_option: str | None = None,
 ) -> None:
     """Register a task factory under ``name``.
 
@@ -74,6 +76,9 @@ def register(
         design_shape, num_classes, train_rows, oracle_note: optional facts for :func:`task_table`, so listing
             does not build the task (tasks without data and without these facts are built to list them).
         data_source: optional ``f(data_dir) -> (found, text)`` telling listings whether the data is present.
+        run_seed_option: the factory option that a run's seed sets when the caller does not (for a data set drawn
+            anew for each run, as TFBind10's seeded 10,000-row subset): :func:`n2ce_bbo.optimize` and the
+            benchmark runner pass their seed to it. ``None``: the task does not depend on the run seed.
 
     Raises:
         ConfigError: ``name`` is already registered (and not ``overwrite``), or ``kind`` is invalid.
@@ -92,9 +97,13 @@ def register(
         raise ConfigError(f"factory for task {name!r} must accept a data_dir keyword argument (it may ignore it).")
     if name in _TASKS and not overwrite:
         raise ConfigError(f"Task {name!r} is already registered (pass overwrite=True to replace it).")
+    if run_seed_option is not None and fparams is not None and run_seed_option not in fparams and not any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in fparams.values()
+    ):
+        raise ConfigError(f"run_seed_option {run_seed_option!r} of task {name!r} is not an option of its factory.")
     _TASKS[name] = _Entry(
         TaskInfo(name, kind, description, bool(needs_data)), factory, design_shape, num_classes, train_rows,
-        oracle_note, data_source,
+        oracle_note, data_source, run_seed_option,
     )
 
 
@@ -133,6 +142,19 @@ def make(name: str, data_dir: str | Path | None = None, **kwargs: Any) -> Task:
                 f"Task {name!r} does not accept option(s) {unknown}; it accepts {accepted or 'no options'}."
             )
     return entry.factory(data_dir=data_dir, **kwargs)
+
+
+def task_options_for_run(name: str, options: Mapping[str, Any] | None, run_seed: int) -> dict[str, Any]:
+    """The options to build task ``name`` with for a run seeded ``run_seed``.
+
+    ``options`` as given, plus the task's ``run_seed_option`` (see :func:`register`) set to ``run_seed`` unless
+    ``options`` already sets it (an explicit value wins: a fixed subset for every run).
+    """
+    out = dict(options or {})
+    key = _entry(name).run_seed_option
+    if key is not None and key not in out:
+        out[key] = int(run_seed)
+    return out
 
 
 def list_tasks() -> list[TaskInfo]:

@@ -1,4 +1,4 @@
-"""Train the latent-EBM surrogate: alternating ELBO and prior updates on minibatches (METHOD.md §2).
+"""Train the latent-EBM surrogate: alternating ELBO and prior updates on minibatches (docs/method.md §3).
 
 For every minibatch ``(x, y)``:
 

@@ -24,6 +24,9 @@ def add_data_args(p: argparse.ArgumentParser, *, allow_task: bool = True) -> Non
     g = p.add_argument_group("training data (one of --task, --data, --x/--y)")
     if allow_task:
         g.add_argument("--task", default=None, help="registered task name (see `n2ce-bbo tasks`)")
+        g.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="an option of the task, repeatable (e.g. max_samples=10000); TFBind10's subset is drawn "
+                            "with --seed unless seed=N is given")
     g.add_argument("--data", default=None, help="one table (.csv, .tsv, .parquet): designs and scores, one row each")
     g.add_argument("--target", default=None, help="the score column of --data (name, or 0-based index); higher is better")
     g.add_argument("--features", default=None, help="continuous design columns of --data, comma-separated "
@@ -86,7 +89,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_cli_data(args: argparse.Namespace) -> tuple[Any, Any, str, Any]:
-    """``(DesignData, bounds, name, task or None)`` from the data options.
+    """``(DesignData, bounds, name, task or None)`` from the data options (``args.task_options`` is set to the
+    options a registered task was built with, the run-seeded ones included).
 
     Raises:
         InvalidDataError: none or several data sources, or options that do not fit the chosen source.
@@ -95,6 +99,10 @@ def load_cli_data(args: argparse.Namespace) -> tuple[Any, Any, str, Any]:
     from n2ce_bbo.workflow.api import task_data
 
     task_name = getattr(args, "task", None)
+    task_args = getattr(args, "task_arg", None) or []
+    args.task_options = {}
+    if task_args and task_name is None:
+        raise InvalidDataError("--task-arg sets an option of a registered task; it needs --task.")
     given = [n for n, v in (("--task", task_name), ("--data", args.data), ("--x", args.x)) if v is not None]
     if len(given) != 1:
         raise InvalidDataError("give one source of training data: --data FILE --target COLUMN (one table), "
@@ -114,9 +122,12 @@ def load_cli_data(args: argparse.Namespace) -> tuple[Any, Any, str, Any]:
             raise InvalidDataError("--x needs --y: a file with one score per design.")
         d = read_xy_files(args.x, args.y, num_classes=args.num_classes, alphabet=args.alphabet, header=args.header)
         return d, None, Path(args.x).stem, None
+    from n2ce_bbo.config import parse_overrides
     from n2ce_bbo.tasks import make
+    from n2ce_bbo.tasks.registry import task_options_for_run
 
-    task = make(task_name, data_dir=args.data_dir)
+    args.task_options = task_options_for_run(task_name, parse_overrides(task_args), int(getattr(args, "seed", 0) or 0))
+    task = make(task_name, data_dir=args.data_dir, **args.task_options)
     d, bounds, name = task_data(task)
     return d, bounds, name, task
 
@@ -178,6 +189,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                             show_progress=not args.quiet, parallel=_parallel(args), bounds=bounds, name=name)
     result = _finish(model.propose(args.budget, seed=args.seed, constraints=constraints,
                                    show_progress=not args.quiet), task)
+    result.task_kwargs = dict(args.task_options)
     result.save(out)
     saved = "model/"
     if model.is_latent_ebm:

@@ -1,4 +1,5 @@
-"""The shipped quick suite end to end with the real optimize() cells (embedded tasks, small models)."""
+"""The shipped quick suite end to end with the real optimize() cells (embedded tasks, small models), run by name
+through the command line from a folder outside the repository, as a pip-installed user would."""
 
 from __future__ import annotations
 
@@ -7,18 +8,26 @@ from pathlib import Path
 
 import pytest
 
-from n2ce_bbo.benchmark import load_cells, load_suite, run_suite, write_report
+from n2ce_bbo.benchmark import load_cells, load_suite, write_report
+from n2ce_bbo.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_quick_suite_runs_and_reports(tmp_path):
-    suite = load_suite(REPO / "configs" / "suites" / "quick.yaml")
-    suite.seeds = [0]  # one seed keeps the test short; the shipped suite has two
-    out = run_suite(suite, tmp_path / "quick", workers=0, progress=False)
+def test_quick_suite_runs_by_name_from_any_folder_and_reports(tmp_path, monkeypatch, capsys):
+    work = tmp_path / "empty"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert REPO.resolve() not in work.resolve().parents
+    # one seed keeps the test short; the shipped suite has two
+    assert main(["benchmark", "quick", "--out", "X", "--workers", "0", "--seeds", "1"]) == 0
+    assert "# Benchmark report: quick" in capsys.readouterr().out
+    suite = load_suite("quick")
+    out = work / "X"
     records, corrupt = load_cells(out)
     assert not corrupt and len(records) == len(suite.tasks) * len(suite.methods)
+    assert {r["seed"] for r in records.values()} == {0}
     bad = {k: r.get("error") for k, r in records.items() if r["status"] != "ok"}
     assert not bad, bad
     for rec in records.values():

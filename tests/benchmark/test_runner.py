@@ -100,6 +100,21 @@ def test_full_run_writes_every_cell_and_report(tmp_path):
     assert "trains that oracle itself" in md  # the Superconductor note
     assert f"| n2ce-M10 (`n2ce`) | 3 | {np.mean(want):.3f} ± {np.std(want):.3f} |" in md
     assert (out / "scores.png").stat().st_size > 0 and (out / "score_vs_M.png").stat().st_size > 0
+    assert row["time_s"] == "2.0"  # train 1.5 + propose 0.5
+    assert f"| n2ce-M10 (`n2ce`) | 3 | {np.mean(want):.3f} ± {np.std(want):.3f} | {np.mean(want) - 0.2:.3f} ± " in md
+    assert "| 2.0 | 1.5 | 0.5 |" in md  # time beside the scores
+
+    from n2ce_bbo.benchmark.paired import PAIRED_COLUMNS
+
+    paired = list(csv.DictReader((out / "paired.csv").open()))
+    assert list(paired[0]) == PAIRED_COLUMNS
+    assert len(paired) == 3 * 2 * 2  # tasks x (n2ce vs n2ce-M10, n2ce vs cmaes) x (p100, p50)
+    assert {(p["method_a"], p["method_b"]) for p in paired} == {("n2ce", "n2ce-M10"), ("n2ce", "cmaes")}
+    p = next(p for p in paired if p["task"] == "Branin-Exact-v0" and p["method_b"] == "cmaes" and p["metric"] == "p100")
+    diffs = [fake_score("Branin-Exact-v0", "n2ce", s) - fake_score("Branin-Exact-v0", "cmaes", s) for s in range(3)]
+    assert p["n_pairs"] == "3" and float(p["mean_diff"]) == pytest.approx(np.mean(diffs), abs=1e-6)
+    assert float(p["ci_low"]) < float(p["mean_diff"]) < float(p["ci_high"])
+    assert "| n2ce − cmaes | p100 | 3 |" in md
 
 
 def test_existing_cells_need_resume(tmp_path):

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from n2ce_bbo.benchmark import load_suite, suite_from_dict
+from n2ce_bbo.benchmark import load_suite, resolve_suite, shipped_suites, suite_from_dict
+from n2ce_bbo.benchmark.suite import SUITES_DIR
 from n2ce_bbo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
+SHIPPED = ["ablation", "branin", "design_bench", "quick"]
 
 
 def test_unknown_top_level_key_names_it(tmp_path):
@@ -44,9 +46,9 @@ def test_seeds_labels_and_cells():
         suite_from_dict({"seeds": "0", "tasks": ["Branin-Exact-v0"], "methods": ["n2ce"]})
 
 
-@pytest.mark.parametrize("name", ["quick", "design_bench", "ablation", "branin"])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_suites_load(name):
-    s = load_suite(REPO / "configs" / "suites" / f"{name}.yaml")
+    s = load_suite(name)
     assert s.name == name and s.cells()
     if name == "design_bench":
         assert s.budget == 128 and len(s.seeds) == 8
@@ -65,6 +67,42 @@ def test_shipped_suite_config_keys_exist():
     from n2ce_bbo.methods.latent_ebm import LatentEBMMethodConfig
 
     for name in ("quick", "ablation"):
-        for m in load_suite(REPO / "configs" / "suites" / f"{name}.yaml").methods:
+        for m in load_suite(name).methods:
             if m.name in ("n2ce", "nce", "mle", "gaussian"):
                 from_dict(LatentEBMMethodConfig, m.config, path=f"{name}:{m.label}")
+
+
+def test_shipped_suites_live_in_the_package_and_the_clone_path_still_works():
+    suites = shipped_suites()
+    assert list(suites) == SHIPPED
+    package = (REPO / "n2ce_bbo").resolve()
+    for name, path in suites.items():
+        assert path.resolve().is_relative_to(package), path
+        clone_path = REPO / "configs" / "suites" / f"{name}.yaml"  # the layout the README promises
+        assert clone_path.resolve() == path.resolve()
+        assert load_suite(clone_path).to_dict() == load_suite(name).to_dict()
+
+
+def test_package_data_ships_every_suite():
+    """pyproject's package-data globs (what a wheel installs) match every shipped suite file."""
+    import tomllib
+
+    globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["n2ce_bbo"]
+    package = REPO / "n2ce_bbo"
+    packaged = {p.resolve() for g in globs for p in package.glob(g)}
+    missing = [p for p in SUITES_DIR.glob("*.yaml") if p.resolve() not in packaged]
+    assert SUITES_DIR.is_relative_to(package) and not missing, missing
+
+
+def test_resolve_suite_prefers_a_file_then_a_shipped_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a folder outside the repository
+    assert resolve_suite("quick") == shipped_suites()["quick"]
+    assert resolve_suite("quick.yaml") == shipped_suites()["quick"]
+    local = tmp_path / "quick.yaml"
+    local.write_text("name: mine\nseeds: [0]\ntasks: [Branin-Exact-v0]\nmethods: [gaussian]\n")
+    assert resolve_suite("quick.yaml") == Path("quick.yaml")  # an existing file wins over the shipped name
+    assert load_suite("quick.yaml").name == "mine" and load_suite("quick").name == "quick"
+    with pytest.raises(ConfigError, match=r"Did you mean 'quick'.*Shipped suites: ablation, branin"):
+        resolve_suite("quik")
+    with pytest.raises(ConfigError, match="neither a file nor a shipped suite"):
+        resolve_suite("elsewhere/quick.yaml")  # a path that does not exist is not read as a name

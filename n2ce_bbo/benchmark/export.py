@@ -1,0 +1,86 @@
+"""Export a benchmark run folder as a record that anyone can recompute: cells, suite, manifest, report.
+
+A reported table must keep its evidence (``docs/protocol.md``, rule 5). :func:`export_run` copies into ``dest``
+(for example ``benchmarks/results/design_bench/``):
+
+* ``cells/*.json``: every readable cell record (``ok`` and ``failed``), without design arrays (the store keeps
+  none today; :data:`DESIGN_KEYS` are dropped should a record hold them), so the files stay small;
+* ``suite.yaml`` and ``manifest.json``: what ran, with which command, on which machine and when;
+* ``summary.csv``, ``paired.csv``, ``summary.md`` and the plots, **recomputed from the exported cells** by
+  :func:`~n2ce_bbo.benchmark.report.write_report`, so the record and its tables cannot disagree.
+
+Local data folders are not part of a record: the suite's ``data_dir`` is cleared (``null`` means
+``$N2CE_BBO_DATA_DIR``) and a ``--data-dir PATH`` in a recorded command becomes ``--data-dir $N2CE_BBO_DATA_DIR``.
+Cell files in ``dest/cells`` that the run no longer has are removed; other files in ``dest`` are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from n2ce_bbo.benchmark.report import write_report
+from n2ce_bbo.benchmark.store import CELLS_DIR, cell_path, load_cells
+from n2ce_bbo.config import load_yaml
+from n2ce_bbo.errors import OutputError
+from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, ensure_writable_dir
+
+#: per-design arrays a record may hold (``Result.to_dict(include_designs=True)``); never exported
+DESIGN_KEYS = ("x", "surrogate_scores", "oracle_scores", "normalized_scores")
+DATA_DIR_PLACEHOLDER = "$N2CE_BBO_DATA_DIR"
+_DATA_DIR_ARG = re.compile(r"(--data-dir)(=|\s+)(\"[^\"]*\"|'[^']*'|\S+)")
+
+
+def scrub_command(command: str) -> str:
+    """``command`` with the value of every ``--data-dir`` replaced by ``$N2CE_BBO_DATA_DIR``."""
+    return _DATA_DIR_ARG.sub(lambda m: f"{m[1]}{m[2]}{DATA_DIR_PLACEHOLDER}", command)
+
+
+def _manifest(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict):
+        for run in data.get("runs", []):
+            if isinstance(run, dict) and isinstance(run.get("command"), str):
+                run["command"] = scrub_command(run["command"])
+    return data if isinstance(data, dict) else None
+
+
+def export_run(run_dir: str | Path, dest: str | Path) -> Path:
+    """Copy a run folder's evidence into ``dest`` and recompute its report there; returns ``dest``.
+
+    Raises:
+        OutputError: ``run_dir`` holds no cell results, ``dest`` is ``run_dir`` itself, or ``dest`` is not writable.
+    """
+    src, out = Path(run_dir), Path(dest)
+    records, _ = load_cells(src, warn=True)
+    if not records:
+        raise OutputError(f"Run folder {str(src)!r} holds no cell results (cells/*.json) to export.")
+    if out.resolve() == src.resolve():
+        raise OutputError(f"Export folder {str(out)!r} is the run folder itself; choose another folder.")
+    ensure_writable_dir(out)
+    (out / CELLS_DIR).mkdir(exist_ok=True)
+    for cell_id, rec in sorted(records.items()):
+        atomic_write_json(cell_path(out, cell_id), {k: v for k, v in rec.items() if k not in DESIGN_KEYS})
+    for stale in (out / CELLS_DIR).glob("*.json"):
+        if stale.stem not in records:
+            stale.unlink()
+    if (src / "suite.yaml").is_file():
+        suite = load_yaml(src / "suite.yaml")
+        if suite.get("data_dir") is not None:
+            suite["data_dir"] = None
+        atomic_write_bytes(out / "suite.yaml", yaml.safe_dump(suite, sort_keys=False).encode())
+    manifest = _manifest(src)  # an unreadable manifest is left out rather than copied unscrubbed
+    if manifest is not None:
+        atomic_write_json(out / "manifest.json", manifest)
+    write_report(out)
+    return out
