@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   - create .venv, install, and optimise the embedded default task
-#   make test  - create .venv, install with test extras, run ruff and the test suite
+#   make test  - create .venv, install with test extras, run ruff, mypy and the test suite
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -25,10 +25,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy n2ce_bbo
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy n2ce_bbo
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

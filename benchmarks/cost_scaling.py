@@ -125,7 +125,7 @@ def main() -> None:
     lines += ["", "Training cost per epoch is linear in the rows (a fixed cost per minibatch); by default "
               "`train.max_train_rows = 200000` caps an epoch at 1,563 steps, so the full TFBind10 trains on a "
               "seeded 200,000-row subsample unless that cap is raised. Proposal cost is set by the chains "
-              "(`propose.n_chains` x `propose.n_steps`), not by Q."]
+              "(`propose.n_chains` x `propose.sampler.n_steps`), not by Q."]
     text = "\n".join(lines) + "\n"
     print(text)
     suffix = "" if device == "cpu" else "_" + device.split(":")[0]

@@ -18,7 +18,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -30,8 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import n2ce_bbo  # noqa: E402
-from n2ce_bbo.config import load_yaml  # noqa: E402
+from n2ce_bbo.config import deep_merge, from_dict, load_yaml, to_dict  # noqa: E402
+from n2ce_bbo.methods.latent_ebm import ProposeConfig  # noqa: E402
 from n2ce_bbo.methods.registry import make_method  # noqa: E402
+from n2ce_bbo.methods.selection import RowSet  # noqa: E402
 from n2ce_bbo.optimize import resolve_task  # noqa: E402
 
 
@@ -41,8 +42,7 @@ def _all_new_designs(task: n2ce_bbo.Task, train_x: np.ndarray) -> np.ndarray | N
         return None
     c, L = int(task.num_classes), int(task.x.shape[1])
     grid = np.array(np.meshgrid(*[np.arange(c)] * L, indexing="ij")).reshape(L, -1).T.astype(np.int64)
-    seen = {r.tobytes() for r in train_x.astype(np.int64)}
-    return grid[np.array([r.tobytes() not in seen for r in grid])]
+    return grid[~RowSet(train_x, dtype=np.int64).mask(grid)]
 
 
 def main() -> None:
@@ -78,7 +78,7 @@ def main() -> None:
                                   "p50": round(float(np.median(every_y[top])), 4)}), flush=True)
         base = method.config.propose
         for name, overrides in variants.items():
-            method.config.propose = dataclasses.replace(base, **(overrides or {}))
+            method.config.propose = from_dict(ProposeConfig, deep_merge(to_dict(base), overrides or {}), "propose")
             t0 = time.perf_counter()
             prop = method.propose(128)
             scores = task.normalize(task.predict(prop.x)).reshape(-1)

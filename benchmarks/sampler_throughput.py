@@ -39,8 +39,8 @@ LATENT = 16
 
 def build_model() -> tuple[nn.Module, str]:
     """The package's latent-EBM surrogate at the default sizes, for TFBind8-shaped designs (untrained)."""
-    from n2ce_bbo.training.checkpoint import DataFacts, build_surrogate
-    from n2ce_bbo.training.config import LatentEBMConfig
+    from n2ce_bbo.models.builder import DataFacts, build_surrogate
+    from n2ce_bbo.training.settings import LatentEBMConfig
 
     cfg = LatentEBMConfig()
     model = build_surrogate(cfg, DataFacts(design_dim=8, is_discrete=True, num_classes=4))

@@ -2,22 +2,28 @@
 
 Configs are plain dataclasses. :func:`from_dict` builds one from a mapping (a YAML file, CLI overrides)
 and fails at once on an unknown key or a value of the wrong type, naming the key's full path and what
-was expected. YAML is always read with ``yaml.safe_load``.
+was expected. Values are checked in ``__post_init__`` with :func:`require` (one rule for many keys), whose
+errors :func:`from_dict` qualifies with the section path. YAML is always read with ``yaml.safe_load``.
+
+A field marked ``inline()`` holds a nested config whose keys sit at the level of the holder: a config that
+holds another one (rather than inheriting from it) keeps its users' flat keys.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import difflib
+import math
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
 from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.registry import did_you_mean
 
 C = TypeVar("C")
 
@@ -78,9 +84,63 @@ def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, 
     return out
 
 
+INLINE = "n2ce_bbo.inline"
+
+
+def inline(default_factory: Callable[[], Any]) -> Any:
+    """A dataclass field whose nested config's keys are read and written at the holder's level.
+
+    ``model: ModelConfig`` held inline by ``surrogate: LatentEBMConfig = inline(LatentEBMConfig)`` is the key
+    ``model``, not ``surrogate.model``, in :func:`from_dict` and :func:`to_dict`.
+    """
+    return dataclasses.field(default_factory=default_factory, metadata={INLINE: True})
+
+
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
 def to_dict(cfg: Any) -> dict[str, Any]:
-    """A dataclass config as a plain, JSON-ready dict."""
-    return dataclasses.asdict(cfg)
+    """A dataclass config as a plain, JSON-ready dict (fields made with :func:`inline` flattened into it)."""
+    out: dict[str, Any] = {}
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.metadata.get(INLINE) and dataclasses.is_dataclass(hints[f.name]):
+            out.update(to_dict(value))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out[f.name] = to_dict(value)
+        else:
+            out[f.name] = copy.deepcopy(value)
+    return out
+
+
+def require(
+    *,
+    at_least: float | None = None,
+    above: float | None = None,
+    at_most: float | None = None,
+    optional: bool = False,
+    **values: Any,
+) -> None:
+    """Check that every ``key=value`` is a finite number within the given bounds (``None`` too when ``optional``).
+
+    Example: ``require(at_least=1, n_chains=self.n_chains, chain_chunk=self.chain_chunk)`` in ``__post_init__``.
+
+    Raises:
+        ConfigError: naming the first key that breaks the rule (:func:`from_dict` adds its section path).
+    """
+    rule = [f">= {at_least}" if at_least is not None else "", f"> {above}" if above is not None else "",
+            f"<= {at_most}" if at_most is not None else ""]
+    text = " and ".join(r for r in rule if r)
+    for key, v in values.items():
+        if v is None and optional:
+            continue
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        ok = ok and (at_least is None or v >= at_least) and (above is None or v > above)
+        ok = ok and (at_most is None or v <= at_most)
+        if not ok:
+            raise ConfigError(f"must be a finite number {text}{' (or null)' if optional else ''}, got {v!r}.", key=key)
 
 
 def from_dict(cls: type[C], data: Mapping[str, Any] | None, path: str = "") -> C:
@@ -96,20 +156,29 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, path: str = "") -> C
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path or 'config'}: expected a mapping, got {type(data).__name__} ({data!r}).")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = _fields(cls)
+    held = {name: hints[name] for name, f in fields.items() if f.metadata.get(INLINE)}
+    owner = {name: name for name in fields if name not in held}  # user-facing key -> field that takes it
+    for name, sub in held.items():
+        owner.update({k: name for k in _fields(sub)})
     kwargs: dict[str, Any] = {}
+    held_data: dict[str, dict[str, Any]] = {name: {} for name in held}
     for key, value in data.items():
         key_path = f"{path}.{key}" if path else str(key)
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=3)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ConfigError(
-                f"Unknown config key {key_path!r}.{hint} Allowed keys here: {', '.join(sorted(fields))}."
-            )
-        kwargs[key] = _coerce(hints[key], value, key_path)
+        if key not in owner:
+            raise ConfigError(f"Unknown config key {key_path!r}.{did_you_mean(str(key), owner)} "
+                              f"Allowed keys here: {', '.join(sorted(owner))}.")
+        if owner[key] in held:
+            held_data[owner[key]][key] = value
+        else:
+            kwargs[key] = _coerce(hints[key], value, key_path)
+    for name, sub in held.items():
+        kwargs[name] = from_dict(sub, held_data[name], path)
     try:
         return cls(**kwargs)
-    except ConfigError:
+    except ConfigError as exc:
+        if exc.key is not None and path:
+            raise ConfigError(exc.detail, key=f"{path}.{exc.key}") from None
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path or cls.__name__}: {exc}") from exc
@@ -141,7 +210,7 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         if value not in args:
             raise ConfigError(f"Config key {path!r}: expected one of {list(args)}, got {value!r}.")
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_dict(tp, value, path)
     if origin in (list, tuple, Sequence) or tp in (list, tuple):
         if not isinstance(value, (list, tuple)):

@@ -38,7 +38,18 @@ class CorruptDataError(N2CEBBOError, ValueError):
 
 
 class ConfigError(N2CEBBOError, ValueError):
-    """A configuration has an unknown key, a value of the wrong type, or an invalid value."""
+    """A configuration has an unknown key, a value of the wrong type, or an invalid value.
+
+    Args:
+        message: what is wrong (with ``key``: the rest of the sentence after the key, e.g. "must be >= 1, got 0.").
+        key: the offending key, when one is to blame; :func:`n2ce_bbo.config.from_dict` prefixes it with the
+            key's section so the message names its full path.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(f"{key} {message}" if key else message)
+        self.key = key
+        self.detail = message
 
 
 class NonFiniteLossError(N2CEBBOError, FloatingPointError):

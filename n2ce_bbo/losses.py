@@ -38,13 +38,14 @@ __all__ = [
     "telescoping_loss",
     "mle_gradient_surrogate",
     "NWJ_EXP_CAP",
-    "OBJECTIVES",
+    "TELESCOPING_OBJECTIVES",
+    "objective_loss",
 ]
 
 #: Above this log-ratio the NWJ loss replaces ``e^f`` by its tangent line ``e^c (1 + f - c)``.
 NWJ_EXP_CAP: float = 80.0
-#: Objectives accepted by :func:`telescoping_loss` and :func:`stage_losses`.
-OBJECTIVES: tuple[str, ...] = ("n2ce", "nce", "nwj")
+#: The density-ratio objectives of telescoping estimation (:func:`objective_loss`, :func:`telescoping_loss`).
+TELESCOPING_OBJECTIVES: tuple[str, ...] = ("n2ce", "nce", "nwj")
 
 
 def _check_M(M: float) -> float:
@@ -227,14 +228,30 @@ def make_waymarks(noise: Tensor, target: Tensor, a: Tensor) -> list[Tensor]:
     return out
 
 
-def _objective_loss(f_target: Tensor, f_noise: Tensor, M: float, reg: float, objective: str) -> Tensor:
+def objective_loss(f_target: Tensor, f_noise: Tensor, objective: str, M: float = 1.0, reg: float = 0.0) -> Tensor:
+    """The loss of one density-ratio ``objective`` (the one place that maps a name to its loss).
+
+    Args:
+        f_target: log-ratio at target samples, shape ``[n]``.
+        f_noise: log-ratio at noise samples, shape ``[m]``.
+        objective: ``"n2ce"`` (:func:`n2ce_loss` with ``M``), ``"nce"`` (:func:`nce_loss`; ``M`` ignored) or
+            ``"nwj"`` (:func:`nwj_loss`; ``M`` ignored).
+        M: N²CE noise weight.
+        reg: weight λ of :func:`ratio_regularizer`.
+
+    Returns:
+        Scalar tensor ``[]``.
+
+    Raises:
+        ConfigError: unknown objective.
+    """
     if objective == "n2ce":
         return n2ce_loss(f_target, f_noise, M, reg=reg)
     if objective == "nce":
         return nce_loss(f_target, f_noise, reg=reg)
     if objective == "nwj":
         return nwj_loss(f_target, f_noise, reg=reg)
-    raise ConfigError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
+    raise ConfigError(f"unknown objective {objective!r}; choose one of {TELESCOPING_OBJECTIVES}")
 
 
 def stage_losses(
@@ -259,13 +276,13 @@ def stage_losses(
     Returns:
         List of K scalar tensors ``[]``.
     """
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
+    if objective not in TELESCOPING_OBJECTIVES:
+        raise ConfigError(f"unknown objective {objective!r}; choose one of {TELESCOPING_OBJECTIVES}")
     if len(waymarks) != len(stage_logits) + 1 or len(stage_logits) == 0:
         raise ConfigError(f"need K >= 1 stages and K+1 waymarks, got {len(stage_logits)} stages and "
                           f"{len(waymarks)} waymarks")
     return [
-        _objective_loss(fk(waymarks[k + 1]), fk(waymarks[k]), M, reg, objective)
+        objective_loss(fk(waymarks[k + 1]), fk(waymarks[k]), objective, M, reg)
         for k, fk in enumerate(stage_logits)
     ]
 

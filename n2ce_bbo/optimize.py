@@ -1,6 +1,13 @@
 """The one-call API: train a method on offline data, propose designs, and (when possible) score them.
 
 The oracle is called only after the proposals are final, by :func:`evaluate`.
+
+A method owes ``budget`` (Q) distinct designs. :func:`optimize` checks what came back: a repeated design is
+kept once (its first, best-ranked copy), so duplicates never weigh twice in a percentile; more than Q
+designs is an error. A batch with fewer than Q distinct designs is scored as it is (the percentiles are over
+the designs that exist, not padded), and the result says so: ``n_proposed`` (returned, repeats included),
+``n_unique`` (distinct), ``shortfall`` (``Q - n_unique``) and ``short_batch`` in ``result.json``, and a warning
+line in :meth:`Result.summary`.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.methods.base import ParallelSpec
 from n2ce_bbo.methods.registry import make_method
+from n2ce_bbo.methods.selection import first_occurrences
 from n2ce_bbo.tasks.base import Task
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, ensure_writable_dir
 
@@ -28,12 +37,13 @@ class Result:
 
     Attributes:
         task, method, seed, budget: what was run.
-        x: ``[Q, ...]`` proposed designs, best first (Q < budget only when constraints left too few; see
-            ``info["shortfall"]``).
+        x: ``[Q, ...]`` proposed designs, best first (Q < budget only when too few distinct allowed designs
+            exist; see :attr:`shortfall`).
         surrogate_scores: ``[Q]`` the method's own scores of its proposals (its ranking, method-specific units).
         oracle_scores: ``[Q]`` raw oracle scores (``None`` when the task has no oracle).
         normalized_scores: ``[Q]`` oracle scores normalised over the task's full data (or ``None``).
-        p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle).
+        p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle); over the
+            ``n_distinct`` designs when the batch is short (see :attr:`shortfall`).
         p100_raw, p50_raw: the same percentiles of the raw oracle scores.
         best_training_y: the best score among the training rows (raw units).
         task_kwargs: the options the task was built with (for a registered name), the run-seeded ones included
@@ -53,6 +63,7 @@ class Result:
         constraints: one line per constraint the proposals honour.
         train_log: the trainer's per-step losses (rows of ``train_log.csv``).
         reference: ``(train_x, train_y)`` for the report figure (not saved).
+        n_returned: how many designs the method returned, repeats included (``None``: ``len(x)``).
     """
 
     task: str
@@ -83,13 +94,17 @@ class Result:
     constraints: list[str] = field(default_factory=list)
     train_log: list[dict[str, Any]] = field(default_factory=list)
     reference: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    n_returned: int | None = None
 
     @property
     def n_unique(self) -> int:
         """Number of distinct proposed designs."""
-        if not self.x.shape[0]:
-            return 0
-        return int(np.unique(self.x.reshape(self.x.shape[0], -1), axis=0).shape[0])
+        return int(first_occurrences(self.x).shape[0]) if self.x.shape[0] else 0
+
+    @property
+    def shortfall(self) -> int:
+        """How many distinct designs the batch lacks: ``budget - n_unique`` (0 for a full batch)."""
+        return max(self.budget - self.n_unique, 0)
 
     @property
     def target(self) -> str:
@@ -110,7 +125,9 @@ class Result:
             "p100": self.p100, "p50": self.p50, "p100_raw": self.p100_raw, "p50_raw": self.p50_raw,
             "best_training_y": self.best_training_y, "task_kwargs": self.task_kwargs,
             "train_s": round(self.train_s, 3), "propose_s": round(self.propose_s, 3), "eval_s": round(self.eval_s, 3),
-            "n_unique": self.n_unique, "n_proposed": int(self.x.shape[0]),
+            "n_unique": self.n_unique,
+            "n_proposed": int(self.x.shape[0]) if self.n_returned is None else self.n_returned,
+            "shortfall": self.shortfall, "short_batch": self.shortfall > 0,
             "config": self.config, "info": self.info, "versions": self.versions,
         }
         if self.schema is not None:
@@ -133,10 +150,14 @@ class Result:
         n = int(self.x.shape[0])
         head = f"task {self.task} | method {self.method} | seed {self.seed} | {n} designs ({self.n_unique} distinct)"
         lines = [head]
-        short = int(self.info.get("shortfall", 0) or 0)
-        if short:
-            lines.append(f"only {n} of the {self.budget} requested designs satisfy the constraints "
-                         f"(shortfall {short})")
+        if self.shortfall and self.constraints:
+            lines.append(f"warning: short batch: only {self.n_unique} of the {self.budget} requested designs satisfy "
+                         "the constraints" + (f"; the percentiles are over those {self.n_unique}"
+                                              if self.p100 is not None else ""))
+        elif self.shortfall:
+            lines.append(f"warning: short batch: {self.n_unique} distinct designs for a budget of {self.budget}"
+                         + (f"; the percentiles are over those {self.n_unique}, not {self.budget}"
+                            if self.p100 is not None else ""))
         if self.constraints:
             lines.append("constraints: " + "; ".join(self.constraints))
         if self.predicted is not None and n:
@@ -172,7 +193,7 @@ class Result:
         """Write ``designs.csv``, ``designs.npz``, ``result.json``, ``report.png`` (when ``plot`` and the training
         data is known) and ``train_log.csv`` (when there is one) into ``out_dir``, each atomically."""
         out = ensure_writable_dir(out_dir)
-        arrays: dict[str, np.ndarray] = {"x": self.x, "surrogate_scores": self.surrogate_scores}
+        arrays: dict[str, Any] = {"x": self.x, "surrogate_scores": self.surrogate_scores}
         for name in ("predicted", "in_distribution", "novelty", "oracle_scores"):
             if getattr(self, name) is not None:
                 arrays[name] = np.asarray(getattr(self, name))
@@ -262,6 +283,31 @@ def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
     }
 
 
+def distinct_batch(x: np.ndarray, scores: np.ndarray, budget: int, method: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """A method's proposal as a batch of distinct designs: the first (best-ranked) copy of each design is kept.
+
+    Args:
+        x: ``[n, ...]`` validated designs, best first.
+        scores: ``[n]`` the method's scores of them.
+        budget: Q, the most designs a method may return.
+        method: the method's name, for messages.
+
+    Returns:
+        ``(x [m, ...], scores [m] float64, n)``: the ``m <= n`` distinct designs with their scores, and ``n``.
+
+    Raises:
+        InvalidDataError: more than ``budget`` designs, or not one score per design.
+    """
+    n = int(x.shape[0])
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if scores.shape[0] != n:
+        raise InvalidDataError(f"method {method!r} returned {n} designs but {scores.shape[0]} scores.")
+    if n > budget:
+        raise InvalidDataError(f"method {method!r} returned {n} designs for a budget of {budget}.")
+    keep = first_occurrences(x) if n else np.zeros(0, dtype=np.int64)
+    return x[keep], scores[keep], n
+
+
 def resolve_task(
     task_or_arrays: Task | str | tuple[np.ndarray, np.ndarray],
     *,
@@ -326,8 +372,6 @@ def optimize(
         A :class:`Result`; oracle scores and normalised percentiles are filled when the task has an oracle.
     """
     if not isinstance(budget, (int, np.integer)) or budget < 1:
-        from n2ce_bbo.errors import InvalidDataError
-
         raise InvalidDataError(f"budget must be a positive integer, got {budget!r}.")
     used_options: dict[str, Any] = {}
     if isinstance(task_or_arrays, str):  # a registered name: the options it is built with, run-seeded ones included
@@ -345,18 +389,19 @@ def optimize(
     proposal = runner.propose(int(budget))
     t2 = time.perf_counter()
 
-    x = task.validate_designs(proposal.x, name="proposed designs")
+    x, scores, n_returned = distinct_batch(task.validate_designs(proposal.x, name="proposed designs"),
+                                           proposal.scores, int(budget), method)
     result = Result(
-        task=task.name, method=method, seed=int(seed), budget=int(budget), x=x,
-        surrogate_scores=np.asarray(proposal.scores, dtype=np.float64).reshape(-1),
+        task=task.name, method=method, seed=int(seed), budget=int(budget), x=x, surrogate_scores=scores,
         best_training_y=float(np.max(task.y)), task_kwargs=used_options, train_s=t1 - t0, propose_s=t2 - t1,
         config=runner.config_dict(), info=dict(proposal.info),
         versions={**versions(), "device": str(getattr(runner, "device", "cpu"))},  # the device this run used
+        n_returned=n_returned,
     )
     if task.has_oracle:
         t3 = time.perf_counter()
-        scores = evaluate(task, x)  # proposals are final: only now is the oracle consulted
+        evaluation = evaluate(task, x)  # proposals are final: only now is the oracle consulted
         result.eval_s = time.perf_counter() - t3
-        for key, value in scores.items():
+        for key, value in evaluation.items():
             setattr(result, key, value)
     return result

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar
 
 from n2ce_bbo.errors import N2CEBBOError
@@ -260,7 +260,7 @@ def iter_parallel(
     max_retries: int = 1,
     return_exceptions: bool = False,
     timeout_s: float | None = None,
-) -> Iterator[tuple[int, R | ParallelTaskError]]:
+) -> Generator[tuple[int, R | ParallelTaskError], None, None]:
     """Yield ``(index, result)`` for every item as it finishes (completion order; item order when sequential).
 
     Args:

@@ -15,7 +15,7 @@ from n2ce_bbo.cli import main
 
 TINY = [
     "model.latent_dim=2", "model.hidden=32", "model.prior_hidden=32", "prior.K=1", "prior.M=10",
-    "train.epochs=1", "train.max_steps=20", "propose.n_chains=64", "propose.n_steps=5", "propose.chain_chunk=64",
+    "train.epochs=1", "train.max_steps=20", "propose.n_chains=64", "propose.sampler.n_steps=5", "propose.chain_chunk=64",
 ]
 
 
@@ -100,9 +100,9 @@ def test_benchmark_narrowed_to_methods_and_seeds(tmp_path: Path, capsys: pytest.
     suite.write_text(
         "name: tiny\nbudget: 8\nn_seeds: 3\ntasks: [Branin-Exact-v0]\nmethods:\n"
         "  - {name: gaussian, config: {model: {latent_dim: 2, hidden: 16}, train: {epochs: 1, max_steps: 10},"
-        " propose: {n_chains: 32, n_steps: 3, chain_chunk: 32}}}\n"
+        " propose: {n_chains: 32, chain_chunk: 32, sampler: {n_steps: 3}}}}\n"
         "  - {name: n2ce, config: {model: {latent_dim: 2, hidden: 16}, prior: {K: 1}, train: {epochs: 1, max_steps: 10},"
-        " propose: {n_chains: 32, n_steps: 3, chain_chunk: 32}}}\n"
+        " propose: {n_chains: 32, chain_chunk: 32, sampler: {n_steps: 3}}}}\n"
     )
     out = tmp_path / "bench"
     assert main(["benchmark", str(suite), "--out", str(out), "--workers", "0", "--methods", "gaussian",

@@ -27,7 +27,8 @@ def missing_docstrings(root: Path) -> list[str]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _is_public(node.name):
-                if ast.get_docstring(node) is None:
+                overload = not isinstance(node, ast.ClassDef) and _is_overload_or_property_setter(node)
+                if ast.get_docstring(node) is None and not overload:
                     missing.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name}")
                 if isinstance(node, ast.ClassDef):
                     for item in node.body:

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from n2ce_bbo.config import deep_merge, from_dict, load_yaml, parse_overrides
+from n2ce_bbo.config import deep_merge, from_dict, inline, load_yaml, parse_overrides, require, to_dict
 from n2ce_bbo.errors import ConfigError
 
 
@@ -86,3 +86,57 @@ def test_load_yaml_is_safe_and_checked(tmp_path) -> None:
     lst.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_yaml(lst)
+
+
+@dataclass
+class Checked:
+    n: int = 1
+    rate: float = 0.5
+    clip: float | None = None
+
+    def __post_init__(self) -> None:
+        require(at_least=1, n=self.n)
+        require(above=0, at_most=1, rate=self.rate)
+        require(above=0, optional=True, clip=self.clip)
+
+
+@dataclass
+class Holder:
+    inner: Inner = inline(Inner)
+    checked: Checked = field(default_factory=Checked)
+    tag: str = "t"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"n": 0}, "cfg.n must be a finite number >= 1, got 0."),
+        ({"rate": 1.5}, "cfg.rate must be a finite number > 0 and <= 1, got 1.5."),
+        ({"rate": float("nan")}, "cfg.rate must be a finite number > 0 and <= 1, got nan."),
+        ({"clip": 0.0}, "cfg.clip must be a finite number > 0 (or null), got 0.0."),
+    ],
+)
+def test_require_names_the_full_key_path(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        from_dict(Checked, data, path="cfg")
+    assert str(info.value) == message
+    assert from_dict(Checked, {"clip": None, "rate": 1.0}).rate == 1.0
+
+
+def test_require_on_direct_construction_names_the_key() -> None:
+    with pytest.raises(ConfigError, match="^n must be"):
+        Checked(n=0)
+    with pytest.raises(ConfigError, match="^n must be"):
+        Checked(n=True)  # type: ignore[arg-type]  # a bool is not a number here
+
+
+def test_inline_field_keys_sit_at_the_holders_level() -> None:
+    cfg = from_dict(Holder, {"M": 10, "K": 3, "checked": {"n": 2}, "tag": "u"})
+    assert cfg.inner.M == 10.0 and cfg.inner.K == 3 and cfg.checked.n == 2 and cfg.tag == "u"
+    assert to_dict(cfg) == {"M": 10.0, "K": 3, "objective": "n2ce", "checked": {"n": 2, "rate": 0.5, "clip": None},
+                            "tag": "u"}
+    assert from_dict(Holder, to_dict(cfg)) == cfg  # a round trip
+    with pytest.raises(ConfigError, match=r"Unknown config key 'h\.inner'.*Allowed keys here: K, M, checked"):
+        from_dict(Holder, {"inner": {}}, path="h")
+    with pytest.raises(ConfigError, match=r"h\.KK.*Did you mean 'K'"):
+        from_dict(Holder, {"KK": 1}, path="h")

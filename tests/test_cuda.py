@@ -31,7 +31,7 @@ TINY: dict[str, Any] = {
     "model": {"latent_dim": 4, "hidden": 32, "prior_hidden": 16},
     "prior": {"M": 100, "K": 2},
     "train": {"epochs": 3, "max_steps": 12, "batch_size": 64},
-    "propose": {"n_chains": 128, "n_steps": 8, "chain_chunk": 64, "refine_rounds": 1, "refine_top": 16},
+    "propose": {"n_chains": 128, "sampler": {"n_steps": 8}, "chain_chunk": 64, "refine_rounds": 1, "refine_top": 16},
 }
 
 pytestmark = pytest.mark.usefixtures("one_thread")

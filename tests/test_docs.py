@@ -10,7 +10,7 @@ from typing import Any
 from n2ce_bbo.methods.registry import make_method
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
-ROW = re.compile(r"^\| `(?P<key>(model|prior|train|propose)\.[A-Za-z_]+)` \| [^|]+(\\\|[^|]+)* \| `(?P<default>[^`]*)` \|")
+ROW = re.compile(r"^\| `(?P<key>(model|prior|train|propose)\.[A-Za-z_.]+)` \| [^|]+(\\\|[^|]+)* \| `(?P<default>[^`]*)` \|")
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -212,7 +212,7 @@ def test_real_ray_head_by_address(ray_clean):
             "model": {"latent_dim": 2, "hidden": 32},
             "train": {"epochs": 2, "batch_size": 256},
             "prior": {"K": 1, "M": 10},
-            "propose": {"n_chains": 64, "n_steps": 10, "chain_chunk": 16},
+            "propose": {"n_chains": 64, "chain_chunk": 16, "sampler": {"n_steps": 10}},
         }
         on_head = optimize("Branin-Exact-v0", "n2ce", budget=8, seed=3, config=small,
                            parallel=ParallelSpec(workers=2, address=address))

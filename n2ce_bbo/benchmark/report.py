@@ -42,8 +42,8 @@ def _suite_order(run_dir: Path) -> tuple[list[str], list[str], dict[str, Any]]:
         suite = load_yaml(path)
     except Exception:  # noqa: BLE001 - the report falls back to the order found in the cells
         return [], [], {}
-    tasks = [t["name"] if isinstance(t, dict) else str(t) for t in suite.get("tasks", [])]
-    labels = [(m.get("label") or m.get("name")) if isinstance(m, dict) else str(m) for m in suite.get("methods", [])]
+    tasks = [str(t["name"]) if isinstance(t, dict) else str(t) for t in suite.get("tasks", [])]
+    labels = [str(m.get("label") or m.get("name")) if isinstance(m, dict) else str(m) for m in suite.get("methods", [])]
     return tasks, labels, suite
 
 

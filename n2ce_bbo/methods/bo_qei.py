@@ -18,22 +18,23 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
-from botorch.acquisition.analytic import _log_ei_helper
+from botorch.acquisition.analytic import LogExpectedImprovement
 from botorch.acquisition.logei import qLogExpectedImprovement
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
+from botorch.models.gpytorch import GPyTorchModel
 from botorch.optim import optimize_acqf, optimize_acqf_discrete
 from botorch.sampling.normal import SobolQMCNormalSampler
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from torch import Tensor
 
-from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.methods.grad import select_tiered, top_indices
-from n2ce_bbo.methods.registry import register_method
+from n2ce_bbo.methods.selection import RowSet, select_tiered, top_indices
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.utils import derive_seed, seed_everything
 
@@ -77,12 +78,11 @@ class BOqEIConfig:
     exclude_training: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "q", "mc_samples", "num_restarts", "raw_samples", "maxiter", "pool_size",
-                     "pool_parents", "max_mutations", "acq_pool", "max_batch_size", "fit_maxiter"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if not 0.0 <= self.top_fraction <= 1.0:
-            raise ConfigError(f"top_fraction must lie in [0, 1], got {self.top_fraction}.")
+        require(at_least=1, n_train=self.n_train, q=self.q, mc_samples=self.mc_samples, num_restarts=self.num_restarts,
+                raw_samples=self.raw_samples, maxiter=self.maxiter, pool_size=self.pool_size,
+                pool_parents=self.pool_parents, max_mutations=self.max_mutations, acq_pool=self.acq_pool,
+                max_batch_size=self.max_batch_size, fit_maxiter=self.fit_maxiter)
+        require(at_least=0, at_most=1, top_fraction=self.top_fraction)
 
 
 def gp_subset(y: np.ndarray, n_train: int, top_fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -108,9 +108,9 @@ def mutant_pool(
     """
     parents = np.asarray(parents, dtype=np.int64)
     L = parents.shape[1]
-    seen = {r.tobytes() for r in parents}
+    seen = RowSet(parents)
     if exclude is not None:
-        seen.update(r.tobytes() for r in np.ascontiguousarray(np.asarray(exclude, dtype=np.int64)))
+        seen.update(exclude)
     out: list[np.ndarray] = []
     for _ in range(20):
         m = size * 2
@@ -122,9 +122,8 @@ def mutant_pool(
             act = n_mut > j
             kids[act, pos[act]] = (kids[act, pos[act]] + shift[act]) % num_classes
         for k in kids:
-            key = k.tobytes()
-            if key not in seen:
-                seen.add(key)
+            if k not in seen:
+                seen.add(k)
                 out.append(k)
                 if len(out) >= size:
                     return np.stack(out)
@@ -132,15 +131,11 @@ def mutant_pool(
 
 
 @torch.no_grad()
-def shortlist(model: SingleTaskGP, feats: Tensor, best_f: float, k: int, chunk: int = 1024) -> Tensor:
-    """Indices of the ``k`` rows of ``feats [P, D]`` with the highest analytic log expected improvement."""
-    log_ei = []
-    for i in range(0, len(feats), chunk):
-        post = model.posterior(feats[i:i + chunk])
-        mean = post.mean.reshape(-1)
-        sigma = post.variance.reshape(-1).clamp_min(1e-12).sqrt()
-        log_ei.append(_log_ei_helper((mean - best_f) / sigma) + sigma.log())
-    scores = torch.cat(log_ei)
+def shortlist(model: GPyTorchModel, feats: Tensor, best_f: float, k: int, chunk: int = 1024) -> Tensor:
+    """Indices of the ``k`` rows of ``feats [P, D]`` with the highest analytic log expected improvement
+    (BoTorch's ``LogExpectedImprovement``, each row on its own), best first."""
+    acq = LogExpectedImprovement(model, best_f=best_f)
+    scores = torch.cat([acq(feats[i:i + chunk].unsqueeze(-2)) for i in range(0, len(feats), chunk)])
     return torch.argsort(scores, descending=True, stable=True)[: min(k, len(scores))]
 
 
@@ -208,7 +203,7 @@ class BOqEI(Method):
         cfg = self.config
         seed_everything(derive_seed(self.seed, "propose"))
         rng = np.random.default_rng(derive_seed(self.seed, "bo-pool"))
-        model = self.gp
+        model: GPyTorchModel = self.gp  # conditioning on pseudo-labels returns another kind of GP model
         best_f = self.best_f
         pool_feats: Tensor | None = None
         if data.is_discrete:
@@ -246,7 +241,7 @@ class BOqEI(Method):
                 feats.append(cand)
                 labels.append(mean.reshape(-1))
                 best_f = max(best_f, float(mean.max()))
-                model = model.condition_on_observations(cand, mean)
+                model = cast(GPyTorchModel, model.condition_on_observations(cand, mean))  # same class back
         x_prop = self._designs(torch.cat(feats)) if feats else np.zeros((0, data.dim))
         s_prop = torch.cat(labels).cpu().numpy() * self.y_std + self.y_mean if labels else np.zeros(0)
         tiers = [(x_prop, s_prop)]
@@ -257,9 +252,3 @@ class BOqEI(Method):
         x, scores = select_tiered(tiers, budget, exclude=data.x if cfg.exclude_training else None)
         info = {"n_gp_rows": self.n_gp_rows, "n_rounds": len(feats), "q": cfg.q}
         return Proposal(x=x, scores=scores, info=info)
-
-
-register_method(
-    "bo-qei", BOqEI, {},
-    "Batch BO: GP on a data subset + qLogEI, proposals labelled by the GP mean (Design-Bench 'BO-qEI').",
-)

@@ -21,19 +21,13 @@ import cma
 import numpy as np
 import torch
 
-from n2ce_bbo.errors import ConfigError
-from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.methods.grad import (
-    clip_to_bounds,
-    fit_data_surrogate,
-    select_tiered,
-    smoothed_logits,
-    standardised_bounds,
-    top_indices,
-)
-from n2ce_bbo.methods.registry import register_method
-from n2ce_bbo.models.regressors import RegressorConfig
-from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.config import require
+from n2ce_bbo.methods.base import Proposal
+from n2ce_bbo.methods.regressor_method import RegressorMethod
+from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
+from n2ce_bbo.models.regressors import standardised_bounds
+from n2ce_bbo.samplers.gradient_ascent import smoothed_logits
+from n2ce_bbo.training.regressors import RegressorConfig
 from n2ce_bbo.utils import derive_seed, seed_everything
 
 
@@ -64,27 +58,17 @@ class CMAESConfig:
     exclude_training: bool = True
 
     def __post_init__(self) -> None:
-        if self.n_members < 1 or self.n_restarts < 1 or self.max_iters < 1:
-            raise ConfigError("n_members, n_restarts and max_iters must be >= 1.")
-        if self.popsize is not None and self.popsize < 2:
-            raise ConfigError(f"popsize must be >= 2 or null, got {self.popsize}.")
-        if not (self.sigma0 > 0 and self.sigma0_tokens > 0):
-            raise ConfigError("sigma0 and sigma0_tokens must be > 0.")
-        if not 0.0 < self.smoothing <= 1.0:
-            raise ConfigError(f"smoothing must lie in (0, 1], got {self.smoothing}.")
+        require(at_least=1, n_members=self.n_members, n_restarts=self.n_restarts, max_iters=self.max_iters)
+        require(at_least=2, optional=True, popsize=self.popsize)
+        require(above=0, sigma0=self.sigma0, sigma0_tokens=self.sigma0_tokens)
+        require(above=0, at_most=1, smoothing=self.smoothing)
 
 
-class CMAES(Method):
+class CMAES(RegressorMethod):
     """CMA-ES restarts on the surrogate's prediction; proposes the best distinct designs evaluated."""
 
     Config = CMAESConfig
     reads_constraints = True
-
-    def fit(self, data: OfflineData) -> None:
-        """Train the surrogate on the offline rows."""
-        seed_everything(self.seed)
-        self.model = fit_data_surrogate(data, self.config.regressor, self.config.n_members, self.seed, self.device)
-        self.data = data
 
     def _decode(self, sols: np.ndarray) -> np.ndarray:
         """``[m, dim]`` CMA-ES solutions -> raw designs: clipped float32 ``[m, d]`` or int64 tokens ``[m, L]``."""
@@ -149,6 +133,3 @@ class CMAES(Method):
         info = {"n_restarts": int(len(starts)), "iterations": n_iters, "n_evaluated": int(len(all_x)),
                 "popsize": int(len(xs[0])) if xs else 0}
         return Proposal(x=x, scores=scores, info=info)
-
-
-register_method("cmaes", CMAES, {}, "CMA-ES restarts on an MLP surrogate's prediction (Design-Bench 'CMA-ES').")

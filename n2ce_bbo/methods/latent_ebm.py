@@ -13,11 +13,15 @@
 
    (Langevin or SVGD), or gradient ascent on ``value_weight · h_γ(z) + w · f_α(z)``, and decodes the
    final state (and optionally ``snapshots - 1`` earlier states of the second half of the run).
-4. The decoded candidates are deduplicated, scored with ``h(μ(x)) + w · z(x)`` (value head at the encoded design
-   plus ``w`` times the prior log-density at it, standardised over the training designs; ``w`` chosen by an
-   oracle-free rehearsal, :class:`SelectionConfig`), and the top ``budget`` are kept, training designs last.
+4. Refine: the decoded candidates are deduplicated and scored with ``h(μ(x)) + w · z(x)`` (value head at the
+   encoded design plus ``w`` times the prior log-density at it, standardised over the training designs; ``w``
+   chosen by an oracle-free rehearsal, :class:`SelectionConfig`), and ``refine_rounds`` rounds of local search in
+   design space add the neighbours of the best candidates so far.
+5. Fill: when fewer than ``budget`` candidates are new designs, neighbours of the best ones are added.
+6. Select: the top ``budget`` distinct designs (:func:`~n2ce_bbo.methods.selection.select_top`; a diverse batch
+   for tokens), training designs after every new one.
 
-Token spaces small enough to enumerate (``propose.enumerate_limit``) skip steps 2-3: every design is scored.
+Token spaces small enough to enumerate (``propose.enumerate_limit``) skip steps 2-5: every design is scored.
 Token designs with a neighbouring pair the data never contain although they would be expected to (a structural
 zero, :mod:`~n2ce_bbo.methods.support`) are never proposed.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,56 +38,95 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from n2ce_bbo.config import inline, require
 from n2ce_bbo.errors import ConfigError, InvalidDataError
-from n2ce_bbo.methods.base import Method, Proposal, select_top
+from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.model_selection import choose, holdout_split
-from n2ce_bbo.methods.registry import register_method
 from n2ce_bbo.methods.search import token_space_size, top_designs
+from n2ce_bbo.methods.selection import (
+    RowSet,
+    clip_to_bounds,
+    first_occurrences,
+    neighbours,
+    select_top,
+    top_indices,
+)
 from n2ce_bbo.methods.support import PairSupport, fit_pair_support
 from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
 from n2ce_bbo.tasks.base import OfflineData
-from n2ce_bbo.training.config import LatentEBMConfig
+from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.training.trainer import train_surrogate
 from n2ce_bbo.utils import PhaseProgress, derive_seed
+
+Sampler = Literal["langevin", "svgd", "gradient_ascent"]
+
+#: Weight of ``f_α`` in the candidate score when ``propose.score_prior_weight`` is null, per design kind. On
+#: Branin (8 seeds) and Superconductor (probes) weighting ``f_α`` pulled the batch back towards the data; on the
+#: token tasks a small weight helped.
+DEFAULT_SCORE_PRIOR_WEIGHT = {"tokens": 0.1, "continuous": 0.0}
+
+
+@dataclass
+class SamplerConfig:
+    """How each latent chain moves (the ``propose.sampler`` section; keys only the sampler reads).
+
+    Attributes:
+        name: ``"langevin"``, ``"svgd"`` or ``"gradient_ascent"`` (deterministic, on h + w·f).
+        n_steps: sampler steps per chain.
+        step_size: Langevin step ``s`` / SVGD step size / gradient-ascent (Adam) learning rate, latent units.
+        noise_scale: Langevin only: noise multiplier (1 samples the target; < 1 is a lower temperature).
+        grad_clip: Langevin only: per-chain gradient norm clip (``None``: none).
+        svgd_group_size: SVGD only: interaction groups within a chunk (``None``: the whole chunk).
+    """
+
+    name: Sampler = "langevin"
+    n_steps: int = 300
+    step_size: float = 0.1
+    noise_scale: float = 1.0
+    grad_clip: float | None = None
+    svgd_group_size: int | None = None
+
+    def __post_init__(self) -> None:
+        require(at_least=0, n_steps=self.n_steps, noise_scale=self.noise_scale)
+        require(above=0, step_size=self.step_size)
+        require(above=0, optional=True, grad_clip=self.grad_clip)
+        require(at_least=1, optional=True, svgd_group_size=self.svgd_group_size)
 
 
 @dataclass
 class ProposeConfig:
-    """How designs are proposed from a trained surrogate.
+    """How designs are proposed from a trained surrogate: sample, refine, fill, select.
 
     Attributes:
-        sampler: ``"langevin"``, ``"svgd"`` or ``"gradient_ascent"`` (deterministic, on h + w·f).
+        sampler: how each chain moves (:class:`SamplerConfig`).
         n_chains: total number of chains (latent samples) per ``propose`` call.
-        n_steps: sampler steps per chain.
-        step_size: Langevin step ``s`` / SVGD step size / gradient-ascent (Adam) learning rate, latent units.
-        y_star_offset: standardised ``y*`` = best standardised training score + this offset.
-        value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
-        prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
-        score_prior_weight: weight ``w`` of the standardised in-distribution score in the candidate score, when
-            :class:`SelectionConfig` does not choose it; ``None`` uses ``prior_weight``.
-        continuous_score_prior_weight: the same weight for continuous designs (``None``: ``score_prior_weight``).
-            On Branin (8 seeds) and Superconductor (probes) weighting ``f_α`` in the score pulled the batch back
-            towards the data; on the token tasks a small weight helped.
-        noise_scale: Langevin noise multiplier (1 samples the target; < 1 is a lower temperature).
-        grad_clip: per-chain gradient norm clip in Langevin (``None``: none).
+        chain_chunk: chains per chunk (the unit of parallel work and of seeding).
         init: ``"prior"`` starts chains from N(0, I); ``"data"`` from encodings of the top training designs
             (cycled over chains) plus ``init_noise`` Gaussian noise.
         init_top_k: how many of the best training designs seed ``init="data"``.
         init_noise: std of the noise added to those encodings.
-        chain_chunk: chains per chunk (the unit of parallel work and of seeding).
-        svgd_group_size: SVGD interaction groups within a chunk (``None``: the whole chunk).
         snapshots: states decoded per chain: the final one plus ``snapshots - 1`` evenly spaced states of
             the run's second half (more distinct candidates for the same sampling cost).
-        exclude_training: rank designs already in the training data after every new design.
-        fill: when the chains decode to fewer than ``budget`` distinct new designs, add neighbours of the
+        y_star_offset: standardised ``y*`` = best standardised training score + this offset.
+        value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
+        prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
+        score_prior_weight: weight ``w`` of the standardised in-distribution score in the candidate score
+            ``h(μ(x)) + w·z(x)``, when :class:`SelectionConfig` does not choose it; ``None``: the design kind's
+            default, 0.1 for tokens and 0.0 for continuous designs (``DEFAULT_SCORE_PRIOR_WEIGHT``).
+        refine_rounds: at most this many rounds of local search in design space on the candidate score after
+            sampling: each round adds the neighbours (as for ``fill``) of the ``refine_top`` best candidates so far,
+            scored like every candidate; the search stops early once a round leaves those best candidates unchanged.
+            0 disables it. (On a development task, 4 rounds from the best 512 reached 0.68 where 40 rounds from the
+            best 64 reached 0.90, as far as gradient ascent: benchmarks/results/dev/.)
+        refine_top: candidates whose neighbours each refinement round adds.
+        refine_from_data: the best training designs (by their measured score) that join the candidates as
+            starting points of the local search (they are never proposed unless nothing new is left); 0: none.
+        refine_samples: continuous designs only: perturbations per candidate per refinement round.
+        fill: when the candidates hold fewer than ``budget`` distinct new designs, add neighbours of the
             best candidates (tokens: every single-position mutant; continuous: Gaussian perturbations of
             ``fill_scale`` × the bounds' width), scored like every candidate, so ``budget`` designs return.
         fill_scale: relative perturbation size of the continuous fill (and of the continuous refinement).
-        refine_rounds: rounds of local search in design space on the candidate score after sampling: each
-            round adds the neighbours (as for ``fill``) of the ``refine_top`` best candidates so far, scored
-            like every candidate. 0 disables it.
-        refine_top: candidates whose neighbours each refinement round adds.
-        refine_samples: continuous designs only: perturbations per candidate per refinement round.
+        exclude_training: rank designs already in the training data after every new design.
         min_hamming: token designs: the returned batch keeps a design only when it differs in at least this many
             positions from every better-scored design kept (a diverse batch; see :func:`select_top`); 1 keeps the
             plain top ``budget``. Ignored for continuous designs.
@@ -99,29 +143,24 @@ class ProposeConfig:
         pair_support_min_expected: that expected-count threshold.
     """
 
-    sampler: Literal["langevin", "svgd", "gradient_ascent"] = "langevin"
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
     n_chains: int = 4096
-    n_steps: int = 300
-    step_size: float = 0.1
-    y_star_offset: float = 1.0
-    value_weight: float = 1.0
-    prior_weight: float = 1.0
-    score_prior_weight: float | None = 0.1
-    continuous_score_prior_weight: float | None = 0.0
-    noise_scale: float = 1.0
-    grad_clip: float | None = None
+    chain_chunk: int = 512
     init: Literal["prior", "data"] = "prior"
     init_top_k: int = 128
     init_noise: float = 0.1
-    chain_chunk: int = 512
-    svgd_group_size: int | None = None
     snapshots: int = 1
-    exclude_training: bool = True
+    y_star_offset: float = 1.0
+    value_weight: float = 1.0
+    prior_weight: float = 1.0
+    score_prior_weight: float | None = None
+    refine_rounds: int = 40
+    refine_top: int = 64
+    refine_from_data: int = 64
+    refine_samples: int = 16
     fill: bool = True
     fill_scale: float = 0.02
-    refine_rounds: int = 4
-    refine_top: int = 512
-    refine_samples: int = 16
+    exclude_training: bool = True
     min_hamming: int = 3
     min_distance: float = 0.01
     score_batch: int = 4096
@@ -130,24 +169,25 @@ class ProposeConfig:
     pair_support_min_expected: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("n_chains", "chain_chunk", "snapshots", "init_top_k", "score_batch", "refine_top",
-                     "refine_samples", "min_hamming"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"propose.{name} must be >= 1, got {getattr(self, name)}.")
-        if self.n_steps < 0:
-            raise ConfigError(f"propose.n_steps must be >= 0, got {self.n_steps}.")
-        if self.snapshots > 1 and self.snapshots > self.n_steps // 2 + 1:
-            raise ConfigError(f"propose.snapshots ({self.snapshots}) exceeds the states in the run's second half.")
-        if not self.step_size > 0:
-            raise ConfigError(f"propose.step_size must be > 0, got {self.step_size}.")
-        if self.refine_rounds < 0:
-            raise ConfigError(f"propose.refine_rounds must be >= 0, got {self.refine_rounds}.")
-        if self.noise_scale < 0 or self.init_noise < 0:
-            raise ConfigError("propose.noise_scale and propose.init_noise must be >= 0.")
-        if not (np.isfinite(self.min_distance) and self.min_distance >= 0):
-            raise ConfigError(f"propose.min_distance must be a finite number >= 0, got {self.min_distance}.")
-        if self.enumerate_limit < 0 or not self.pair_support_min_expected > 0:
-            raise ConfigError("propose.enumerate_limit must be >= 0 and propose.pair_support_min_expected > 0.")
+        require(at_least=1, n_chains=self.n_chains, chain_chunk=self.chain_chunk, snapshots=self.snapshots,
+                init_top_k=self.init_top_k, refine_top=self.refine_top, refine_samples=self.refine_samples,
+                min_hamming=self.min_hamming, score_batch=self.score_batch)
+        require(at_least=0, refine_rounds=self.refine_rounds, refine_from_data=self.refine_from_data,
+                init_noise=self.init_noise,
+                enumerate_limit=self.enumerate_limit)
+        require(above=0, pair_support_min_expected=self.pair_support_min_expected)
+        require(above=0, fill_scale=self.fill_scale)
+        require(at_least=0, min_distance=self.min_distance)
+        require(optional=True, score_prior_weight=self.score_prior_weight)
+        if self.snapshots > 1 and self.snapshots > self.sampler.n_steps // 2 + 1:
+            raise ConfigError(f"({self.snapshots}) exceeds the {self.sampler.n_steps // 2 + 1} states of the second "
+                              "half of a run of sampler.n_steps steps.", key="snapshots")
+
+    def score_weight(self, is_discrete: bool) -> float:
+        """The weight of ``f_α`` in the candidate score for token (``is_discrete``) or continuous designs."""
+        if self.score_prior_weight is not None:
+            return self.score_prior_weight
+        return DEFAULT_SCORE_PRIOR_WEIGHT["tokens" if is_discrete else "continuous"]
 
 
 @dataclass
@@ -159,7 +199,7 @@ class SelectionConfig:
     ``top_fraction`` of the training rows and a random ``random_fraction`` of the rest, fits the surrogate on the
     other rows, and keeps the ``w`` of ``weights`` whose score ranks the hidden rows best (the mean score of its
     ``k`` first); then it fits on every row. Without (or with fewer than ``min_rows`` rows), ``w`` is
-    ``propose.score_prior_weight`` (``propose.continuous_score_prior_weight`` for continuous designs).
+    ``propose.score_prior_weight`` (or the design kind's default).
 
     Attributes:
         enabled: rehearse (one extra fit on about ``1 - top_fraction - random_fraction`` of the rows).
@@ -178,25 +218,23 @@ class SelectionConfig:
     min_rows: int = 200
 
     def __post_init__(self) -> None:
-        if not 0 < self.top_fraction <= 0.5 or not 0 <= self.random_fraction <= 0.5:
-            raise ConfigError("selection.top_fraction must be in (0, 0.5] and selection.random_fraction in [0, 0.5].")
-        if not self.weights or any(not np.isfinite(w) for w in self.weights):
-            raise ConfigError(f"selection.weights must be a non-empty list of finite numbers, got {self.weights!r}.")
-        if self.k < 1 or self.min_rows < 1:
-            raise ConfigError("selection.k and selection.min_rows must be >= 1.")
+        require(above=0, at_most=0.5, top_fraction=self.top_fraction)
+        require(at_least=0, at_most=0.5, random_fraction=self.random_fraction)
+        if not self.weights:
+            raise ConfigError("must list at least one candidate weight.", key="weights")
+        for w in self.weights:
+            require(weights=w)
+        require(at_least=1, k=self.k, min_rows=self.min_rows)
 
 
 @dataclass
-class LatentEBMMethodConfig(LatentEBMConfig):
-    """The surrogate's configuration (``model``, ``prior``, ``train``, ...) plus ``propose`` and ``selection``."""
+class LatentEBMMethodConfig:
+    """The surrogate's settings (held inline: their keys ``model``, ``prior``, ``train`` sit at this level), the
+    ``propose`` section and the ``selection`` of the score weight."""
 
+    surrogate: LatentEBMConfig = inline(LatentEBMConfig)
     propose: ProposeConfig = field(default_factory=ProposeConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
-
-    def surrogate_config(self) -> LatentEBMConfig:
-        """The surrogate/training part alone, as a :class:`LatentEBMConfig`."""
-        names = [f.name for f in dataclasses.fields(LatentEBMConfig)]
-        return LatentEBMConfig(**{k: getattr(self, k) for k in names})
 
 
 @dataclass(frozen=True)
@@ -249,15 +287,16 @@ def run_chunk(surrogate: Any, cfg: ProposeConfig, job: _ChunkJob) -> dict[str, A
     def ascent_objective(z: Tensor) -> Tensor:
         return cfg.value_weight * surrogate.value(z) + cfg.prior_weight * surrogate.prior_f(z)
 
+    sc = cfg.sampler
     keep_traj = cfg.snapshots > 1
-    if cfg.sampler == "langevin":
-        out = langevin(log_p, z0, cfg.n_steps, cfg.step_size, generator=gen, noise_scale=cfg.noise_scale,
-                       grad_clip=cfg.grad_clip, return_trajectory=keep_traj)
-    elif cfg.sampler == "svgd":
-        out = svgd(log_p, z0, cfg.n_steps, cfg.step_size, group_size=cfg.svgd_group_size, return_trajectory=keep_traj)
+    if sc.name == "langevin":
+        out = langevin(log_p, z0, sc.n_steps, sc.step_size, generator=gen, noise_scale=sc.noise_scale,
+                       grad_clip=sc.grad_clip, return_trajectory=keep_traj)
+    elif sc.name == "svgd":
+        out = svgd(log_p, z0, sc.n_steps, sc.step_size, group_size=sc.svgd_group_size, return_trajectory=keep_traj)
     else:
-        out = gradient_ascent(ascent_objective, z0, cfg.n_steps, cfg.step_size, return_trajectory=keep_traj)
-    states = out[_snapshot_steps(cfg.n_steps, cfg.snapshots)] if keep_traj else out.unsqueeze(0)
+        out = gradient_ascent(ascent_objective, z0, sc.n_steps, sc.step_size, return_trajectory=keep_traj)
+    states = out[_snapshot_steps(sc.n_steps, cfg.snapshots)] if keep_traj else out.unsqueeze(0)
     z_final = states[-1]
     finite = torch.isfinite(states).all(dim=2)  # [S, n]
     z_all = states[finite]
@@ -308,7 +347,7 @@ class LatentEBMMethod(Method):
         t0 = time.perf_counter()
         self.selection = self._rehearse(data)
         self.surrogate, self.history = train_surrogate(
-            data, self.config.surrogate_config(), seed=self.seed, device=self.device, verbose=self.verbose,
+            data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose,
             show_progress=self.show_progress,
         )
         self._prepare_proposals(data)
@@ -328,7 +367,8 @@ class LatentEBMMethod(Method):
         self.data = data
         self.surrogate = surrogate
         self.history = history or {}
-        self.selection = dict(selection) if selection else {"enabled": False, "weight": self._configured_weight(data)}
+        self.selection = dict(selection) if selection else {
+            "enabled": False, "weight": self.config.propose.score_weight(data.is_discrete)}
         self._prepare_proposals(data)
 
     def _prepare_proposals(self, data: OfflineData) -> None:
@@ -342,16 +382,17 @@ class LatentEBMMethod(Method):
     def _rehearse(self, data: OfflineData) -> dict[str, Any]:
         """Pick the in-distribution weight from the training rows alone (see :class:`SelectionConfig`)."""
         sel: SelectionConfig = self.config.selection
+        configured = self.config.propose.score_weight(data.is_discrete)
         if not sel.enabled:
-            return {"enabled": False, "weight": self._configured_weight(data)}
+            return {"enabled": False, "weight": configured}
         if data.n < sel.min_rows:
-            return {"enabled": False, "weight": self._configured_weight(data),
+            return {"enabled": False, "weight": configured,
                     "skipped": f"{data.n} training rows < selection.min_rows ({sel.min_rows})"}
         t0 = time.perf_counter()
         rseed = derive_seed(self.seed, "rehearsal")
         split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
         fit_rows = dataclasses.replace(data, x=data.x[split.fit], y=data.y[split.fit])
-        rehearsal, _ = train_surrogate(fit_rows, self.config.surrogate_config(), seed=rseed, device=self.device,
+        rehearsal, _ = train_surrogate(fit_rows, self.config.surrogate, seed=rseed, device=self.device,
                                        verbose=self.verbose, show_progress=self.show_progress,
                                        progress_desc="rehearsal training (chooses the score weight)")
         stats = _density_stats(rehearsal, fit_rows.x, self.config.propose.score_batch)
@@ -362,13 +403,6 @@ class LatentEBMMethod(Method):
         return {"enabled": True, "weight": float(best), "recovery": table, "k": k, "n_fit": int(split.fit.size),
                 "n_top": int(split.top.size), "n_random": int(split.random.size),
                 "seconds": round(time.perf_counter() - t0, 3)}
-
-    def _configured_weight(self, data: OfflineData) -> float:
-        cfg: ProposeConfig = self.config.propose
-        w_cfg = cfg.score_prior_weight
-        if not data.is_discrete and cfg.continuous_score_prior_weight is not None:
-            w_cfg = cfg.continuous_score_prior_weight
-        return float(cfg.prior_weight if w_cfg is None else w_cfg)
 
     # ------------------------------------------------------------------------------------------
     def _init_encodings(self, data: OfflineData) -> np.ndarray | None:
@@ -448,8 +482,9 @@ class LatentEBMMethod(Method):
         return Proposal(x=x_top, scores=s_top, info=info)
 
     def propose(self, budget: int) -> Proposal:
-        """Sample latent chains towards ``y*``, decode, score, deduplicate and keep the best ``budget``
-        (or search a small token space exhaustively); every design honours ``self.constraints``."""
+        """Sample latent chains towards ``y*`` and decode them, refine and fill the candidates in design space,
+        then select the best ``budget`` distinct designs (training designs last). Small token spaces are searched
+        whole instead. Every design honours ``self.constraints``."""
         data = self._require_fit()
         if budget < 1:
             raise InvalidDataError(f"budget must be >= 1, got {budget}.")
@@ -457,7 +492,7 @@ class LatentEBMMethod(Method):
         t0 = time.perf_counter()
         w = float(self.selection["weight"])
         exhaustive = self._enumerable(data)
-        n_units = None if exhaustive else -(-cfg.n_chains // cfg.chain_chunk) + cfg.refine_rounds
+        n_units = None if exhaustive else -(-cfg.n_chains // cfg.chain_chunk)  # chunks of chains: most of the time
         with PhaseProgress("proposing", n_units, enabled=self.show_progress, unit="step") as bar:
             if exhaustive:
                 proposal = self._propose_exhaustive(data, budget, w, t0)
@@ -467,79 +502,38 @@ class LatentEBMMethod(Method):
         return proposal
 
     def _propose_sampled(self, data: OfflineData, budget: int, w: float, t0: float, bar: PhaseProgress) -> Proposal:
-        """The sampler path of :meth:`propose` (``bar`` advances once per chunk and per refinement round)."""
+        """The sampler path of :meth:`propose` (``bar`` advances once per chunk of chains)."""
         cfg: ProposeConfig = self.config.propose
         y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
-        fn, device = self._chunk_fn()
-        if self.parallel.workers <= 0:  # in this process: tick the progress display per chunk
-            fn = _ticking(fn, bar)
-        jobs = self._jobs(y_star, self._init_encodings(data), device)
-        results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
-        parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
-        if not parts:
-            raise InvalidDataError("every sampler chain diverged (non-finite latent states): lower propose.step_size.")
-        cand = np.concatenate(parts)
-        if data.is_discrete:
-            cand = cand.astype(np.int64)
-        else:
-            cand = cand.astype(np.float32)
-            if data.bounds is not None:
-                cand = np.clip(cand, data.bounds[0], data.bounds[1])
-        cand = self._project(cand)
-        _, first = np.unique(cand.reshape(cand.shape[0], -1), axis=0, return_index=True)
-        uniq = cand[np.sort(first)]
-        n_decoded_unique = int(uniq.shape[0])
-        uniq = self._supported(uniq)
-        n_unsupported = n_decoded_unique - int(uniq.shape[0])
-        scores = self._score(uniq, w)
-        exclude = data.x if cfg.exclude_training else None
-        n_unique_sampled = int(uniq.shape[0])
-        train_rows = _row_set(data.x, uniq.dtype)  # built once: the training data can have millions of rows
-        n_new_sampled = n_unique_sampled - _count_in(uniq, train_rows)
-        n_refined = 0
-        for r in range(cfg.refine_rounds):
-            # Local search on the surrogate's score in design space, from the best candidates so far.
-            src = uniq[np.argsort(-scores, kind="stable")[: cfg.refine_top]]
-            extra = self._supported(_drop_seen(self._project(_neighbours(
-                src, data, cfg.fill_scale, cfg.refine_samples, derive_seed(self.seed, "refine", r))), uniq))
-            if not len(extra):
-                break
-            n_refined += int(extra.shape[0])
-            bar.update()
-            uniq = np.concatenate([uniq, extra])
-            scores = np.concatenate([scores, self._score(extra, w)])
-        n_new = int(uniq.shape[0]) - _count_in(uniq, train_rows)
-        n_fill = 0
-        if cfg.fill and n_new < budget:
-            need = budget - n_new
-            per = data.dim * (int(data.num_classes or 2) - 1) if data.is_discrete else need
-            n_src = min(budget, -(-4 * need // per) + 1)  # enough sources for ~4x the missing designs
-            extra = self._project(_neighbours(uniq[np.argsort(-scores, kind="stable")[:n_src]], data, cfg.fill_scale,
-                                              need, derive_seed(self.seed, "fill")))
-            extra = self._supported(_drop_seen(extra, uniq))
-            if len(extra):
-                n_fill = int(extra.shape[0])
-                uniq = np.concatenate([uniq, extra])
-                scores = np.concatenate([scores, self._score(extra, w)])
-        x_top, s_top = select_top(uniq, scores, budget, exclude=exclude,
+        sampled, results = self._sample(data, y_star, bar)
+        n_decoded_unique = int(first_occurrences(sampled).shape[0])
+        pool = _Candidates(self._supported(self._project(sampled)), lambda x: self._score(x, w), self._supported,
+                           self._project)
+        train_rows = RowSet(data.x, dtype=pool.x.dtype)  # built once: the training data can have millions of rows
+        n_unique_sampled = len(pool)
+        n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
+        n_from_data = pool.add(self._best_training_designs(data))
+        n_refined = self._refine(pool, data)
+        n_fill = self._fill(pool, data, budget, train_rows)
+        x_top, s_top = select_top(pool.x, pool.scores, budget, exclude=train_rows if cfg.exclude_training else None,
                                   min_hamming=cfg.min_hamming if data.is_discrete else 1,
                                   min_distance=0.0 if data.is_discrete else cfg.min_distance,
                                   distance_scale=1.0 if data.is_discrete else _diagonal(data))
         n_final = sum(r["stats"]["n_final"] for r in results)
-        n_train_in_top = _count_in(x_top, train_rows)
         info = {
             "y_star_standardized": y_star,
-            "sampler": cfg.sampler,
+            "sampler": cfg.sampler.name,
             "n_chains": cfg.n_chains,
-            "n_chunks": len(jobs),
-            "n_candidates": int(cand.shape[0]),
+            "n_chunks": len(results),
+            "n_candidates": int(sampled.shape[0]),
             "n_unique_candidates": n_unique_sampled,
             "n_new_unique_candidates": int(n_new_sampled),
             "n_refine_candidates": n_refined,
+            "n_training_designs_as_starts": n_from_data,
             "n_fill_candidates": n_fill,
-            "n_training_designs_in_top": n_train_in_top,
+            "n_training_designs_in_top": train_rows.count(x_top),
             "search": "sampler",
-            "n_unsupported_decoded": n_unsupported,
+            "n_unsupported_decoded": n_decoded_unique - n_unique_sampled,
             **self._score_info(w),
             "n_nonfinite_chains": int(sum(r["stats"]["n_nonfinite"] for r in results)),
             "mean_final_value": sum(r["stats"]["sum_value"] for r in results) / max(n_final, 1),
@@ -548,6 +542,97 @@ class LatentEBMMethod(Method):
             "propose_s": round(time.perf_counter() - t0, 3),
         }
         return Proposal(x=x_top, scores=s_top, info=info)
+
+    def _sample(self, data: OfflineData, y_star: float, bar: PhaseProgress | None = None,
+                ) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Run every chunk of chains; returns the decoded designs ``[n_candidates, ...]`` (int64 tokens, or float32
+        clipped to the box) and the per-chunk results. ``bar`` advances once per chunk run in this process."""
+        fn, device = self._chunk_fn()
+        if bar is not None and self.parallel.workers <= 0:
+            fn = _ticking(fn, bar)
+        jobs = self._jobs(y_star, self._init_encodings(data), device)
+        results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
+        parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
+        if not parts:
+            raise InvalidDataError("every sampler chain diverged (non-finite latent states): lower propose.sampler.step_size.")
+        cand = np.concatenate(parts)
+        if data.is_discrete:
+            return cand.astype(np.int64), results
+        return clip_to_bounds(cand, data.bounds), results
+
+    def _best_training_designs(self, data: OfflineData) -> np.ndarray:
+        """The ``refine_from_data`` best training designs by measured score (starting points of the local search)."""
+        k = min(self.config.propose.refine_from_data, data.n)
+        if k == 0:
+            return data.x[:0]
+        x = data.x[top_indices(data.y.reshape(-1).astype(np.float64), k)]
+        return x.astype(np.int64) if data.is_discrete else x.astype(np.float32)
+
+    def _refine(self, pool: _Candidates, data: OfflineData) -> int:
+        """Local search on the surrogate's score in design space: each round adds the neighbours of the
+        ``refine_top`` best candidates so far, until a round leaves them unchanged. Returns the designs added."""
+        cfg: ProposeConfig = self.config.propose
+        n_added = 0
+        for r in range(cfg.refine_rounds):
+            if not len(pool):
+                break
+            sources = pool.best(cfg.refine_top)
+            added = pool.add(neighbours(sources, data, cfg.fill_scale, cfg.refine_samples,
+                                        derive_seed(self.seed, "refine", r)))
+            n_added += added
+            if not added or np.array_equal(pool.best(cfg.refine_top), sources):
+                break  # converged: no new design entered the best refine_top
+        return n_added
+
+    def _fill(self, pool: _Candidates, data: OfflineData, budget: int, train_rows: RowSet) -> int:
+        """When fewer than ``budget`` candidates are new designs, add neighbours of the best ones (about four
+        times the missing number). Returns the number of designs added."""
+        cfg: ProposeConfig = self.config.propose
+        n_new = len(pool) - train_rows.count(pool.x)
+        if not cfg.fill or n_new >= budget:
+            return 0
+        need = budget - n_new
+        per = data.dim * (int(data.num_classes or 2) - 1) if data.is_discrete else need
+        n_src = min(budget, -(-4 * need // per) + 1)  # enough sources for ~4x the missing designs
+        return pool.add(neighbours(pool.best(n_src), data, cfg.fill_scale, need, derive_seed(self.seed, "fill")))
+
+
+class _Candidates:
+    """Distinct candidate designs and their scores; refinement and fill add designs not seen before.
+
+    Args:
+        x: ``[n, ...]`` decoded designs (duplicates allowed: the first occurrence of each is kept).
+        score: ``designs [m, ...] -> [m]`` surrogate scores (float64).
+        keep: ``designs [m, ...] -> designs [m', ...]``, the ones that may be proposed (applied to added designs).
+        project: ``designs [m, ...] -> designs [m, ...]`` moved onto the user's constraints before anything else
+            (applied to added designs; default: unchanged).
+    """
+
+    def __init__(self, x: np.ndarray, score: Callable[[np.ndarray], np.ndarray],
+                 keep: Callable[[np.ndarray], np.ndarray],
+                 project: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        self._score = score
+        self._keep = keep
+        self._project = project or (lambda found: found)
+        self.x = x[first_occurrences(x)]
+        self.scores = score(self.x)
+        self.rows = RowSet(self.x)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def best(self, k: int) -> np.ndarray:
+        """The ``k`` best-scored candidates ``[<= k, ...]``, best first."""
+        return self.x[top_indices(self.scores, k)]
+
+    def add(self, found: np.ndarray) -> int:
+        """Score and keep the designs of ``found`` that are not candidates yet; returns how many were kept."""
+        extra = self._keep(self.rows.new_rows(self._project(found)))
+        if len(extra):
+            self.x = np.concatenate([self.x, extra])
+            self.scores = np.concatenate([self.scores, self._score(extra)])
+            self.rows.update(extra)
+        return int(extra.shape[0])
 
 
 def _density_stats(surrogate: Any, x: np.ndarray, batch: int, max_rows: int = 20_000) -> tuple[float, float]:
@@ -582,75 +667,8 @@ def _diagonal(data: OfflineData) -> float:
     return max(float(np.linalg.norm(np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64))), 1e-12)
 
 
-def _rows(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x.reshape(x.shape[0], -1))
-
-
-def _row_set(ref: np.ndarray, dtype: np.dtype) -> set[bytes]:
-    """The rows of ``ref`` (cast to ``dtype``, the candidates' dtype) as a set of bytes, for membership tests."""
-    return {r.tobytes() for r in _rows(np.asarray(ref).astype(dtype))}
-
-
-def _count_in(x: np.ndarray, seen: set[bytes]) -> int:
-    """How many rows of ``x`` are in ``seen`` (a :func:`_row_set` built with ``x.dtype``)."""
-    return int(sum(r.tobytes() in seen for r in _rows(x)))
-
-
-def _drop_seen(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Distinct rows of ``x`` that are not in ``ref`` (first occurrence order)."""
-    seen = _row_set(ref, x.dtype)
-    keep, out = set(), []
-    for i, r in enumerate(_rows(x)):
-        b = r.tobytes()
-        if b not in seen and b not in keep:
-            keep.add(b)
-            out.append(i)
-    return x[out]
-
-
-def _neighbours(top: np.ndarray, data: OfflineData, scale: float, need: int, seed: int) -> np.ndarray:
-    """Neighbours of the candidates ``top`` [k, ...] used to fill a short proposal.
-
-    Tokens: every single-position mutant of each candidate (k·L·(C-1) rows). Continuous: ``max(need, 1)``
-    Gaussian perturbations per candidate with std ``scale`` × the bounds' width, clipped to the bounds.
-    """
-    if data.is_discrete:
-        c = int(data.num_classes or 2)
-        k, L = top.shape
-        mut = np.repeat(top[:, None, None, :], L, axis=1).repeat(c - 1, axis=2)  # [k, L, C-1, L]
-        pos = np.arange(L)
-        shift = np.arange(1, c)
-        vals = (top[:, :, None] + shift[None, None, :]) % c  # [k, L, C-1]
-        mut[:, pos, :, pos] = np.moveaxis(vals, 1, 0)
-        return mut.reshape(-1, L).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
-    width = np.maximum(hi - lo, 1e-6)
-    reps = max(need, 1)
-    out = np.repeat(top, reps, axis=0) + rng.normal(size=(top.shape[0] * reps, top.shape[1])) * scale * width
-    return np.clip(out, lo, hi).astype(np.float32)
-
-
 def _cpu_copy(module: Any) -> Any:
     """A deep copy of ``module`` on the CPU (the original stays where it is)."""
     import copy
 
     return copy.deepcopy(module).to("cpu")
-
-
-register_method(
-    "n2ce", LatentEBMMethod, {"prior": {"objective": "n2ce", "M": 100, "K": 6}},
-    "Latent EBM surrogate with a Noisier-NCE prior (M=100, K=6); Langevin sampling of p(z|y*).",
-)
-register_method(
-    "nce", LatentEBMMethod, {"prior": {"objective": "nce", "M": 1, "K": 6}},
-    "Latent EBM surrogate with a standard NCE prior (M=1, K=6); Langevin sampling of p(z|y*).",
-)
-register_method(
-    "mle", LatentEBMMethod, {"prior": {"objective": "mle"}},
-    "Latent EBM surrogate with a prior trained by short-run-Langevin maximum likelihood.",
-)
-register_method(
-    "gaussian", LatentEBMMethod, {"prior": {"objective": "gaussian"}},
-    "Latent-variable surrogate with a plain N(0, I) prior (no EBM); Langevin sampling of p(z|y*).",
-)

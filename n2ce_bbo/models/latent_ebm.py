@@ -54,6 +54,12 @@ class LatentEBMSurrogate(nn.Module):
         has_bounds: whether a ``[2, d]`` design box is held (continuous); :meth:`decode_designs` clips to it.
     """
 
+    # buffers (registered in __init__; x_mean, x_std and bounds for continuous designs only)
+    y_stats: Tensor
+    x_mean: Tensor
+    x_std: Tensor
+    bounds: Tensor
+
     def __init__(
         self,
         design_dim: int,
@@ -89,6 +95,7 @@ class LatentEBMSurrogate(nn.Module):
         self.has_bounds = bool(has_bounds) and not is_discrete
         d, dz = self.design_dim, self.latent_dim
 
+        self.encoder: nn.Module
         if self.is_discrete:
             c = int(self.num_classes or 0)
             self.encoder = nn.Sequential(

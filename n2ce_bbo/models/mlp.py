@@ -25,14 +25,20 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-def make_activation(name: str) -> nn.Module:
+def make_activation(name: str, *, leaky_slope: float = 0.01) -> nn.Module:
     """The activation module called ``name`` (``"silu"``, ``"gelu"``, ``"relu"``, ``"tanh"``, ``"leaky_relu"``).
+
+    Args:
+        name: the non-linearity.
+        leaky_slope: slope of ``leaky_relu`` for negative inputs (torch's default 0.01; ignored by the others).
 
     Raises:
         ValueError: unknown name.
     """
     if name not in _ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}")
+    if name == "leaky_relu":
+        return nn.LeakyReLU(leaky_slope)
     return _ACTIVATIONS[name]()
 
 
@@ -148,6 +154,8 @@ class TokenInput(nn.Module):
         num_classes: token values C.
         out_dim: output width.
     """
+
+    offsets: Tensor
 
     def __init__(self, length: int, num_classes: int, out_dim: int) -> None:
         super().__init__()

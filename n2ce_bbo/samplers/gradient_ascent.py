@@ -8,7 +8,7 @@ Each chain maximises its own objective: the optimisers are element-wise (Adam, S
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, overload
 
 import torch
 from torch import Tensor
@@ -89,6 +89,29 @@ def gradient_ascent(
     return z.detach()
 
 
+def smoothed_logits(tokens: Tensor, num_classes: int, smoothing: float) -> Tensor:
+    """Starting logits for token designs: ``[n, L]`` tokens -> ``[n, L, C]`` logits
+    ``log(smoothing * one_hot + (1 - smoothing) / C)`` (Design-Bench's ``map_to_logits`` with soft interpolation)."""
+    one_hot = torch.nn.functional.one_hot(tokens.long(), num_classes).float()
+    return torch.log(smoothing * one_hot + (1.0 - smoothing) / num_classes)
+
+
+@overload
+def token_logit_ascent(
+    score_from_probs: Callable[[Tensor], Tensor], logits0: Tensor, n_steps: int, lr: float, *,
+    optimizer: Literal["adam", "sgd"] = ..., temperature: float = ..., return_logits: Literal[False] = ...,
+    return_trajectory: bool = ...,
+) -> Tensor: ...
+
+
+@overload
+def token_logit_ascent(
+    score_from_probs: Callable[[Tensor], Tensor], logits0: Tensor, n_steps: int, lr: float, *,
+    optimizer: Literal["adam", "sgd"] = ..., temperature: float = ..., return_logits: Literal[True],
+    return_trajectory: bool = ...,
+) -> tuple[Tensor, Tensor]: ...
+
+
 def token_logit_ascent(
     score_from_probs: Callable[[Tensor], Tensor],
     logits0: Tensor,
@@ -98,6 +121,7 @@ def token_logit_ascent(
     optimizer: Literal["adam", "sgd"] = "adam",
     temperature: float = 1.0,
     return_logits: bool = False,
+    return_trajectory: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Design-space ascent for token designs through a softmax relaxation.
 
@@ -107,16 +131,17 @@ def token_logit_ascent(
     Args:
         score_from_probs: ``probs [n, L, C] -> [n]`` scores to maximise (for example a surrogate applied
             to one-hot-like inputs), differentiable; rows independent.
-        logits0: ``[n, L, C]`` initial logits (for example ``k * one_hot(x)`` of starting designs).
+        logits0: ``[n, L, C]`` initial logits (for example :func:`smoothed_logits` of starting designs).
         n_steps: number of optimiser steps.
         lr: learning rate on the logits.
         optimizer: ``"adam"`` or ``"sgd"``.
         temperature: softmax temperature (> 0); lower values make the relaxation closer to one-hot.
         return_logits: also return the final logits.
+        return_trajectory: decode every iterate, not only the last.
 
     Returns:
-        ``[n, L]`` int64 tokens (argmax per position); with ``return_logits`` the pair
-        ``(tokens, logits [n, L, C])``.
+        ``[n, L]`` int64 tokens (argmax per position), or ``[n_steps + 1, n, L]`` with the trajectory
+        (``logits0`` decoded first); with ``return_logits`` the pair ``(tokens, logits [..., L, C])``.
     """
     if logits0.dim() != 3:
         raise InvalidDataError(f"logits0 must have shape [n, L, C], got {tuple(logits0.shape)}.")
@@ -128,8 +153,9 @@ def token_logit_ascent(
         probs = torch.softmax(flat.view(-1, L, C) / temperature, dim=-1)
         return score_from_probs(probs)
 
-    flat = gradient_ascent(objective, logits0.reshape(n, L * C), n_steps, lr, optimizer=optimizer)
-    logits = flat.view(n, L, C)
+    flat = gradient_ascent(objective, logits0.reshape(n, L * C), n_steps, lr, optimizer=optimizer,
+                           return_trajectory=return_trajectory)
+    logits = flat.view(*flat.shape[:-1], L, C)
     tokens = logits.argmax(dim=-1)
     if return_logits:
         return tokens, logits

@@ -75,8 +75,8 @@ class Task:
     def __init__(
         self,
         name: str,
-        x: np.ndarray,
-        y: np.ndarray,
+        x: object,
+        y: object,
         *,
         oracle: Oracle | None = None,
         num_classes: int | None = None,

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from n2ce_bbo.errors import CorruptDataError, DataNotFoundError
+from n2ce_bbo.registry import import_target
 
 ENV_VAR = "N2CE_BBO_DATA_DIR"
 CACHE_ENV_VAR = "N2CE_BBO_CACHE_DIR"
@@ -158,3 +160,34 @@ def resolve_cache_dir(data_dir: Path | None, cache_dir: str | os.PathLike[str] |
     p = Path(env).expanduser() if env else Path.home() / ".cache" / "n2ce_bbo"
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def data_status(source: Callable[[Path], str | None], data_dir: str | os.PathLike[str] | None) -> tuple[bool, str]:
+    """``(found, text)`` for listings: where a task's files were found in the data folder, or what to set.
+
+    Args:
+        source: ``source(root) -> description | None`` of the task's files under the folder ``root`` (loads nothing).
+        data_dir: the folder given (``None``: ``$N2CE_BBO_DATA_DIR``).
+    """
+    root = find_data_dir(data_dir)
+    if root is None:
+        return False, f"missing: {HOW_TO_SET}"
+    if not root.is_dir():
+        return False, f"missing: folder {str(root)!r} does not exist; {HOW_TO_SET}"
+    try:
+        src = source(root)
+    except CorruptDataError as exc:
+        return False, f"unusable: {exc}"
+    return (True, f"found: {src}") if src else (False, f"missing in {str(root)!r}: {HOW_TO_SET}")
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    """``check(data_dir) -> (found, text)`` for listings (:func:`data_status`), with the task's ``source(root)``
+    function given as a ``"package.module:attribute"`` path and imported only when the check runs."""
+
+    source: str
+
+    def __call__(self, data_dir: str | os.PathLike[str] | None) -> tuple[bool, str]:
+        """Where the task's files were found under ``data_dir``, or what to set."""
+        return data_status(import_target(self.source), data_dir)

@@ -16,9 +16,9 @@ import numpy as np
 
 from n2ce_bbo.errors import CorruptDataError, DataNotFoundError, InvalidDataError
 from n2ce_bbo.tasks.base import Task
+from n2ce_bbo.tasks.builtin import SUPERCON_ORACLE_NOTE
 from n2ce_bbo.tasks.data_dir import (
     HOW_TO_SET,
-    find_data_dir,
     find_file,
     find_shards,
     load_npy,
@@ -38,13 +38,6 @@ SUPERCON_NPZ = "superconductor/superconductor_unique_m.npz"
 SUPERCON_SHARDS = ("superconductor", "superconductor")
 
 # Known sizes, so listings need not load anything.
-TFBIND8_TRAIN_ROWS = 32_898
-TFBIND10_TRAIN_ROWS = 4_161_482
-SUPERCON_TRAIN_ROWS = 15_320  # of 19,147 labelled rows (the 80th percentile rule)
-
-SUPERCON_ORACLE_NOTE = (
-    "reproduction of Design-Bench's random-forest oracle: scores are close to, not identical with, published ones"
-)
 
 
 # --- shared helpers ------------------------------------------------------------------------------------------
@@ -73,7 +66,7 @@ def tokens_to_codes(x: np.ndarray, num_classes: int) -> np.ndarray:
 
 def codes_to_tokens(codes: np.ndarray, length: int, num_classes: int, dtype: type = np.uint8) -> np.ndarray:
     """Inverse of :func:`tokens_to_codes`, one column at a time (no ``[m, L]`` int64 temporary): ``[m] -> [m, L]``."""
-    out = np.empty((codes.shape[0], length), dtype=dtype)
+    out: np.ndarray = np.empty((codes.shape[0], length), dtype=dtype)
     for i in range(length):
         out[:, i] = (codes // num_classes ** (length - 1 - i)) % num_classes
     return out
@@ -350,17 +343,3 @@ def make_superconductor(data_dir: str | Path | None = None, seed: int = 0, cache
         y_full_max=float(y_full.max()), description="superconductor critical temperature (Design-Bench)",
         oracle_note=SUPERCON_ORACLE_NOTE,
     )
-
-
-def data_status(source_fn, data_dir: str | Path | None) -> tuple[bool, str]:  # noqa: ANN001
-    """``(found, text)`` for listings: where the data was found, or what to set."""
-    root = find_data_dir(data_dir)
-    if root is None:
-        return False, f"missing: {HOW_TO_SET}"
-    if not root.is_dir():
-        return False, f"missing: folder {str(root)!r} does not exist; {HOW_TO_SET}"
-    try:
-        src = source_fn(root)
-    except CorruptDataError as exc:
-        return False, f"unusable: {exc}"
-    return (True, f"found: {src}") if src else (False, f"missing in {str(root)!r}: {HOW_TO_SET}")

@@ -1,20 +1,27 @@
-"""Task registry: names such as ``"TFBind8-Exact-v0"`` map to factories ``factory(data_dir=..., **kwargs) -> Task``."""
+"""Task registry: names such as ``"TFBind8-Exact-v0"`` map to factories ``factory(data_dir=..., **kwargs) -> Task``.
+
+The built-in tasks come from the table :data:`n2ce_bbo.tasks.builtin.BUILTIN_TASKS`, whose factories are imported
+when a task is made, not when tasks are listed. :func:`register` adds your own (a factory, or its
+``"module:attribute"`` path).
+"""
 
 from __future__ import annotations
 
-import difflib
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from n2ce_bbo.errors import ConfigError, DataNotFoundError, N2CEBBOError, UnknownTaskError
+from n2ce_bbo.registry import Registry, import_target
 from n2ce_bbo.tasks.base import Task
+from n2ce_bbo.tasks.builtin import BUILTIN_TASKS, Kind
 from n2ce_bbo.tasks.data_dir import HOW_TO_SET
 
 TaskFactory = Callable[..., Task]
-Kind = Literal["discrete", "continuous"]
+DataSource = Callable[[str | Path | None], tuple[bool, str]]
 
 
 @dataclass(frozen=True)
@@ -37,21 +44,29 @@ class TaskInfo:
 @dataclass(frozen=True)
 class _Entry:
     info: TaskInfo
-    factory: TaskFactory
+    factory: TaskFactory | str  # a "module:attribute" string is imported on first use
     design_shape: tuple[int, ...] | None = None
     num_classes: int | None = None
     train_rows: int | None = None
     oracle_note: str = ""
-    data_source: Callable[[str | Path | None], tuple[bool, str]] | None = None
+    data_source: DataSource | None = None
+    factory_args: tuple[Any, ...] = ()
     run_seed_option: str | None = None
 
+    def resolve(self) -> TaskFactory:
+        """The factory itself (imported now when given as a path), with ``factory_args`` bound."""
+        fn = import_target(self.factory) if isinstance(self.factory, str) else self.factory
+        if not callable(fn):
+            raise ConfigError(f"factory for task {self.info.name!r} ({self.factory!r}) is not callable.")
+        return functools.partial(fn, *self.factory_args) if self.factory_args else fn
 
-_TASKS: dict[str, _Entry] = {}
+
+_TASKS: Registry[_Entry] = Registry("task", UnknownTaskError, prefix_hint=5)
 
 
 def register(
     name: str,
-    factory: TaskFactory,
+    factory: TaskFactory | str,
     *,
     kind: Kind,
     description: str,
@@ -61,14 +76,16 @@ def register(
     num_classes: int | None = None,
     train_rows: int | None = None,
     oracle_note: str = "",
-    data_source: Callable[[str | Path | None], tuple[bool, str]] | None = None,
-    run_seed_option: str | None = None,
+    data_source: DataSource | None = None,
+    factory_args: tuple[Any, ...] = (),
+    run_seed_option: str | None = None
 ) -> None:
     """Register a task factory under ``name``.
 
     Args:
         name: registry name (for example ``"MyTask-v0"``).
         factory: ``factory(data_dir=..., **kwargs) -> Task``; ``data_dir`` is passed even to tasks without data.
+            A ``"package.module:attribute"`` string names a factory imported when the task is first made.
         kind: ``"discrete"`` or ``"continuous"``.
         description: one line for listings.
         needs_data: whether the factory reads the data folder.
@@ -76,6 +93,7 @@ def register(
         design_shape, num_classes, train_rows, oracle_note: optional facts for :func:`task_table`, so listing
             does not build the task (tasks without data and without these facts are built to list them).
         data_source: optional ``f(data_dir) -> (found, text)`` telling listings whether the data is present.
+        factory_args: leading positional arguments bound to the factory (several tasks sharing one factory).
         run_seed_option: the factory option that a run's seed sets when the caller does not (for a data set drawn
             anew for each run, as TFBind10's seeded 10,000-row subset): :func:`n2ce_bbo.optimize` and the
             benchmark runner pass their seed to it. ``None``: the task does not depend on the run seed.
@@ -85,37 +103,28 @@ def register(
     """
     if kind not in ("discrete", "continuous"):
         raise ConfigError(f"kind must be 'discrete' or 'continuous', got {kind!r}.")
-    if not callable(factory):
-        raise ConfigError(f"factory for task {name!r} must be callable.")
+    if not (callable(factory) or isinstance(factory, str)):
+        raise ConfigError(f"factory for task {name!r} must be callable (or a 'module:attribute' path).")
+    if callable(factory):
+        _check_factory(name, factory, run_seed_option)
+    _TASKS.add(name, _Entry(
+        TaskInfo(name, kind, description, bool(needs_data)), factory, design_shape, num_classes, train_rows,
+        oracle_note, data_source, tuple(factory_args), run_seed_option,
+    ), overwrite=overwrite)
+
+
+def _check_factory(name: str, factory: TaskFactory, run_seed_option: str | None) -> None:
+    """The factory takes ``data_dir`` (and ``run_seed_option``, when given) as keywords (factories given by path
+    are checked when first used, by :func:`make`)."""
     try:
         fparams = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # builtins without a signature: trust the caller
-        fparams = None
-    if fparams is not None and "data_dir" not in fparams and not any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in fparams.values()
-    ):
+        return
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in fparams.values())
+    if "data_dir" not in fparams and not takes_any:
         raise ConfigError(f"factory for task {name!r} must accept a data_dir keyword argument (it may ignore it).")
-    if name in _TASKS and not overwrite:
-        raise ConfigError(f"Task {name!r} is already registered (pass overwrite=True to replace it).")
-    if run_seed_option is not None and fparams is not None and run_seed_option not in fparams and not any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in fparams.values()
-    ):
+    if run_seed_option is not None and run_seed_option not in fparams and not takes_any:
         raise ConfigError(f"run_seed_option {run_seed_option!r} of task {name!r} is not an option of its factory.")
-    _TASKS[name] = _Entry(
-        TaskInfo(name, kind, description, bool(needs_data)), factory, design_shape, num_classes, train_rows,
-        oracle_note, data_source, run_seed_option,
-    )
-
-
-def _entry(name: str) -> _Entry:
-    _ensure_builtin()
-    if name not in _TASKS:
-        close = difflib.get_close_matches(name, list(_TASKS), n=3, cutoff=0.5)
-        if not close:  # also try case-insensitive prefix matches ("tfbind8" -> "TFBind8-Exact-v0")
-            close = [k for k in _TASKS if k.lower().startswith(name.lower()[:5])][:3]
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise UnknownTaskError(f"Unknown task {name!r}.{hint} Known tasks: {', '.join(sorted(_TASKS))}.")
-    return _TASKS[name]
 
 
 def make(name: str, data_dir: str | Path | None = None, **kwargs: Any) -> Task:
@@ -131,9 +140,8 @@ def make(name: str, data_dir: str | Path | None = None, **kwargs: Any) -> Task:
         ConfigError: an option the task does not accept.
         DataNotFoundError: the task needs data and none was found (the message says what to set).
     """
-    entry = _entry(name)
-    sig = inspect.signature(entry.factory)
-    params = sig.parameters
+    factory = _TASKS.get(name).resolve()
+    params = inspect.signature(factory).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         accepted = [k for k in params if k != "data_dir"]
         unknown = [k for k in kwargs if k not in params]
@@ -141,7 +149,7 @@ def make(name: str, data_dir: str | Path | None = None, **kwargs: Any) -> Task:
             raise ConfigError(
                 f"Task {name!r} does not accept option(s) {unknown}; it accepts {accepted or 'no options'}."
             )
-    return entry.factory(data_dir=data_dir, **kwargs)
+    return factory(data_dir=data_dir, **kwargs)
 
 
 def task_options_for_run(name: str, options: Mapping[str, Any] | None, run_seed: int) -> dict[str, Any]:
@@ -151,7 +159,7 @@ def task_options_for_run(name: str, options: Mapping[str, Any] | None, run_seed:
     ``options`` already sets it (an explicit value wins: a fixed subset for every run).
     """
     out = dict(options or {})
-    key = _entry(name).run_seed_option
+    key = _TASKS.get(name).run_seed_option
     if key is not None and key not in out:
         out[key] = int(run_seed)
     return out
@@ -159,8 +167,7 @@ def task_options_for_run(name: str, options: Mapping[str, Any] | None, run_seed:
 
 def list_tasks() -> list[TaskInfo]:
     """Every registered task, sorted by name."""
-    _ensure_builtin()
-    return [e.info for _, e in sorted(_TASKS.items())]
+    return [e.info for _, e in _TASKS.items()]
 
 
 def _shape_text(shape: tuple[int, ...] | None, num_classes: int | None) -> str:
@@ -180,7 +187,7 @@ def task_table(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """
     rows: list[dict[str, Any]] = []
     for info in list_tasks():
-        e = _TASKS[info.name]
+        e = _TASKS.get(info.name)
         shape, ncls, n_rows, note = e.design_shape, e.num_classes, e.train_rows, e.oracle_note
         if info.needs_data:
             found, where = e.data_source(data_dir) if e.data_source else (True, "(not checked)")
@@ -188,7 +195,7 @@ def task_table(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
             found, where = True, "embedded (no data needed)"
         if (shape is None or n_rows is None) and (not info.needs_data or found):
             try:  # tasks without recorded facts: build them (cheap for embedded ones)
-                t = e.factory(data_dir=data_dir)
+                t = e.resolve()(data_dir=data_dir)
                 shape, ncls, n_rows, note = t.input_shape, t.num_classes, t.dataset_size, note or t.oracle_note
             except DataNotFoundError as exc:
                 found, where = False, f"missing: {exc}"
@@ -204,12 +211,5 @@ def task_table(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-_BUILTIN_LOADED = False
-
-
-def _ensure_builtin() -> None:
-    global _BUILTIN_LOADED
-    if _BUILTIN_LOADED:
-        return
-    _BUILTIN_LOADED = True
-    from n2ce_bbo.tasks import builtin  # noqa: F401  (registers the built-in tasks)
+for _row in BUILTIN_TASKS:
+    register(**_row)

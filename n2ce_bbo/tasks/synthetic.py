@@ -23,40 +23,8 @@ import numpy as np
 
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.tasks.base import Task
+from n2ce_bbo.tasks.builtin import SYNTHETIC_SPECS, SyntheticSpec
 from n2ce_bbo.tasks.design_bench import percentile_mask
-
-
-@dataclass(frozen=True)
-class SyntheticSpec:
-    """How one embedded task is built.
-
-    Attributes:
-        name: registry name.
-        function: class name in ``botorch.test_functions.synthetic``.
-        dim: input dimension ``d``.
-        n_samples: default size of the drawn full set.
-        max_percentile: default percentile of the full set at or below which rows are kept.
-    """
-
-    name: str
-    function: str
-    dim: int
-    n_samples: int = 5_000
-    max_percentile: float = 80.0
-
-    @property
-    def train_rows(self) -> int:
-        """Rows kept with the default settings (continuous draws have no ties)."""
-        return int(np.floor(self.max_percentile / 100.0 * (self.n_samples - 1))) + 1
-
-
-SPECS: tuple[SyntheticSpec, ...] = (
-    SyntheticSpec("Branin-Exact-v0", "Branin", 2, 5_000, 90.0),
-    SyntheticSpec("Ackley-Exact-v0", "Ackley", 6),
-    SyntheticSpec("Hartmann6-Exact-v0", "Hartmann", 6),
-    SyntheticSpec("Rosenbrock-Exact-v0", "Rosenbrock", 4),
-    SyntheticSpec("Ackley50-Exact-v0", "Ackley", 50, 10_000),
-)
 
 
 def botorch_function(function: str, dim: int) -> Any:
@@ -122,10 +90,17 @@ def make_synthetic(
     )
 
 
-def _factory(spec: SyntheticSpec):  # noqa: ANN202
-    def factory(data_dir: str | Path | None = None, n_samples: int | None = None, seed: int = 0,
-                max_percentile: float | None = None) -> Task:
-        return make_synthetic(spec, n_samples=n_samples, seed=seed, max_percentile=max_percentile)
+def make_named(
+    name: str, data_dir: str | Path | None = None, n_samples: int | None = None, seed: int = 0,
+    max_percentile: float | None = None,
+) -> Task:
+    """The embedded task called ``name`` (see :data:`~n2ce_bbo.tasks.builtin.SYNTHETIC_SPECS` and
+    :func:`make_synthetic`; ``data_dir`` is ignored).
 
-    factory.__doc__ = f"``{spec.name}``: see :func:`make_synthetic` (``data_dir`` is ignored)."
-    return factory
+    Raises:
+        InvalidDataError: ``name`` is not an embedded synthetic task.
+    """
+    spec = next((sp for sp in SYNTHETIC_SPECS if sp.name == name), None)
+    if spec is None:
+        raise InvalidDataError(f"{name!r} is not one of the synthetic tasks {[sp.name for sp in SYNTHETIC_SPECS]}.")
+    return make_synthetic(spec, n_samples=n_samples, seed=seed, max_percentile=max_percentile)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,64 +25,14 @@ import torch
 
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, CorruptDataError
+from n2ce_bbo.models.builder import DataFacts, build_surrogate, surrogate_facts
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
-from n2ce_bbo.training.config import LatentEBMConfig
+from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json
 
 FORMAT = "n2ce_bbo.latent_ebm_surrogate"
 VERSION = 1
 MANIFEST = "config.json"
-
-
-@dataclass(frozen=True)
-class DataFacts:
-    """What the surrogate's architecture needs to know about the data.
-
-    Attributes:
-        design_dim: d (continuous) or L (tokens).
-        is_discrete: token designs.
-        num_classes: C for tokens, else ``None``.
-        has_bounds: a continuous design box is held.
-    """
-
-    design_dim: int
-    is_discrete: bool
-    num_classes: int | None = None
-    has_bounds: bool = False
-
-
-def build_surrogate(config: LatentEBMConfig, facts: DataFacts) -> LatentEBMSurrogate:
-    """A freshly initialised surrogate for ``config`` and the data described by ``facts``
-    (initialisation uses torch's global RNG: seed it first)."""
-    m = config.model
-    return LatentEBMSurrogate(
-        facts.design_dim,
-        is_discrete=facts.is_discrete,
-        num_classes=facts.num_classes,
-        latent_dim=m.latent_dim,
-        hidden=m.hidden,
-        depth=m.depth,
-        prior_stages=config.prior.K if config.prior.uses_ebm else 0,
-        prior_hidden=m.prior_hidden,
-        prior_depth=m.prior_depth,
-        share_prior_trunk=m.share_prior_trunk,
-        activation=m.activation,
-        decoder_std=m.decoder_std,
-        y_noise_std=m.y_noise_std,
-        value_heads=m.value_heads,
-        has_bounds=facts.has_bounds,
-    )
-
-
-def surrogate_facts(surrogate: LatentEBMSurrogate) -> DataFacts:
-    """The :class:`DataFacts` a surrogate was built with."""
-    return DataFacts(surrogate.design_dim, surrogate.is_discrete, surrogate.num_classes, surrogate.has_bounds)
-
-
-def _config_only(config: LatentEBMConfig) -> dict[str, Any]:
-    """The LatentEBMConfig sections of ``config`` (a subclass may carry more, e.g. ``propose``)."""
-    d = to_dict(config)
-    return {k: d[k] for k in ("model", "prior", "train")}
 
 
 def _torch_bytes(obj: Any) -> bytes:
@@ -132,7 +81,7 @@ def save_surrogate(
     manifest = {
         "format": FORMAT,
         "version": VERSION,
-        "config": _config_only(config),
+        "config": to_dict(config),
         "facts": surrogate_facts(surrogate).__dict__,
         "files": files,
     }

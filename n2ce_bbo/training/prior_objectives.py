@@ -19,17 +19,15 @@ import torch
 from torch import Tensor
 
 from n2ce_bbo.losses import (
+    TELESCOPING_OBJECTIVES,
     make_waymarks,
     mle_gradient_surrogate,
-    n2ce_loss,
-    nce_loss,
-    nwj_loss,
+    objective_loss,
     waymark_schedule,
 )
 from n2ce_bbo.models.ebm_prior import EBMPrior
-from n2ce_bbo.training.config import PriorConfig
-
-TELESCOPING_OBJECTIVES = ("n2ce", "nce", "nwj")
+from n2ce_bbo.samplers.langevin import langevin
+from n2ce_bbo.training.settings import PriorConfig
 
 
 def telescoping_prior_loss(
@@ -63,15 +61,7 @@ def telescoping_prior_loss(
     stacked = torch.stack([torch.cat([wm[k + 1], wm[k]]) for k in range(K)])  # [K, 2n, d]
     out = prior.stage_outputs(stacked)  # [K, 2n]
     f_t, f_n = out[:, :n].reshape(-1), out[:, n:].reshape(-1)
-    if objective == "n2ce":
-        per = n2ce_loss(f_t, f_n, M, reg=reg)
-    elif objective == "nce":
-        per = nce_loss(f_t, f_n, reg=reg)
-    elif objective == "nwj":
-        per = nwj_loss(f_t, f_n, reg=reg)
-    else:
-        raise ValueError(f"unknown telescoping objective {objective!r}; choose one of {TELESCOPING_OBJECTIVES}")
-    return K * per, {"f_target_mean": f_t.detach().mean(), "f_noise_mean": f_n.detach().mean()}
+    return K * objective_loss(f_t, f_n, objective, M, reg), {"f_target_mean": f_t.detach().mean(), "f_noise_mean": f_n.detach().mean()}
 
 
 def short_run_langevin(
@@ -82,24 +72,19 @@ def short_run_langevin(
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
 ) -> Tensor:
-    """Samples of ``p_α(z) ∝ N(z; 0, I) e^{f_α(z)}`` by ``steps`` unadjusted Langevin steps from N(0, I).
-
-    ``z <- z + (s²/2) ∇ log p_α(z) + s ξ``. Gradients go to ``z`` only (α is untouched).
+    """Samples of ``p_α(z) ∝ N(z; 0, I) e^{f_α(z)}`` by ``steps`` unadjusted Langevin steps from N(0, I)
+    (:func:`~n2ce_bbo.samplers.langevin.langevin` with unit noise). Gradients go to ``z`` only (α is untouched).
 
     Returns:
         Detached ``[n, d_z]`` samples.
     """
     dev = torch.device(device) if device is not None else next(prior.parameters()).device
-    d = prior.latent_dim
-    z = torch.randn(n, d, generator=generator, device=dev)
-    half = 0.5 * step_size * step_size
-    with torch.enable_grad():
-        for _ in range(steps):
-            z = z.detach().requires_grad_(True)
-            logp = prior(z).sum() - 0.5 * z.square().sum()
-            (g,) = torch.autograd.grad(logp, z)
-            z = z.detach() + half * g + step_size * torch.randn(n, d, generator=generator, device=dev)
-    return z.detach()
+    z0 = torch.randn(n, prior.latent_dim, generator=generator, device=dev)
+
+    def log_p(z: Tensor) -> Tensor:
+        return prior(z) - 0.5 * z.square().sum(dim=1)
+
+    return langevin(log_p, z0, steps, step_size, generator=generator).detach()
 
 
 def mle_prior_loss(

@@ -36,18 +36,13 @@ from torch import Tensor
 
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, InvalidDataError, NonFiniteLossError
-from n2ce_bbo.losses import waymark_schedule
+from n2ce_bbo.losses import TELESCOPING_OBJECTIVES, waymark_schedule
+from n2ce_bbo.models.builder import DataFacts, build_surrogate, data_facts, surrogate_facts
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
 from n2ce_bbo.tasks.base import OfflineData
-from n2ce_bbo.training.checkpoint import (
-    DataFacts,
-    build_surrogate,
-    has_checkpoint,
-    load_checkpoint,
-    save_surrogate,
-)
-from n2ce_bbo.training.config import LatentEBMConfig
+from n2ce_bbo.training.checkpoint import has_checkpoint, load_checkpoint, save_surrogate
 from n2ce_bbo.training.prior_objectives import prior_loss
+from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.utils import PhaseProgress, derive_seed, ensure_writable_dir, resolve_device, seed_everything
 
 _EPOCH_KEYS = ("loss", "recon", "value_mse", "kl", "prior_f", "prior_loss", "f_target_mean", "f_noise_mean")
@@ -106,8 +101,7 @@ def train_surrogate(
 
     Args:
         data: offline designs and scores (never an oracle).
-        config: a :class:`LatentEBMConfig` (a subclass is fine: only its model/prior/train sections are used)
-            or a mapping of overrides.
+        config: a :class:`LatentEBMConfig` or a mapping of overrides of its defaults.
         seed: seed of initialisation, subsampling, row order and noise.
         device: ``"cpu"``, ``"cuda"``, ...; ``None`` picks CUDA when available.
         verbose: one line of losses per epoch and every ``log_every`` steps on stderr (the step losses are
@@ -134,12 +128,7 @@ def train_surrogate(
     _check_data(data)
     dev = resolve_device(device)
     tcfg, pcfg = cfg.train, cfg.prior
-    facts = DataFacts(
-        design_dim=data.dim,
-        is_discrete=bool(data.is_discrete),
-        num_classes=int(data.num_classes) if data.is_discrete and data.num_classes is not None else None,
-        has_bounds=(not data.is_discrete) and data.bounds is not None,
-    )
+    facts = data_facts(data)
     idx = subsample_indices(data.n, tcfg.max_train_rows, seed)
     x_np = data.x if idx is None else data.x[idx]
     y_all = np.asarray(data.y, dtype=np.float64).reshape(-1)
@@ -172,7 +161,7 @@ def train_surrogate(
     bs = min(tcfg.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
     n_epochs = tcfg.epochs_for(steps_per_epoch, n)
-    schedule = waymark_schedule(pcfg.K, pcfg.waymarks) if pcfg.objective in ("n2ce", "nce", "nwj") else None
+    schedule = waymark_schedule(pcfg.K, pcfg.waymarks) if pcfg.objective in TELESCOPING_OBJECTIVES else None
     inv_tau = 1.0 / cfg.model.decoder_temperature
     last_good = f"{ckpt} (epoch {start_epoch})" if ckpt is not None and start_epoch > 0 else None
     t_run = time.perf_counter()
@@ -312,7 +301,7 @@ def _resume(
     saved, saved_cfg, state, history = load_checkpoint(ckpt, dev)
     if to_dict(saved_cfg.model) != to_dict(cfg.model) or to_dict(saved_cfg.prior) != to_dict(cfg.prior):
         raise ConfigError(f"Cannot resume from {str(ckpt)!r}: its model/prior settings differ from this config.")
-    if DataFacts(saved.design_dim, saved.is_discrete, saved.num_classes, saved.has_bounds) != facts:
+    if surrogate_facts(saved) != facts:
         raise ConfigError(f"Cannot resume from {str(ckpt)!r}: it was trained on data of another shape.")
     if state is None or history is None:
         raise ConfigError(f"Cannot resume from {str(ckpt)!r}: it holds weights only, no trainer state.")

@@ -76,7 +76,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     try:
         m = model.method
         history = {k: v for k, v in model.history.items() if k != "config"}
-        save_surrogate(m.surrogate, m.config, tmp / "surrogate", history=_jsonable(history))
+        save_surrogate(m.surrogate, m.config.surrogate, tmp / "surrogate", history=_jsonable(history))
         buf = io.BytesIO()
         np.savez_compressed(buf, x=np.ascontiguousarray(model.offline.x), y=np.asarray(model.data.y, dtype=np.float64))
         blob = buf.getvalue()

@@ -71,7 +71,7 @@ def planned_steps(method: Method, n: int) -> int | None:
     """Minibatches a latent-EBM method's trainer will run on ``n`` rows (``None`` for other methods)."""
     if not is_latent_ebm(method):
         return None
-    t = method.config.train
+    t = method.config.surrogate.train
     rows = n if t.max_train_rows is None else min(n, t.max_train_rows)
     per_epoch = math.ceil(rows / min(t.batch_size, rows))
     total = t.epochs_for(per_epoch, rows) * per_epoch
@@ -270,7 +270,7 @@ class FittedModel:
         Returns:
             A :class:`~n2ce_bbo.optimize.Result` (no oracle scores; ``predicted`` / ``in_distribution`` for
             latent-EBM methods). Every design honours the constraints; when fewer than ``budget`` do,
-            ``info["shortfall"]`` says how many are missing (and a :class:`~n2ce_bbo.errors.DataWarning` too).
+            ``result.shortfall`` says how many are missing (and a :class:`~n2ce_bbo.errors.DataWarning` too).
         """
         from n2ce_bbo.optimize import Result, versions
 
@@ -300,7 +300,6 @@ class FittedModel:
         propose_s = time.perf_counter() - t0
         x, scores, info = proposal
         if x.shape[0] < budget:
-            info["shortfall"] = int(budget - x.shape[0])
             warnings.warn(f"only {x.shape[0]} of the {budget} requested designs satisfy the constraints.",
                           DataWarning, stacklevel=2)
         predicted = in_dist = None

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from n2ce_bbo.methods.base import ParallelSpec
-from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig, _neighbours, _snapshot_steps
+from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig, _snapshot_steps
 from n2ce_bbo.methods.registry import get_method, make_method
+from n2ce_bbo.methods.selection import RowSet
 from n2ce_bbo.tasks.base import OfflineData
 
 # Tiny surrogate and sampler settings: the goal is the plumbing, not the optimum.
@@ -18,25 +19,15 @@ TINY: dict[str, Any] = {
     "model": {"latent_dim": 4},
     "train": {"epochs": 2},
     # enumerate_limit 0: these tests exercise the sampler path even on the tiny (enumerable) token space.
-    "propose": {"n_chains": 96, "n_steps": 20, "chain_chunk": 32, "step_size": 0.1, "enumerate_limit": 0},
+    "propose": {"n_chains": 96, "chain_chunk": 32, "sampler": {"n_steps": 20, "step_size": 0.1}, "enumerate_limit": 0},
 }
 
 
-def _tiny_config(**propose: Any) -> dict[str, Any]:
-    """TINY with keys the surrogate config does not have left out (the models package owns its names)."""
-    from n2ce_bbo.methods.latent_ebm import LatentEBMMethodConfig
-
-    # No rehearsal fit by default: it doubles the training time; the rehearsal tests switch it on.
-    cfg: dict[str, Any] = {"propose": {**TINY["propose"], **propose}, "selection": {"enabled": False}}
-    base = LatentEBMMethodConfig()
-    for section in ("model", "train"):
-        sub = getattr(base, section, None)
-        if sub is None:
-            continue
-        keep = {k: v for k, v in TINY[section].items() if hasattr(sub, k)}
-        if keep:
-            cfg[section] = keep
-    return cfg
+def _tiny_config(sampler: dict[str, Any] | None = None, **propose: Any) -> dict[str, Any]:
+    """TINY with ``propose`` keys (and ``sampler`` keys) replaced; no rehearsal fit by default (it doubles the
+    training time; the rehearsal tests switch it on)."""
+    sampler_cfg = {**TINY["propose"]["sampler"], **(sampler or {})}
+    return {**TINY, "propose": {**TINY["propose"], **propose, "sampler": sampler_cfg}, "selection": {"enabled": False}}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +82,7 @@ def test_token_proposals_and_determinism(token_data: OfflineData) -> None:
 
 @pytest.mark.parametrize("sampler", ["svgd", "gradient_ascent"])
 def test_other_samplers(continuous_data: OfflineData, sampler: str) -> None:
-    _, p = _run(continuous_data, budget=8, sampler=sampler)
+    _, p = _run(continuous_data, budget=8, sampler={"name": sampler})
     assert p.x.shape == (8, 2)
     assert p.info["sampler"] == sampler
 
@@ -111,7 +102,11 @@ def test_propose_before_fit_and_bad_config() -> None:
     with pytest.raises(ConfigError):
         LatentEBMMethod({"propose": {"chain_chunk": 0}})
     with pytest.raises(ConfigError):
-        LatentEBMMethod({"propose": {"sampler": "hmc"}})
+        LatentEBMMethod({"propose": {"sampler": {"name": "hmc"}}})
+    with pytest.raises(ConfigError, match=r"LatentEBMMethod\.propose\.snapshots"):
+        LatentEBMMethod({"propose": {"snapshots": 5, "sampler": {"n_steps": 4}}})
+    with pytest.raises(ConfigError, match=r"propose\.sampler\.step_size must be a finite number > 0, got 0"):
+        LatentEBMMethod({"propose": {"sampler": {"step_size": 0}}})
 
 
 def test_registry_presets() -> None:
@@ -119,8 +114,24 @@ def test_registry_presets() -> None:
         entry = get_method(name)
         assert entry.cls is LatentEBMMethod and entry.description
     m = make_method("n2ce")
-    assert m.config.prior.M == 100 and m.config.prior.K == 6
-    assert make_method("nce").config.prior.M == 1
+    assert m.config.surrogate.prior.M == 100 and m.config.surrogate.prior.K == 6
+    assert make_method("nce").config.surrogate.prior.M == 1
+
+
+def test_config_keys_stay_flat_and_the_score_weight_has_one_key() -> None:
+    m = make_method("n2ce", {"prior": {"M": 10}, "model": {"latent_dim": 3}, "propose": {"n_chains": 8}})
+    assert m.config.surrogate.prior.M == 10 and m.config.surrogate.prior.K == 6  # preset kept, M overridden
+    d = m.config_dict()
+    assert sorted(d) == ["model", "prior", "propose", "selection", "train"]  # the user's keys, not "surrogate"
+    assert d["model"]["latent_dim"] == 3 and d["propose"]["sampler"]["name"] == "langevin"
+    from n2ce_bbo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="surrogate"):
+        make_method("n2ce", {"surrogate": {}})
+    cfg = ProposeConfig()
+    assert cfg.score_prior_weight is None
+    assert cfg.score_weight(is_discrete=True) == 0.1 and cfg.score_weight(is_discrete=False) == 0.0
+    assert ProposeConfig(score_prior_weight=0.5).score_weight(is_discrete=False) == 0.5
 
 
 def test_snapshot_steps() -> None:
@@ -129,14 +140,20 @@ def test_snapshot_steps() -> None:
     assert ProposeConfig().snapshots == 1
 
 
-def test_fill_neighbours(token_data: OfflineData, continuous_data: OfflineData) -> None:
-    top = np.array([[0, 1, 2, 3, 0, 1]])
-    mut = _neighbours(top, token_data, 0.02, 5, 0)
-    assert mut.shape == (6 * 3, 6) and mut.dtype == np.int64
-    assert np.all((mut != top).sum(1) == 1)  # single-position mutants
-    assert np.unique(mut, axis=0).shape[0] == 18
-    pts = _neighbours(np.zeros((2, 2), np.float32), continuous_data, 0.02, 7, 0)
-    assert pts.shape == (14, 2) and np.all(np.abs(pts) < 0.5)
+def test_training_designs_come_after_every_new_design() -> None:
+    # 27 possible designs, 20 of them training rows: the batch of 12 must hold the 7 new ones (found by
+    # sampling, refinement or fill) before any training row, whatever the diversity rule skipped.
+    grid = np.array(np.meshgrid(*[np.arange(3)] * 3, indexing="ij")).reshape(3, -1).T
+    train = grid[np.random.default_rng(2).permutation(27)[:20]]
+    data = OfflineData(x=train.astype(np.int64), y=train.sum(1, keepdims=True).astype(np.float32),
+                       is_discrete=True, num_classes=3, name="grid27")
+    m = LatentEBMMethod(_tiny_config(min_hamming=2), seed=0, device="cpu")
+    m.fit(data)
+    p = m.propose(12)
+    in_train = RowSet(train).mask(p.x)
+    assert p.x.shape == (12, 3) and np.unique(p.x, axis=0).shape[0] == 12
+    assert in_train.tolist() == [False] * 7 + [True] * 5
+    assert p.info["n_training_designs_in_top"] == 5
 
 
 @pytest.mark.ray
@@ -208,3 +225,24 @@ def test_unsupported_pairs_are_never_proposed() -> None:
         assert m.support is not None and m.support.banned[0, 2]
         assert not ((p.x[:, :-1] == 0) & (p.x[:, 1:] == 2)).any()
         assert np.unique(p.x, axis=0).shape[0] == 16
+
+
+def test_every_decoded_design_unsupported_still_gives_a_full_batch() -> None:
+    """Regression: when the pair-support check drops every decoded design, the best training designs still seed
+    the local search, so a full batch of supported new designs comes back."""
+    import n2ce_bbo
+
+    cfg = {"train": {"max_steps": 30}, "selection": {"enabled": False},
+           "propose": {"n_chains": 32, "chain_chunk": 32, "sampler": {"n_steps": 5}}}
+    r = n2ce_bbo.optimize("Ehrlich-Exact-v0", method="n2ce", budget=16, seed=0, config=cfg)
+    assert r.n_unique == 16 and r.info["n_training_designs_as_starts"] == 64
+    m = LatentEBMMethod({**cfg, "propose": {**cfg["propose"], "refine_from_data": 0}}, seed=0, device="cpu")
+    task = n2ce_bbo.make("Ehrlich-Exact-v0")
+    m.fit(task.offline_data())
+    assert m.support is not None and m.support.allowed(r.x).all()
+
+
+def test_refinement_stops_when_the_best_candidates_stop_changing(token_data: OfflineData) -> None:
+    _, p = _run(token_data, refine_rounds=200, refine_top=4)
+    # 200 rounds would add far more than the 4096-design space holds if it never converged.
+    assert 0 < p.info["n_refine_candidates"] < 4**6

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from n2ce_bbo.errors import InvalidDataError
-from n2ce_bbo.samplers import gradient_ascent, token_logit_ascent
+from n2ce_bbo.samplers import gradient_ascent, smoothed_logits, token_logit_ascent
 
 PEAK = torch.tensor([0.5, -1.5, 2.0])
 
@@ -60,3 +60,21 @@ def test_token_logit_ascent_finds_separable_argmax() -> None:
     assert torch.equal(tokens, w.argmax(1).expand(n, L))
     # The start alone is not the answer (the test can fail).
     assert not torch.equal(logits0.argmax(-1), w.argmax(1).expand(n, L))
+
+
+def test_token_logit_ascent_trajectory_and_smoothed_start() -> None:
+    n, L, C = 5, 4, 3
+    w = torch.randn(L, C, generator=torch.Generator().manual_seed(5))
+
+    def score(probs: torch.Tensor) -> torch.Tensor:
+        return (probs * w).sum(dim=(1, 2))
+
+    start = torch.randint(0, C, (n, L), generator=torch.Generator().manual_seed(6))
+    logits0 = smoothed_logits(start, C, 0.6)
+    assert logits0.shape == (n, L, C)
+    torch.testing.assert_close(logits0.exp().sum(-1), torch.ones(n, L))  # log-probabilities
+    assert torch.equal(logits0.argmax(-1), start)
+    traj = token_logit_ascent(score, logits0, 30, 0.1, return_trajectory=True)
+    last = token_logit_ascent(score, logits0, 30, 0.1)
+    assert isinstance(traj, torch.Tensor) and traj.shape == (31, n, L)
+    assert torch.equal(traj[0], start) and torch.equal(traj[-1], last)

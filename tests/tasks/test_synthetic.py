@@ -7,14 +7,15 @@ import pytest
 
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.tasks import make
-from n2ce_bbo.tasks.synthetic import SPECS, botorch_function
+from n2ce_bbo.tasks.builtin import SYNTHETIC_SPECS
+from n2ce_bbo.tasks.synthetic import botorch_function
 
-NAMES = [s.name for s in SPECS]
+NAMES = [s.name for s in SYNTHETIC_SPECS]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_oracle_at_known_optimum(name: str) -> None:
-    spec = next(s for s in SPECS if s.name == name)
+    spec = next(s for s in SYNTHETIC_SPECS if s.name == name)
     t = make(name, n_samples=500)
     f = botorch_function(spec.function, spec.dim)
     opt_x = f.optimizers.numpy()

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from n2ce_bbo.errors import CorruptDataError
-from n2ce_bbo.training.checkpoint import DataFacts, build_surrogate, load_checkpoint, load_surrogate, save_surrogate
-from n2ce_bbo.training.config import LatentEBMConfig, ModelConfig, PriorConfig
+from n2ce_bbo.models.builder import DataFacts, build_surrogate
+from n2ce_bbo.training.checkpoint import load_checkpoint, load_surrogate, save_surrogate
+from n2ce_bbo.training.settings import LatentEBMConfig, ModelConfig, PriorConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,8 +8,8 @@ from torch import Tensor, nn
 
 from n2ce_bbo.losses import make_waymarks, telescoping_loss, waymark_schedule
 from n2ce_bbo.models.ebm_prior import EBMPrior
-from n2ce_bbo.training.config import PriorConfig
 from n2ce_bbo.training.prior_objectives import prior_loss, short_run_langevin, telescoping_prior_loss
+from n2ce_bbo.training.settings import PriorConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -54,6 +54,22 @@ def test_short_run_langevin_targets_the_tilted_prior() -> None:
     assert not z.requires_grad
     torch.testing.assert_close(z.mean(0), b, atol=0.1, rtol=0)
     assert abs(float(z.var(0).mean()) - 1.0) < 0.15
+
+
+def test_short_run_langevin_is_the_langevin_update_on_the_prior() -> None:
+    # z <- z + (s²/2) ∇(f_α(z) - |z|²/2) + s ξ, started at N(0, I), drawing from one generator
+    torch.manual_seed(0)
+    prior = EBMPrior(3, 2, hidden=16, depth=2)
+    nn.init.normal_(prior.stages.weights[-1], std=0.5)  # a non-zero f_α
+    s, steps = 0.2, 7
+    z = short_run_langevin(prior, 64, steps, s, generator=torch.Generator().manual_seed(4))
+    gen = torch.Generator().manual_seed(4)
+    ref = torch.randn(64, 3, generator=gen)
+    for _ in range(steps):
+        zz = ref.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(prior(zz).sum() - 0.5 * zz.square().sum(), zz)
+        ref = ref + 0.5 * s * s * g + s * torch.randn(64, 3, generator=gen)
+    torch.testing.assert_close(z, ref, rtol=1e-6, atol=1e-6)
 
 
 def _fit(objective: str, steps: int = 200) -> tuple[EBMPrior, Tensor]:

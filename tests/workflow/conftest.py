@@ -12,7 +12,7 @@ TINY = {
     "model": {"latent_dim": 4, "hidden": 32, "prior_hidden": 32},
     "prior": {"K": 2, "M": 10},
     "train": {"max_steps": 60, "batch_size": 64},
-    "propose": {"n_chains": 128, "n_steps": 10, "chain_chunk": 128, "refine_top": 64, "refine_rounds": 2},
+    "propose": {"n_chains": 128, "sampler": {"n_steps": 10}, "chain_chunk": 128, "refine_top": 64, "refine_rounds": 2},
 }
 
 

@@ -1,5 +1,8 @@
 """A two-parameter exponential family where N²CE, NCE and maximum likelihood can be compared exactly.
 
+The helpers of the notebook ``n2ce_vs_nce_vs_mle_2d.ipynb`` (which imports this file from its own folder);
+tested by ``tests/test_toy2d.py``.
+
 The picture of the paper's Figure 1 ("'Noisier' NCE is (Almost) Maximum Likelihood"): follow the
 gradient flow of each objective in parameter space and compare the paths.
 

@@ -138,4 +138,4 @@ def test_register_by_name(tmp_path: Path) -> None:
             register_arrays("TmpArr2-v0", np.eye(3), np.arange(2.0))
     finally:
         for n in ("TmpCsv-v0", "TmpNpz-v0", "TmpArr-v0", "TmpArr2-v0"):
-            reg._TASKS.pop(n, None)
+            reg._TASKS.remove(n)

@@ -1,4 +1,4 @@
-"""Configuration of the latent-EBM surrogate and its training (validated by :func:`n2ce_bbo.config.from_dict`).
+"""Settings of the latent-EBM surrogate and its training (validated by :func:`n2ce_bbo.config.from_dict`).
 
 ``LatentEBMConfig`` has three sections::
 
@@ -10,8 +10,8 @@
             max_train_rows, max_steps, log_every, finite_check_every
 
 The number of prior stages has one source of truth, ``prior.K`` (the model builds K stage networks from it).
-Invalid values raise ``ValueError`` in ``__post_init__`` (``from_dict`` reports them as ``ConfigError`` with
-the key's path).
+Invalid values raise :class:`~n2ce_bbo.errors.ConfigError` in ``__post_init__`` (``from_dict`` adds the key's
+section path).
 """
 
 from __future__ import annotations
@@ -20,19 +20,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from n2ce_bbo.config import require
+
 Objective = Literal["n2ce", "nce", "nwj", "mle", "gaussian"]
-
-
-def _positive(section: str, **values: float) -> None:
-    for name, v in values.items():
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise ValueError(f"{section}.{name} must be a finite number > 0, got {v!r}")
-
-
-def _at_least(section: str, low: float, **values: float) -> None:
-    for name, v in values.items():
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= low):
-            raise ValueError(f"{section}.{name} must be >= {low}, got {v!r}")
 
 
 @dataclass
@@ -73,11 +63,11 @@ class ModelConfig:
     value_heads: int = 1
 
     def __post_init__(self) -> None:
-        _at_least("model", 1, latent_dim=self.latent_dim, hidden=self.hidden, prior_hidden=self.prior_hidden,
-                  value_heads=self.value_heads)
-        _at_least("model", 0, depth=self.depth, prior_depth=self.prior_depth)
-        _positive("model", decoder_std=self.decoder_std, decoder_temperature=self.decoder_temperature,
-                  y_noise_std=self.y_noise_std)
+        require(at_least=1, latent_dim=self.latent_dim, hidden=self.hidden, prior_hidden=self.prior_hidden,
+                value_heads=self.value_heads)
+        require(at_least=0, depth=self.depth, prior_depth=self.prior_depth)
+        require(above=0, decoder_std=self.decoder_std, decoder_temperature=self.decoder_temperature,
+                y_noise_std=self.y_noise_std)
 
 
 @dataclass
@@ -110,10 +100,9 @@ class PriorConfig:
     mle_step_size: float = 0.1
 
     def __post_init__(self) -> None:
-        _at_least("prior", 1.0, M=self.M)
-        _at_least("prior", 1, K=self.K, prior_steps_per_batch=self.prior_steps_per_batch)
-        _at_least("prior", 0, reg=self.reg, mle_langevin_steps=self.mle_langevin_steps)
-        _positive("prior", prior_lr=self.prior_lr, mle_step_size=self.mle_step_size)
+        require(at_least=1, M=self.M, K=self.K, prior_steps_per_batch=self.prior_steps_per_batch)
+        require(at_least=0, reg=self.reg, mle_langevin_steps=self.mle_langevin_steps)
+        require(above=0, prior_lr=self.prior_lr, mle_step_size=self.mle_step_size)
 
     @property
     def uses_ebm(self) -> bool:
@@ -175,20 +164,14 @@ class TrainConfig:
         return max(20, math.ceil(self.target_steps(n_rows) / max(steps_per_epoch, 1)))
 
     def __post_init__(self) -> None:
-        _at_least("train", 1, batch_size=self.batch_size, log_every=self.log_every,
-                  finite_check_every=self.finite_check_every, min_steps=self.min_steps,
-                  steps_per_row=self.steps_per_row)
-        if self.epochs is not None:
-            _at_least("train", 1, epochs=self.epochs)
-        _positive("train", lr=self.lr)
-        _at_least("train", 0, weight_decay=self.weight_decay, kl_weight=self.kl_weight,
-                  value_weight=self.value_weight)
-        if self.grad_clip is not None:
-            _positive("train", grad_clip=self.grad_clip)
-        if self.max_train_rows is not None:
-            _at_least("train", 1, max_train_rows=self.max_train_rows)
-        if self.max_steps is not None:
-            _at_least("train", 1, max_steps=self.max_steps)
+        require(at_least=1, batch_size=self.batch_size, log_every=self.log_every,
+                finite_check_every=self.finite_check_every, min_steps=self.min_steps,
+                steps_per_row=self.steps_per_row)
+        require(at_least=1, optional=True, epochs=self.epochs, max_train_rows=self.max_train_rows,
+                max_steps=self.max_steps)
+        require(above=0, lr=self.lr)
+        require(at_least=0, weight_decay=self.weight_decay, kl_weight=self.kl_weight, value_weight=self.value_weight)
+        require(above=0, optional=True, grad_clip=self.grad_clip)
 
 
 @dataclass

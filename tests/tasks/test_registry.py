@@ -97,4 +97,4 @@ def test_register_custom_and_overwrite() -> None:
     finally:
         from n2ce_bbo.tasks import registry
 
-        registry._TASKS.pop("TmpReg-v0", None)
+        registry._TASKS.remove("TmpReg-v0")

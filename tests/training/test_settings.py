@@ -1,4 +1,4 @@
-"""Surrogate/training configuration: defaults, validation through from_dict."""
+"""Surrogate/training settings (training/settings.py): defaults, validation through from_dict."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from n2ce_bbo.config import from_dict
 from n2ce_bbo.errors import ConfigError
-from n2ce_bbo.training.config import LatentEBMConfig, PriorConfig
+from n2ce_bbo.training.settings import LatentEBMConfig, PriorConfig
 
 
 def test_defaults() -> None:
@@ -42,14 +42,16 @@ def test_invalid_values_raise_config_error(bad: dict) -> None:
 
 
 def test_error_names_the_key() -> None:
-    with pytest.raises(ConfigError, match=r"prior\.M"):
+    with pytest.raises(ConfigError, match=r"^prior\.M must be a finite number >= 1, got 0\.1\.$"):
         from_dict(LatentEBMConfig, {"prior": {"M": 0.1}})
-    with pytest.raises(ValueError):  # direct construction: a plain ValueError
+    with pytest.raises(ConfigError, match=r"^surrogate\.train\.grad_clip must be .* > 0 \(or null\)"):
+        from_dict(LatentEBMConfig, {"train": {"grad_clip": -1.0}}, path="surrogate")
+    with pytest.raises(ConfigError, match="^K must be"):  # direct construction: the key alone
         PriorConfig(K=0)
 
 
 def test_default_epochs_reach_min_steps_and_explicit_epochs_are_kept() -> None:
-    from n2ce_bbo.training.config import TrainConfig
+    from n2ce_bbo.training.settings import TrainConfig
 
     auto = TrainConfig()
     assert auto.epochs is None
@@ -57,7 +59,7 @@ def test_default_epochs_reach_min_steps_and_explicit_epochs_are_kept() -> None:
     assert auto.epochs_for(79) == 64  # TFBind10's 10,000-row subset: 64 * 79 = 5,056 steps
     assert TrainConfig(min_steps=100).epochs_for(10) == 20  # never fewer than 20 passes
     assert TrainConfig(epochs=3).epochs_for(79) == 3
-    with pytest.raises(ValueError, match="train.epochs"):
+    with pytest.raises(ConfigError, match="epochs"):
         TrainConfig(epochs=0)
-    with pytest.raises(ValueError, match="train.min_steps"):
+    with pytest.raises(ConfigError, match="min_steps"):
         TrainConfig(min_steps=0)

@@ -1,0 +1,303 @@
+"""Candidate selection shared by every method: distinct rows, ranking, diversity, training rows last.
+
+Every method ends the same way: a pool of candidate designs with scores becomes a batch of ``budget``
+distinct designs, best first, with designs already in the training data used only when nothing new is left.
+This module is the one place that does it:
+
+* :class:`RowSet`: designs as a set of their bytes (rows of one dtype), the membership test used everywhere;
+* :func:`first_occurrences`: indices of the distinct rows of an array;
+* :func:`select_top`: the ``budget`` best distinct designs of one pool (optionally a diverse batch);
+* :func:`select_tiered`: the same over pools in order of preference;
+* :func:`top_indices`, :func:`clip_to_bounds`, :func:`neighbours`: the small helpers the proposers share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from n2ce_bbo.errors import InvalidDataError
+from n2ce_bbo.tasks.base import OfflineData
+
+
+def flat_rows(x: np.ndarray) -> np.ndarray:
+    """``[N, ...]`` designs as a C-contiguous ``[N, prod(...)]`` array (one row per design)."""
+    x = np.asarray(x)
+    # An explicit width, not -1: an empty pool ([0, L]) must reshape too.
+    return np.ascontiguousarray(x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))))
+
+
+class RowSet:
+    """A set of designs (rows), compared by their bytes in one dtype.
+
+    Rows added or looked up are first cast to the set's ``dtype`` (that of the candidates it is checked
+    against), so ``int32`` training rows and ``int64`` candidates compare as the same designs.
+
+    Args:
+        rows: optional ``[M, ...]`` designs to start with.
+        dtype: the dtype rows are compared in (default: that of ``rows``; required when ``rows`` is ``None``).
+    """
+
+    def __init__(self, rows: np.ndarray | None = None, dtype: np.dtype | type | None = None) -> None:
+        if dtype is None:
+            if rows is None:
+                raise InvalidDataError("RowSet needs rows or a dtype.")
+            dtype = np.asarray(rows).dtype
+        self.dtype = np.dtype(dtype)
+        self._keys: set[bytes] = set()
+        if rows is not None:
+            self.update(rows)
+
+    def _keys_of(self, rows: np.ndarray) -> Iterable[bytes]:
+        arr = np.asarray(rows)
+        if arr.shape[0] == 0:
+            return ()
+        return (r.tobytes() for r in flat_rows(arr.astype(self.dtype, copy=False)))
+
+    def update(self, rows: np.ndarray) -> None:
+        """Add the ``[M, ...]`` designs ``rows``."""
+        self._keys.update(self._keys_of(rows))
+
+    def _key(self, row: np.ndarray) -> bytes:
+        return np.ascontiguousarray(row, dtype=self.dtype).tobytes()
+
+    def add(self, row: np.ndarray) -> None:
+        """Add one design ``[...]``."""
+        self._keys.add(self._key(row))
+
+    def __contains__(self, row: object) -> bool:
+        """Whether one design ``[...]`` is in the set."""
+        return self._key(np.asarray(row)) in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def mask(self, rows: np.ndarray) -> np.ndarray:
+        """``[N]`` bool: which of the ``[N, ...]`` designs are in the set."""
+        return np.fromiter((k in self._keys for k in self._keys_of(rows)), dtype=bool, count=len(rows))
+
+    def count(self, rows: np.ndarray) -> int:
+        """How many of the ``[N, ...]`` designs are in the set."""
+        return int(self.mask(rows).sum())
+
+    def new_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The distinct designs of ``rows`` not in the set, in order of first occurrence (the set is unchanged)."""
+        taken: set[bytes] = set()
+        keep: list[int] = []
+        for i, k in enumerate(self._keys_of(rows)):
+            if k not in self._keys and k not in taken:
+                taken.add(k)
+                keep.append(i)
+        return np.asarray(rows)[keep]
+
+
+def _as_row_set(exclude: np.ndarray | RowSet | None, dtype: np.dtype) -> RowSet | None:
+    if exclude is None or isinstance(exclude, RowSet):
+        return exclude
+    if not len(exclude):
+        return None
+    return RowSet(exclude, dtype=dtype)
+
+
+def first_occurrences(x: np.ndarray) -> np.ndarray:
+    """Sorted indices of the first occurrence of every distinct row of ``x`` ``[N, ...]``."""
+    _, first = np.unique(flat_rows(x), axis=0, return_index=True)
+    return np.sort(first)
+
+
+def top_indices(y: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores of ``y`` ``[N]``, best first (ties by row order, so deterministic)."""
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    return np.argsort(-y, kind="stable")[: min(k, y.shape[0])]
+
+
+def clip_to_bounds(x: np.ndarray, bounds: np.ndarray | None) -> np.ndarray:
+    """Continuous ``[n, d]`` designs clipped to the ``[2, d]`` box (row 0 lower, row 1 upper), as float32."""
+    x = np.asarray(x, dtype=np.float32)
+    if bounds is None:
+        return x
+    return np.clip(x, bounds[0], bounds[1]).astype(np.float32)
+
+
+def select_top(
+    x: np.ndarray,
+    scores: np.ndarray,
+    budget: int,
+    *,
+    exclude: np.ndarray | RowSet | None = None,
+    min_hamming: int = 1,
+    min_distance: float = 0.0,
+    distance_scale: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deduplicate candidates and keep the ``budget`` best by score.
+
+    Args:
+        x: ``[N, ...]`` candidate designs.
+        scores: ``[N]`` their scores (higher is better); non-finite scores rank last.
+        budget: how many to keep.
+        exclude: optional ``[M, ...]`` designs (or a :class:`RowSet` of them) that rank after every new design
+            (for example the training rows: re-proposing them wastes budget). They are still used, best
+            first, when the new designs run out.
+        min_hamming: token designs: walk the ranking of the new designs and keep one only when it differs in at
+            least this many positions from every design kept so far (a diverse batch: near-copies of one design
+            are skipped); when fewer than ``budget`` qualify, the skipped ones fill the rest in rank order, and
+            only then the excluded designs. 1: plain top-``budget``.
+        min_distance: continuous designs: the same with the Euclidean distance divided by ``distance_scale`` (for
+            example 0.01 with the design box's diagonal as the scale: designs at least 1 % of the diagonal apart).
+            0: no spacing. Use it or ``min_hamming``, not both.
+        distance_scale: the unit of ``min_distance``.
+
+    Returns:
+        ``(x_top, scores_top)``: at most ``budget`` distinct designs, in the order they were kept (best first
+        when ``min_hamming`` is 1).
+
+    Raises:
+        InvalidDataError: ``budget`` or ``min_hamming`` below 1, ``min_distance`` below 0, or as many scores as
+            candidates not given.
+    """
+    if budget < 1:
+        raise InvalidDataError(f"budget must be >= 1, got {budget}.")
+    if min_hamming < 1:
+        raise InvalidDataError(f"min_hamming must be >= 1, got {min_hamming}.")
+    if min_distance < 0 or not distance_scale > 0:
+        raise InvalidDataError(f"min_distance must be >= 0 and distance_scale > 0, got {min_distance}, {distance_scale}.")
+    x = np.asarray(x)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if x.shape[0] != scores.shape[0]:
+        raise InvalidDataError(f"{x.shape[0]} candidates but {scores.shape[0]} scores.")
+    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    flat = flat_rows(x)
+    keep = first_occurrences(flat)
+    seen = _as_row_set(exclude, flat.dtype)
+    excluded = seen.mask(flat[keep]) if seen is not None else np.zeros(keep.shape[0], dtype=bool)
+    new, old = keep[~excluded], keep[excluded]
+    new = new[np.argsort(-scores[new], kind="stable")]
+    old = old[np.argsort(-scores[old], kind="stable")]
+    if min_distance > 0:
+        chosen = _spaced_prefix(flat.astype(np.float64), new, budget, min_distance * distance_scale)
+    elif min_hamming > 1:
+        chosen = _diverse_prefix(flat, new, budget, min_hamming)
+    else:
+        chosen = new[:budget]
+    if chosen.shape[0] < budget:
+        chosen = np.concatenate([chosen, old[: budget - chosen.shape[0]]])
+    return x[chosen], scores[chosen]
+
+
+def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hamming: int) -> np.ndarray:
+    """Greedy diverse selection over ``ranked`` row indices of ``flat`` ``[N, L]`` (see :func:`select_top`)."""
+    picked: list[int] = []
+    skipped: list[int] = []
+    kept_rows = np.empty((budget, flat.shape[1]), dtype=flat.dtype)
+    for i in ranked:
+        if len(picked) == budget:
+            break
+        if picked and int((kept_rows[: len(picked)] != flat[i]).sum(axis=1).min()) < min_hamming:
+            skipped.append(int(i))
+            continue
+        kept_rows[len(picked)] = flat[i]
+        picked.append(int(i))
+    if len(picked) < budget:
+        # Not enough mutually distant designs: complete the batch with the best of the skipped ones.
+        picked += skipped[: budget - len(picked)]
+    return np.asarray(picked, dtype=np.int64)
+
+
+def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: float) -> np.ndarray:
+    """Greedy spacing over ``ranked`` row indices of continuous designs ``flat [N, d]``: keep a design only when
+    its Euclidean distance to every design kept so far is at least ``min_dist``; then fill with the skipped ones."""
+    picked: list[int] = []
+    skipped: list[int] = []
+    kept = np.empty((budget, flat.shape[1]))
+    for i in ranked:
+        if len(picked) == budget:
+            break
+        if picked and float(((kept[: len(picked)] - flat[i]) ** 2).sum(axis=1).min()) < min_dist**2:
+            skipped.append(int(i))
+            continue
+        kept[len(picked)] = flat[i]
+        picked.append(int(i))
+    if len(picked) < budget:
+        # Too few designs that far apart: complete the batch with the best of the skipped ones.
+        picked += skipped[: budget - len(picked)]
+    return np.asarray(picked, dtype=np.int64)
+
+
+def select_tiered(
+    tiers: Sequence[tuple[np.ndarray, np.ndarray]],
+    budget: int,
+    *,
+    exclude: np.ndarray | RowSet | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct top designs, taking every new design of tier 0 before tier 1, and so on.
+
+    Args:
+        tiers: ``(x [N_i, ...], scores [N_i])`` candidate groups in order of preference (for example the
+            final iterates, then earlier iterates of the same runs).
+        budget: how many designs to return.
+        exclude: ``[M, ...]`` designs (the training rows), or a :class:`RowSet` of them, to use only when the
+            tiers hold too few new ones.
+
+    Returns:
+        ``(x [<= budget, ...], scores)``, best tier first, best score first within a tier.
+
+    Raises:
+        InvalidDataError: every tier is empty.
+    """
+    tiers = [(np.asarray(x), np.asarray(s, dtype=np.float64).reshape(-1)) for x, s in tiers if len(x)]
+    if not tiers:
+        raise InvalidDataError("select_tiered needs at least one non-empty tier of candidates.")
+    dtype = tiers[0][0].dtype
+    excluded = _as_row_set(exclude, dtype)
+    taken = RowSet(dtype=dtype)
+    taken_x: list[np.ndarray] = []
+    taken_s: list[np.ndarray] = []
+    for x, s in tiers:
+        if len(taken) >= budget:
+            break
+        fresh = ~taken.mask(x)
+        if excluded is not None:
+            fresh &= ~excluded.mask(x)
+        if not fresh.any():
+            continue
+        xt, st = select_top(x[fresh], s[fresh], budget - len(taken))
+        taken.update(xt)
+        taken_x.append(xt)
+        taken_s.append(st)
+    if len(taken) < budget and excluded is not None:
+        # Too few new designs: fall back on excluded ones (training rows) found among the candidates.
+        all_x = np.concatenate([x for x, _ in tiers])
+        all_s = np.concatenate([s for _, s in tiers])
+        rest = ~taken.mask(all_x)
+        if rest.any():
+            xt, st = select_top(all_x[rest], all_s[rest], budget - len(taken))
+            taken_x.append(xt)
+            taken_s.append(st)
+    if not taken_x:
+        return tiers[0][0][:0], np.zeros(0)
+    return np.concatenate(taken_x)[:budget], np.concatenate(taken_s)[:budget]
+
+
+def neighbours(top: np.ndarray, data: OfflineData, scale: float, need: int, seed: int) -> np.ndarray:
+    """Designs next to the candidates ``top`` ``[k, ...]`` (a local search step, or a fill for a short batch).
+
+    Tokens: every single-position mutant of each candidate (``k·L·(C-1)`` rows, int64). Continuous:
+    ``max(need, 1)`` Gaussian perturbations per candidate with std ``scale`` × the bounds' width (the data's
+    range when the task has no box), clipped to that box (float32).
+    """
+    if data.is_discrete:
+        c = int(data.num_classes or 2)
+        k, L = top.shape
+        mut = np.repeat(top[:, None, None, :], L, axis=1).repeat(c - 1, axis=2)  # [k, L, C-1, L]
+        pos = np.arange(L)
+        shift = np.arange(1, c)
+        vals = (top[:, :, None] + shift[None, None, :]) % c  # [k, L, C-1]
+        mut[:, pos, :, pos] = np.moveaxis(vals, 1, 0)
+        return mut.reshape(-1, L).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
+    width = np.maximum(hi - lo, 1e-6)
+    reps = max(need, 1)
+    out = np.repeat(top, reps, axis=0) + rng.normal(size=(top.shape[0] * reps, top.shape[1])) * scale * width
+    return np.clip(out, lo, hi).astype(np.float32)
