@@ -234,10 +234,10 @@ class Result:
             ("distance_to_training", self.novelty), ("surrogate_score", self.surrogate_scores),
             ("oracle_score", self.oracle_scores), ("normalized_score", self.normalized_scores),
         ]
-        columns = [(name, v) for name, v in columns if v is not None]
-        writer.writerow(["rank", *design_header, *(name for name, _ in columns)])
+        present = [(name, np.asarray(v)) for name, v in columns if v is not None]
+        writer.writerow(["rank", *design_header, *(name for name, _ in present)])
         for i in range(self.x.shape[0]):
-            writer.writerow([i + 1, *cells[i], *(_cell(v[i]) for _, v in columns)])
+            writer.writerow([i + 1, *cells[i], *(_cell(v[i]) for _, v in present)])
         return buf.getvalue()
 
 

@@ -20,7 +20,7 @@ from n2ce_bbo.workflow.model import FittedModel
 
 def task_data(task: Task) -> tuple[DesignData, np.ndarray | None, str]:
     """A registered task's training rows as :class:`DesignData` (columns ``x0 ...``), its box and name."""
-    schema = token_schema(task.input_shape[0], int(task.num_classes)) if task.is_discrete else \
+    schema = token_schema(task.input_shape[0], int(task.num_classes or 0)) if task.is_discrete else \
         continuous_schema(task.input_shape[0])
     x = np.asarray(task.x).astype(np.int64) if task.is_discrete else np.asarray(task.x, dtype=np.float32)
     y = np.asarray(task.y, dtype=np.float64).reshape(-1)

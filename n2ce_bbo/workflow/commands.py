@@ -126,6 +126,8 @@ def load_cli_data(args: argparse.Namespace) -> tuple[Any, Any, str, Any]:
     from n2ce_bbo.tasks import make
     from n2ce_bbo.tasks.registry import task_options_for_run
 
+    assert task_name is not None  # exactly one source was given, and it is neither --data nor --x
+
     args.task_options = task_options_for_run(task_name, parse_overrides(task_args), int(getattr(args, "seed", 0) or 0))
     task = make(task_name, data_dir=args.data_dir, **args.task_options)
     d, bounds, name = task_data(task)

@@ -83,7 +83,7 @@ def write_report_figure(
         series.append((np.asarray(oracle, dtype=np.float64).reshape(-1), "proposals (oracle)", "tab:blue"))
     lo = min(float(np.min(v)) for v, _, _ in series)
     hi = max(float(np.max(v)) for v, _, _ in series)
-    bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 40)
+    bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 40).tolist()
     for values, label, colour in series:
         ax_s.hist(values, bins=bins, density=True, alpha=0.55, color=colour, label=f"{label}, n={len(values)}")
     ax_s.axvline(float(ty.max()), color="k", ls="--", lw=1, label="best training score")
@@ -95,7 +95,8 @@ def write_report_figure(
     if novelty is not None and len(novelty):
         nov = np.asarray(novelty, dtype=np.float64)
         if schema.is_discrete:
-            ax_n.hist(nov, bins=np.arange(-0.5, max(float(nov.max()), 1.0) + 1.5, 1.0), color="tab:green", alpha=0.8)
+            ax_n.hist(nov, bins=np.arange(-0.5, max(float(nov.max()), 1.0) + 1.5, 1.0).tolist(), color="tab:green",
+                      alpha=0.8)
         else:
             ax_n.hist(nov, bins=30, color="tab:green", alpha=0.8)
     ax_n.set_xlabel(f"distance to the nearest training design{f' ({novelty_unit})' if novelty_unit else ''}")

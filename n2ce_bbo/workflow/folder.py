@@ -164,9 +164,10 @@ def load_model(path: str | Path, device: str | torch.device | None = None) -> An
         DataNotFoundError, CorruptDataError, IncompatibleModelError: see :func:`read_manifest`; also a modified or
             truncated ``data.npz``, weights that do not load, a configuration or method this version rejects.
     """
+    from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
     from n2ce_bbo.methods.registry import make_method
     from n2ce_bbo.training.checkpoint import load_checkpoint
-    from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
+    from n2ce_bbo.workflow.model import FittedModel
 
     p = Path(path)
     manifest = read_manifest(p)
@@ -178,7 +179,7 @@ def load_model(path: str | Path, device: str | torch.device | None = None) -> An
         method = make_method(manifest["method"], manifest["config"], seed=manifest["seed"], device=device)
     except (ConfigError, UnknownMethodError) as exc:
         raise IncompatibleModelError(f"model folder {str(p)!r} holds settings this n2ce_bbo does not accept: {exc}") from exc
-    if not is_latent_ebm(method):
+    if not isinstance(method, LatentEBMMethod):
         raise IncompatibleModelError(f"model folder {str(p)!r} holds method {manifest['method']!r}, which cannot be loaded.")
     entry = manifest["files"].get("data")
     if not isinstance(entry, dict) or entry.get("name") != "data.npz":

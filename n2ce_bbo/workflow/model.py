@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -344,8 +344,7 @@ class FittedModel:
         Raises:
             ConfigError: the method is not a latent-EBM method.
         """
-        self._require_latent("score designs")
-        surrogate = self.method.surrogate
+        surrogate = self._surrogate()
         x = self._validate(x)
         pred, logp = _encode_scores(surrogate, x)
         return pred, percentile_of(logp, self._reference_log_density()), logp
@@ -376,8 +375,9 @@ class FittedModel:
         if arr.ndim != 2 or arr.shape[1] != self.schema.dim:
             raise InvalidDataError(f"designs must have shape [n, {self.schema.dim}], got {arr.shape}.")
         if self.schema.is_discrete:
-            if not np.issubdtype(arr.dtype, np.integer) or (arr.size and (arr.min() < 0 or arr.max() >= self.schema.vocabulary)):
-                raise InvalidDataError(f"token designs must be integer ids in 0..{int(self.schema.vocabulary) - 1}.")
+            c = int(self.schema.vocabulary or 0)
+            if not np.issubdtype(arr.dtype, np.integer) or (arr.size and (arr.min() < 0 or arr.max() >= c)):
+                raise InvalidDataError(f"token designs must be integer ids in 0..{c - 1}.")
             return arr.astype(np.int64)
         arr = arr.astype(np.float32)
         if not np.isfinite(arr).all():
@@ -390,8 +390,13 @@ class FittedModel:
             if x.shape[0] > MAX_REFERENCE_ROWS:
                 idx = np.random.default_rng(self.seed).choice(x.shape[0], MAX_REFERENCE_ROWS, replace=False)
                 x = x[np.sort(idx)]
-            self._reference = _encode_scores(self.method.surrogate, x)[1]
+            self._reference = _encode_scores(self._surrogate(), x)[1]
         return self._reference
+
+    def _surrogate(self) -> Any:
+        """The latent-EBM surrogate (raises for other methods)."""
+        self._require_latent("score designs")
+        return cast(Any, self.method).surrogate
 
     def _require_latent(self, what: str) -> None:
         if not self.is_latent_ebm:
