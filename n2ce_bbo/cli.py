@@ -1,4 +1,4 @@
-"""The ``n2ce-bbo`` command line: tasks, methods, optimize, benchmark, report, config show."""
+"""The ``n2ce-bbo`` command line: tasks, methods, optimize, fit, propose, score, benchmark, report, config show."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from n2ce_bbo.errors import InvalidDataError, N2CEBBOError
+from n2ce_bbo.errors import N2CEBBOError
 
 
 def _method_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -38,46 +38,6 @@ def cmd_methods(args: argparse.Namespace) -> int:
     from n2ce_bbo.methods import list_methods
 
     _print_table(["method", "description"], [[k, v] for k, v in list_methods().items()])
-    return 0
-
-
-def cmd_optimize(args: argparse.Namespace) -> int:
-    """``n2ce-bbo optimize``: propose designs for a task or the user's own data and save them."""
-    from n2ce_bbo.io import load_array
-    from n2ce_bbo.methods.base import ParallelSpec
-    from n2ce_bbo.optimize import optimize
-    from n2ce_bbo.tasks.base import Task
-    from n2ce_bbo.utils import ensure_writable_dir
-
-    if (args.task is None) == (args.x is None):
-        raise InvalidDataError("Give either --task NAME or --x FILE --y FILE (your own data).")
-    out_dir = ensure_writable_dir(args.out)  # fail before any training if the folder is unusable
-    config = _method_config(args)
-    task_kwargs: dict[str, Any] = {}
-    if args.task_arg:
-        from n2ce_bbo.config import parse_overrides
-
-        if args.task is None:
-            raise InvalidDataError("--task-arg sets an option of a registered task; it needs --task.")
-        task_kwargs = parse_overrides(args.task_arg)
-    if args.task is not None:
-        target: Any = args.task
-    else:
-        if args.y is None:
-            raise InvalidDataError("--x needs --y: a file with one score per design.")
-        x = load_array(args.x, what="--x")
-        y = load_array(args.y, what="--y")
-        target = Task.from_arrays(x, y, num_classes=args.num_classes, name=Path(args.x).stem)
-    parallel = ParallelSpec(workers=args.workers, address=args.ray_address or os.environ.get("RAY_ADDRESS"))
-    print(f"n2ce-bbo: optimising {args.task or args.x} with {args.method} (budget {args.budget}, seed {args.seed})",
-          file=sys.stderr)
-    result = optimize(
-        target, method=args.method, budget=args.budget, seed=args.seed, config=config, data_dir=args.data_dir,
-        task_kwargs=task_kwargs or None, device=args.device, parallel=parallel, verbose=not args.quiet,
-    )
-    result.save(out_dir)
-    print(result.summary())
-    print(f"wrote {out_dir / 'designs.csv'}, designs.npz, result.json, scores.png")
     return 0
 
 
@@ -186,26 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list every method")
     p.set_defaults(func=cmd_methods)
 
-    p = sub.add_parser("optimize", help="train a surrogate on offline data and propose designs")
-    p.add_argument("--task", default=None, help="registered task name (see `n2ce-bbo tasks`)")
-    p.add_argument("--x", default=None, help="your own designs: .csv or .npy, [n, d] numbers or [n, L] token ids")
-    p.add_argument("--y", default=None, help="your own scores: .csv or .npy, one per design (higher is better)")
-    p.add_argument("--num-classes", type=int, default=None, help="token vocabulary size: marks --x as token designs")
-    p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
-    p.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE",
-                   help="an option of the task, repeatable (e.g. max_samples=10000); TFBind10's subset is drawn "
-                        "with --seed unless seed=N is given")
-    p.add_argument("--method", default="n2ce", help="method name (see `n2ce-bbo methods`)")
-    p.add_argument("--budget", type=int, default=128, help="number of designs to propose (default 128)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--config", default=None, help="YAML file of method settings")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--workers", type=int, default=0, help="Ray workers for chains (0: no Ray)")
-    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("overrides", nargs="*", help="config overrides such as prior.M=100 propose.n_chains=1024")
-    p.set_defaults(func=cmd_optimize)
+    from n2ce_bbo.workflow.commands import add_commands
+
+    add_commands(sub)  # optimize, fit, propose, score
 
     p = sub.add_parser("benchmark", help="run every (task, method, seed) cell of a suite, resumable")
     p.add_argument("suite", nargs="?", default=None,
@@ -241,6 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``n2ce-bbo``; returns the exit status (2 on a user error, with its message)."""
     args = build_parser().parse_args(argv)
+    import warnings
+
+    from n2ce_bbo.errors import DataWarning
+
+    def show(message: Warning | str, category: type[Warning], *rest: object, **kw: object) -> None:
+        if issubclass(category, DataWarning):
+            print(f"n2ce-bbo: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            _show_default(message, category, *rest, **kw)  # type: ignore[arg-type]
+
+    _show_default = warnings.showwarning
+    warnings.showwarning = show
     try:
         return int(args.func(args) or 0)
     except N2CEBBOError as exc:
@@ -249,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("n2ce-bbo: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = _show_default
 
 
 if __name__ == "__main__":

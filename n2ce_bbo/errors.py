@@ -62,3 +62,11 @@ class OracleUnavailableError(N2CEBBOError, RuntimeError):
 
 class OutputError(N2CEBBOError, OSError):
     """An output folder cannot be written (permissions, full disk)."""
+
+
+class DataWarning(UserWarning):
+    """Input data that works but deserves attention: very few rows, duplicate designs with different scores."""
+
+
+class IncompatibleModelError(CorruptDataError):
+    """A saved model folder was written in another format or format version than this code reads."""

@@ -37,8 +37,9 @@ class Result:
 
     Attributes:
         task, method, seed, budget: what was run.
-        x: ``[Q, ...]`` proposed designs, best surrogate score first.
-        surrogate_scores: ``[Q]`` the method's own scores of its proposals.
+        x: ``[Q, ...]`` proposed designs, best first (Q < budget only when too few distinct allowed designs
+            exist; see :attr:`shortfall`).
+        surrogate_scores: ``[Q]`` the method's own scores of its proposals (its ranking, method-specific units).
         oracle_scores: ``[Q]`` raw oracle scores (``None`` when the task has no oracle).
         normalized_scores: ``[Q]`` oracle scores normalised over the task's full data (or ``None``).
         p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle); over the
@@ -51,6 +52,17 @@ class Result:
         config: the method's fully resolved configuration.
         info: method-specific facts (JSON-ready).
         versions: package versions and machine facts.
+        schema: the designs' :class:`~n2ce_bbo.io.schema.DesignSchema` (column names, alphabet), or ``None``.
+        predicted: ``[Q]`` the model's predicted score of each proposal in the target's units (latent-EBM
+            methods), or ``None``.
+        in_distribution: ``[Q]`` how data-like each proposal is: the percentile (0-100) of its prior log-density
+            among the training designs (latent-EBM methods), or ``None``.
+        novelty: ``[Q]`` distance of each proposal to its nearest training design (Hamming positions, or box
+            diagonals for continuous designs), or ``None``.
+        batch: diversity and novelty summary (:func:`n2ce_bbo.workflow.metrics.batch_report`).
+        constraints: one line per constraint the proposals honour.
+        train_log: the trainer's per-step losses (rows of ``train_log.csv``).
+        reference: ``(train_x, train_y)`` for the report figure (not saved).
         n_returned: how many designs the method returned, repeats included (``None``: ``len(x)``).
     """
 
@@ -74,6 +86,14 @@ class Result:
     config: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    schema: Any = None
+    predicted: np.ndarray | None = None
+    in_distribution: np.ndarray | None = None
+    novelty: np.ndarray | None = None
+    batch: dict[str, Any] = field(default_factory=dict)
+    constraints: list[str] = field(default_factory=list)
+    train_log: list[dict[str, Any]] = field(default_factory=list)
+    reference: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     n_returned: int | None = None
 
     @property
@@ -85,6 +105,18 @@ class Result:
     def shortfall(self) -> int:
         """How many distinct designs the batch lacks: ``budget - n_unique`` (0 for a full batch)."""
         return max(self.budget - self.n_unique, 0)
+
+    @property
+    def target(self) -> str:
+        """The name of the score (``"y"`` without a schema)."""
+        return str(getattr(self.schema, "target", "y"))
+
+    def designs(self) -> list[Any]:
+        """The proposals as the user's designs: strings for sequences, else rows of numbers."""
+        if self.schema is None:
+            return [row.tolist() for row in self.x]
+        cells = self.schema.design_cells(self.x)
+        return [c[0] for c in cells] if self.schema.kind == "sequence" else cells
 
     def to_dict(self, include_designs: bool = False) -> dict[str, Any]:
         """A JSON-ready summary (designs only when ``include_designs``)."""
@@ -98,8 +130,16 @@ class Result:
             "shortfall": self.shortfall, "short_batch": self.shortfall > 0,
             "config": self.config, "info": self.info, "versions": self.versions,
         }
+        if self.schema is not None:
+            out["design"] = {"target": self.target, "description": self.schema.describe(), **self.schema.to_json()}
+        if self.batch:
+            out["batch"] = self.batch
+        if self.predicted is not None:
+            out["predicted"] = {"best": float(np.max(self.predicted)), "median": float(np.median(self.predicted))}
+        out["constraints"] = self.constraints
         if include_designs:
             out["x"] = self.x.tolist()
+            out["designs"] = self.designs()
             out["surrogate_scores"] = self.surrogate_scores.tolist()
             if self.oracle_scores is not None:
                 out["oracle_scores"] = self.oracle_scores.tolist()
@@ -107,26 +147,57 @@ class Result:
 
     def summary(self) -> str:
         """A few human-readable lines."""
-        lines = [f"task {self.task} | method {self.method} | seed {self.seed} | {self.x.shape[0]} designs "
-                 f"({self.n_unique} distinct)"]
-        if self.shortfall:
-            lines.append(f"warning: short batch: {self.n_unique} distinct designs for a budget of {self.budget}; "
-                         f"the percentiles are over those {self.n_unique}, not {self.budget}")
+        n = int(self.x.shape[0])
+        head = f"task {self.task} | method {self.method} | seed {self.seed} | {n} designs ({self.n_unique} distinct)"
+        lines = [head]
+        if self.shortfall and self.constraints:
+            lines.append(f"warning: short batch: only {self.n_unique} of the {self.budget} requested designs satisfy "
+                         "the constraints" + (f"; the percentiles are over those {self.n_unique}"
+                                              if self.p100 is not None else ""))
+        elif self.shortfall:
+            lines.append(f"warning: short batch: {self.n_unique} distinct designs for a budget of {self.budget}"
+                         + (f"; the percentiles are over those {self.n_unique}, not {self.budget}"
+                            if self.p100 is not None else ""))
+        if self.constraints:
+            lines.append("constraints: " + "; ".join(self.constraints))
+        if self.predicted is not None and n:
+            lines.append(f"predicted {self.target}: best {np.max(self.predicted):.4g}, median "
+                         f"{np.median(self.predicted):.4g}"
+                         + (f" (best in training data {self.best_training_y:.4g})" if self.best_training_y is not None else ""))
+        if self.in_distribution is not None and n:
+            lines.append(f"in-distribution percentile (prior density among training designs): median "
+                         f"{np.median(self.in_distribution):.0f}, lowest {np.min(self.in_distribution):.0f}")
+        div, nov = self.batch.get("diversity", {}), self.batch.get("novelty", {})
+        if div or nov:
+            unit = "positions" if "Hamming" in str(self.batch.get("unit", "")) else "of the box diagonal"
+            fmt = (lambda v: f"{v:g}") if unit == "positions" else (lambda v: f"{100 * v:.2g}%")
+            parts = []
+            if div.get("min_to_better_ranked") is not None:
+                parts.append(f"closest pair {fmt(div['min_to_better_ranked'])}")
+            if "n_spread" in div:
+                parts.append(f"{div['n_spread']} designs at least {fmt(div['min_distance'])} from every better-ranked one")
+            if nov:
+                parts.append(f"distance to nearest training design {fmt(nov['min'])} to {fmt(nov['max'])} "
+                             f"(median {fmt(nov['median'])})")
+            lines.append(f"diversity ({unit}): " + "; ".join(parts))
         if self.p100 is not None:
             lines.append(f"normalised score: 100th percentile {self.p100:.3f}, 50th percentile {self.p50:.3f}")
             lines.append(f"raw oracle score: best {self.p100_raw:.4g}, median {self.p50_raw:.4g}"
                          + (f" (best in training data {self.best_training_y:.4g})" if self.best_training_y is not None else ""))
-        else:
+        elif self.predicted is None:
             lines.append("no oracle: designs are ranked by the surrogate only")
         lines.append(f"time: train {self.train_s:.1f} s, propose {self.propose_s:.1f} s, evaluate {self.eval_s:.2f} s")
         return "\n".join(lines)
 
     def save(self, out_dir: str | Path, plot: bool = True) -> Path:
-        """Write ``designs.npz``, ``designs.csv``, ``result.json`` (and ``scores.png``) into ``out_dir``."""
+        """Write ``designs.csv``, ``designs.npz``, ``result.json``, ``report.png`` (when ``plot`` and the training
+        data is known) and ``train_log.csv`` (when there is one) into ``out_dir``, each atomically."""
         out = ensure_writable_dir(out_dir)
         arrays: dict[str, Any] = {"x": self.x, "surrogate_scores": self.surrogate_scores}
+        for name in ("predicted", "in_distribution", "novelty", "oracle_scores"):
+            if getattr(self, name) is not None:
+                arrays[name] = np.asarray(getattr(self, name))
         if self.oracle_scores is not None:
-            arrays["oracle_scores"] = self.oracle_scores
             arrays["normalized_scores"] = np.asarray(self.normalized_scores)
         import io
 
@@ -135,8 +206,17 @@ class Result:
         atomic_write_bytes(out / "designs.npz", buf.getvalue())
         atomic_write_bytes(out / "designs.csv", self._csv().encode())
         atomic_write_json(out / "result.json", self.to_dict())
-        if plot:
-            self._plot(out / "scores.png")
+        if self.train_log:
+            atomic_write_bytes(out / "train_log.csv", train_log_csv(self.train_log).encode())
+        if plot and self.reference is not None:
+            from n2ce_bbo.workflow.figure import write_report_figure
+
+            unit = "positions" if "Hamming" in str(self.batch.get("unit", "")) else "box diagonals"
+            write_report_figure(
+                out / "report.png", schema=self.schema, train_x=self.reference[0], train_y=self.reference[1],
+                x=self.x, predicted=self.predicted, novelty=self.novelty, oracle=self.oracle_scores,
+                title=f"{self.method} on {self.task}: {self.x.shape[0]} proposals (seed {self.seed})", novelty_unit=unit,
+            )
         return out
 
     def _csv(self) -> str:
@@ -144,41 +224,39 @@ class Result:
 
         buf = io.StringIO()
         writer = csv.writer(buf)
-        width = self.x.shape[1]
-        header = ["rank"] + [f"x{i}" for i in range(width)] + ["surrogate_score"]
-        if self.oracle_scores is not None:
-            header += ["oracle_score", "normalized_score"]
-        writer.writerow(header)
+        if self.schema is not None:
+            design_header, cells = self.schema.design_header(), self.schema.design_cells(self.x)
+        else:
+            design_header = [f"x{i}" for i in range(self.x.shape[1])]
+            cells = [[v.item() for v in row] for row in self.x]
+        columns: list[tuple[str, np.ndarray | None]] = [
+            (f"predicted_{self.target}", self.predicted), ("in_distribution", self.in_distribution),
+            ("distance_to_training", self.novelty), ("surrogate_score", self.surrogate_scores),
+            ("oracle_score", self.oracle_scores), ("normalized_score", self.normalized_scores),
+        ]
+        present = [(name, np.asarray(v)) for name, v in columns if v is not None]
+        writer.writerow(["rank", *design_header, *(name for name, _ in present)])
         for i in range(self.x.shape[0]):
-            row: list[Any] = [i + 1] + [v.item() for v in self.x[i]] + [float(self.surrogate_scores[i])]
-            if self.oracle_scores is not None:
-                row += [float(self.oracle_scores[i]), float(self.normalized_scores[i])]  # type: ignore[index]
-            writer.writerow(row)
+            writer.writerow([i + 1, *cells[i], *(_cell(v[i]) for _, v in present)])
         return buf.getvalue()
 
-    def _plot(self, path: Path) -> None:
-        import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+def _cell(v: Any) -> Any:
+    f = float(v)
+    return f"{f:.6g}" if np.isfinite(f) else ""
 
-        fig, ax = plt.subplots(figsize=(6, 4))
-        if self.oracle_scores is not None and self.normalized_scores is not None:
-            ax.scatter(self.surrogate_scores, self.normalized_scores, s=12, alpha=0.7)
-            ax.set_xlabel("surrogate score")
-            ax.set_ylabel("normalised oracle score")
-            ax.axhline(self.p100 or 0, color="tab:green", ls="--", lw=1, label=f"best {self.p100:.3f}")
-            ax.legend(loc="lower right")
-        else:
-            ax.hist(self.surrogate_scores, bins=30)
-            ax.set_xlabel("surrogate score")
-            ax.set_ylabel("designs")
-        ax.set_title(f"{self.method} on {self.task} (seed {self.seed})")
-        fig.tight_layout()
-        buf_path = path.with_suffix(".tmp.png")
-        fig.savefig(buf_path, dpi=110)
-        plt.close(fig)
-        buf_path.replace(path)
+
+def train_log_csv(rows: list[dict[str, Any]]) -> str:
+    """The trainer's per-step loss records as CSV text (one row per logged step)."""
+    import io
+
+    buf = io.StringIO()
+    keys = list(rows[0]) if rows else []
+    writer = csv.writer(buf)
+    writer.writerow(keys)
+    for r in rows:
+        writer.writerow([f"{r[k]:.6g}" if isinstance(r[k], float) else r[k] for k in keys])
+    return buf.getvalue()
 
 
 def versions() -> dict[str, str]:

@@ -6,7 +6,9 @@ import json
 import os
 import random
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -108,3 +110,71 @@ def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", en
     from tqdm.auto import tqdm
 
     yield from tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+class PhaseProgress:
+    """One progress display for one phase of work (training, proposing), on stderr.
+
+    In a terminal: a tqdm bar with rate and ETA while the phase runs, then one line ``"<desc>: done in 12.3 s"``.
+    Elsewhere (a log file, a pipe): one line when the phase starts and one when it ends, never more, so
+    captured output stays short. Disabled: silent.
+
+    Use as a context manager, or call :meth:`close` (idempotent)::
+
+        with PhaseProgress("training", total=5000, unit="step") as bar:
+            for _ in range(5000):
+                bar.update()
+    """
+
+    def __init__(self, desc: str, total: int | None, *, enabled: bool = True, unit: str = "step") -> None:
+        self.desc = desc
+        self.total = total
+        self.enabled = enabled
+        self.note = ""
+        self._t0 = time.perf_counter()
+        self._bar: Any = None
+        self._closed = False
+        if not enabled:
+            return
+        if _stderr_is_terminal():
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
+                             mininterval=0.25)
+        else:
+            size = f" ({total} {unit}{'s' if total != 1 else ''})" if total else ""
+            print(f"{desc}{size} ...", file=sys.stderr, flush=True)
+
+    def update(self, n: int = 1) -> None:
+        """Advance the bar by ``n`` units."""
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        """End the phase and print its duration (plus :attr:`note`, when set)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._bar is not None:
+            self._bar.close()
+        if self.enabled:
+            note = f"; {self.note}" if self.note else ""
+            print(f"{self.desc}: done in {time.perf_counter() - self._t0:.1f} s{note}", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> PhaseProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:  # an error: drop the bar without a "done" line
+            self._closed = True
+            if self._bar is not None:
+                self._bar.close()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -34,7 +34,7 @@ def test_optimize_embedded_task_writes_every_output(tmp_path: Path, capsys: pyte
     code = main(["optimize", "--task", "Branin-Exact-v0", "--budget", "16", "--seed", "1", "--out", str(out),
                  "--quiet", *TINY])
     assert code == 0
-    for name in ("designs.npz", "designs.csv", "result.json", "scores.png"):
+    for name in ("designs.npz", "designs.csv", "result.json", "report.png", "train_log.csv", "model/model.json"):
         assert (out / name).is_file(), name
     result = json.loads((out / "result.json").read_text())
     assert result["method"] == "n2ce" and result["budget"] == 16

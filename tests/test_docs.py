@@ -41,6 +41,22 @@ def test_every_latent_ebm_key_is_documented_with_its_default() -> None:
     assert not wrong, f"docs/configuration.md defaults differ from the code (documented, actual): {wrong}"
 
 
+def test_every_workflow_option_is_documented() -> None:
+    import argparse
+
+    from n2ce_bbo.cli import build_parser
+
+    text = (DOC.parent / "workflow.md").read_text(encoding="utf-8")
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for command in ("optimize", "fit", "propose", "score"):
+        for action in sub.choices[command]._actions:
+            for opt in action.option_strings:
+                if opt.startswith("--") and opt != "--help" and f"`{opt}" not in text:
+                    missing.append(f"{command} {opt}")
+    assert not missing, f"options missing from docs/workflow.md: {missing}"
+
+
 REPO = Path(__file__).resolve().parents[1]
 #: what a user who clones the repository gets; only tests/ and .ci/ may point at the data folder beside it
 SELF_CONTAINED = ("n2ce_bbo", "README.md", "docs", "configs", "notebooks", "benchmarks")

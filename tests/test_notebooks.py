@@ -84,7 +84,7 @@ def test_notebooks_are_stored_without_outputs() -> None:
     import nbformat
 
     paths = sorted(NOTEBOOKS.glob("*.ipynb"))
-    assert {p.stem for p in paths} >= {"quickstart", "design_bench_walkthrough", "n2ce_vs_nce_vs_mle_2d"}
+    assert {p.stem for p in paths} >= {"quickstart", "design_bench_walkthrough", "n2ce_vs_nce_vs_mle_2d", "own_data"}
     for p in paths:
         nb = nbformat.read(p, as_version=4)
         nbformat.validate(nb)
@@ -143,3 +143,18 @@ def test_design_bench_walkthrough(kernel_dir: Path, tmp_path: Path, monkeypatch:
         if r["method"] in ("n2ce", "gaussian"):  # the latent-EBM method fills the budget with distinct designs
             assert r["n_proposed"] == r["n_unique"] == s["budget"], r
             assert r["p100"] > s["train_max"], r  # it found a design better than every training row
+
+
+def test_own_data(kernel_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = run_notebook("own_data", kernel_dir, tmp_path, monkeypatch)
+    assert s["small"] is True
+    designs = s["designs"]
+    assert len(designs) == s["budget"] == s["n_unique"]
+    assert all(len(d) == s["length"] and set(d) <= set("ACGT") for d in designs)
+    assert s["all_start_with_G"] and s["n_measured"] == 0  # the constraints hold
+    assert s["loaded_same"]  # the saved model proposes the same batch, without retraining
+    assert all(0.0 <= v <= 100.0 for v in s["in_distribution"])
+    assert s["alloy_n"] == 8 and s["alloy_max_anneal"] <= 800.0
+    assert s["cli_propose_returncode"] == 0 and s["cli_score_returncode"] == 0
+    assert len(s["cli_designs"]) == s["budget"] and all(d.startswith("G") for d in s["cli_designs"])
+    assert s["scored_rows"] == 300

@@ -1,5 +1,20 @@
-"""Reading user files: numeric arrays of designs and scores (:func:`load_array`)."""
+"""Reading and writing a user's data: numeric arrays (:func:`load_array`), tables (CSV, TSV, Parquet), sequence
+alphabets, design schemas."""
 
+from n2ce_bbo.io.alphabets import NAMED_ALPHABETS, Alphabet, infer_alphabet, parse_alphabet
 from n2ce_bbo.io.arrays import load_array
+from n2ce_bbo.io.dataset import (
+    DesignData,
+    from_arrays,
+    merge_duplicates,
+    read_designs,
+    read_training_table,
+    read_xy_files,
+)
+from n2ce_bbo.io.schema import DesignSchema
+from n2ce_bbo.io.tables import Table, read_table
 
-__all__ = ["load_array"]
+__all__ = [
+    "NAMED_ALPHABETS", "Alphabet", "infer_alphabet", "parse_alphabet", "load_array", "DesignData", "from_arrays",
+    "merge_duplicates", "read_designs", "read_training_table", "read_xy_files", "DesignSchema", "Table", "read_table",
+]

@@ -59,10 +59,19 @@ class Method(abc.ABC):
         seed: seed of every random choice the method makes.
         device: ``"cpu"``, ``"cuda"``, ... or ``None`` for automatic choice.
         parallel: how independent work is spread (sequential by default).
-        verbose: show progress bars / periodic lines.
+        verbose: print periodic training losses.
+
+    Attributes set by callers after construction (both optional):
+        show_progress: one progress display per phase (training, proposing) on stderr.
+        constraints: a :class:`~n2ce_bbo.constraints.Constraints` every proposal must honour, or ``None``;
+            methods with ``reads_constraints`` move their candidates onto them and select among the allowed ones.
     """
 
     Config: ClassVar[type] = object
+    #: Whether :meth:`propose` honours :attr:`constraints` itself (others are filtered after proposing).
+    reads_constraints: ClassVar[bool] = False
+    show_progress: bool = False
+    constraints: Any = None
 
     def __init__(
         self,
@@ -95,6 +104,14 @@ class Method(abc.ABC):
     def config_dict(self) -> dict[str, Any]:
         """The resolved configuration as a plain dict (the keys a user writes)."""
         return to_dict(self.config)
+
+    def _project_designs(self, x: np.ndarray) -> np.ndarray:
+        """Candidates ``[n, ...]`` moved onto the fixed positions / into the bounds of :attr:`constraints`."""
+        return x if self.constraints is None or not len(x) else self.constraints.project(x)
+
+    def _allowed_designs(self, x: np.ndarray) -> np.ndarray:
+        """The candidates ``[n, ...]`` that satisfy every constraint (all of them without constraints)."""
+        return x if self.constraints is None or not len(x) else x[self.constraints.allowed(x)]
 
     def _require_fit(self) -> OfflineData:
         if self.data is None:

@@ -68,6 +68,7 @@ class CMAES(RegressorMethod):
     """CMA-ES restarts on the surrogate's prediction; proposes the best distinct designs evaluated."""
 
     Config = CMAESConfig
+    reads_constraints = True
 
     def _decode(self, sols: np.ndarray) -> np.ndarray:
         """``[m, dim]`` CMA-ES solutions -> raw designs: clipped float32 ``[m, d]`` or int64 tokens ``[m, L]``."""
@@ -115,14 +116,20 @@ class CMAES(RegressorMethod):
                 es = cma.CMAEvolutionStrategy(mean0, sigma0, opts)
                 while not es.stop():
                     sols = np.asarray(es.ask())
-                    designs = self._decode(sols)
+                    designs = self._project_designs(self._decode(sols))
                     scores = self.model.predict(designs)
                     es.tell(list(sols), list(-scores))
                     xs.append(designs)
                     ss.append(scores)
             n_iters.append(int(es.countiter))
         all_x, all_s = np.concatenate(xs), np.concatenate(ss)
-        x, scores = select_tiered([(all_x, all_s)], budget, exclude=data.x if cfg.exclude_training else None)
+        if self.constraints is not None:
+            ok = self.constraints.allowed(all_x)
+            all_x, all_s = all_x[ok], all_s[ok]
+        if len(all_x):
+            x, scores = select_tiered([(all_x, all_s)], budget, exclude=data.x if cfg.exclude_training else None)
+        else:  # the constraints left no candidate
+            x, scores = all_x, all_s
         info = {"n_restarts": int(len(starts)), "iterations": n_iters, "n_evaluated": int(len(all_x)),
                 "popsize": int(len(xs[0])) if xs else 0}
         return Proposal(x=x, scores=scores, info=info)

@@ -76,6 +76,7 @@ class GradientAscent(RegressorMethod):
     """Gradient ascent on an MLP (or ensemble-mean) surrogate from the best training designs."""
 
     Config = GradConfig
+    reads_constraints = True
 
     def propose(self, budget: int) -> Proposal:
         """Ascend from the top ``n_starts`` training designs; return ``budget`` distinct designs.
@@ -97,13 +98,16 @@ class GradientAscent(RegressorMethod):
             traj = self._ascend_tokens(starts, data.num_classes)
         else:
             traj = self._ascend_continuous(starts, data.bounds)
-        final = traj[-1]
-        earlier = traj[:-1].reshape(-1, *traj.shape[2:])
-        tiers = [(final, model.predict(final)), (earlier, model.predict(earlier))]
-        x, scores = select_tiered(tiers, budget, exclude=data.x if cfg.exclude_training else None)
+        final = self._allowed_designs(self._project_designs(traj[-1]))
+        earlier = self._allowed_designs(self._project_designs(traj[:-1].reshape(-1, *traj.shape[2:])))
+        tiers = [(t, model.predict(t)) for t in (final, earlier) if len(t)]
+        if tiers:
+            x, scores = select_tiered(tiers, budget, exclude=data.x if cfg.exclude_training else None)
+        else:  # the constraints left no candidate
+            x, scores = final[:0], np.zeros(0)
         info = {
             "n_starts": int(len(starts)), "n_steps": cfg.n_steps, "lr_effective": self._lr(data),
-            "n_members": cfg.n_members, "n_distinct_final": int(np.unique(final.reshape(len(final), -1), axis=0).shape[0]),
+            "n_members": cfg.n_members, "n_distinct_final": int(np.unique(final.reshape(len(final), -1), axis=0).shape[0]) if len(final) else 0,
         }
         return Proposal(x=x, scores=scores, info=info)
 

@@ -56,7 +56,7 @@ from n2ce_bbo.samplers import gradient_ascent, langevin, svgd
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.training.trainer import train_surrogate
-from n2ce_bbo.utils import derive_seed
+from n2ce_bbo.utils import PhaseProgress, derive_seed
 
 Sampler = Literal["langevin", "svgd", "gradient_ascent"]
 
@@ -136,6 +136,10 @@ class ProposeConfig:
         min_hamming: token designs: the returned batch keeps a design only when it differs in at least this many
             positions from every better-scored design kept (a diverse batch; see :func:`select_top`); 1 keeps the
             plain top ``budget``. Ignored for continuous designs.
+        min_distance: continuous designs: the same spacing in units of the design box's diagonal: a design is kept
+            only when it lies at least this far from every better-scored design kept (0.01: 1 % of the diagonal;
+            without it, refinement around the best candidate filled Branin's batch with copies of one point).
+            0 keeps the plain top ``budget``. Ignored for token designs.
         score_batch: candidates scored per surrogate call.
         enumerate_limit: token spaces of at most this many designs (``C ** L``) are searched exhaustively: every
             design is scored and the best are selected (no sampler, refinement or fill). 0 disables it.
@@ -166,6 +170,7 @@ class ProposeConfig:
     fill_scale: float = 0.02
     exclude_training: bool = True
     min_hamming: int = 3
+    min_distance: float = 0.01
     score_batch: int = 4096
     enumerate_limit: int = 2**21
     pair_support: bool = True
@@ -180,7 +185,8 @@ class ProposeConfig:
                 enumerate_limit=self.enumerate_limit)
         require(above=0, pair_support_min_expected=self.pair_support_min_expected)
         require(above=0, fill_scale=self.fill_scale)
-        require(at_least=0, trust_weight=self.trust_weight, trust_margin=self.trust_margin)
+        require(at_least=0, trust_weight=self.trust_weight, trust_margin=self.trust_margin,
+                min_distance=self.min_distance)
         require(optional=True, score_prior_weight=self.score_prior_weight)
         if self.snapshots > 1 and self.snapshots > self.sampler.n_steps // 2 + 1:
             raise ConfigError(f"({self.snapshots}) exceeds the {self.sampler.n_steps // 2 + 1} states of the second "
@@ -337,6 +343,7 @@ class LatentEBMMethod(Method):
     """Energy-based latent surrogate (ELBO + N²CE/NCE/MLE/Gaussian prior) with latent-space sampling."""
 
     Config = LatentEBMMethodConfig
+    reads_constraints = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -349,14 +356,37 @@ class LatentEBMMethod(Method):
         t0 = time.perf_counter()
         self.selection = self._rehearse(data)
         self.surrogate, self.history = train_surrogate(
-            data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose
+            data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose,
+            show_progress=self.show_progress,
         )
+        self._prepare_proposals(data)
+        self.fit_s = time.perf_counter() - t0
+
+    def restore(self, data: OfflineData, surrogate: Any, history: dict[str, Any] | None = None,
+                selection: dict[str, Any] | None = None) -> None:
+        """Make the method ready to propose from a surrogate trained earlier (a saved model), without training.
+
+        Args:
+            data: the offline rows the surrogate was trained on.
+            surrogate: the trained :class:`~n2ce_bbo.models.latent_ebm.LatentEBMSurrogate`.
+            history: its training history.
+            selection: the rehearsal's outcome recorded at fit time (``{"weight": w, ...}``); ``None``: the
+                configured weight.
+        """
+        self.data = data
+        self.surrogate = surrogate
+        self.history = history or {}
+        self.selection = dict(selection) if selection else {
+            "enabled": False, "weight": self.config.propose.score_weight(data.is_discrete)}
+        self._prepare_proposals(data)
+
+    def _prepare_proposals(self, data: OfflineData) -> None:
+        """What proposing needs besides the surrogate: density statistics and the pair support (deterministic)."""
         self.density_stats = _density_stats(self.surrogate, data.x, self.config.propose.score_batch)
         pcfg: ProposeConfig = self.config.propose
         self.support: PairSupport | None = None
         if data.is_discrete and pcfg.pair_support:
             self.support = fit_pair_support(data.x, int(data.num_classes or 2), pcfg.pair_support_min_expected)
-        self.fit_s = time.perf_counter() - t0
 
     def _rehearse(self, data: OfflineData) -> dict[str, Any]:
         """Pick the in-distribution weight from the training rows alone (see :class:`SelectionConfig`)."""
@@ -372,7 +402,8 @@ class LatentEBMMethod(Method):
         split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
         fit_rows = dataclasses.replace(data, x=data.x[split.fit], y=data.y[split.fit])
         rehearsal, _ = train_surrogate(fit_rows, self.config.surrogate, seed=rseed, device=self.device,
-                                       verbose=self.verbose)
+                                       verbose=self.verbose, show_progress=self.show_progress,
+                                       progress_desc="rehearsal training (chooses the score weight)")
         stats = _density_stats(rehearsal, fit_rows.x, self.config.propose.score_batch)
         value, density = _value_and_density(rehearsal, data.x[split.pool], stats, self.config.propose.score_batch)
         k = min(sel.k, split.top.size)
@@ -423,9 +454,22 @@ class LatentEBMMethod(Method):
         limit = self.config.propose.enumerate_limit
         return bool(data.is_discrete and limit and token_space_size(data.dim, int(data.num_classes or 2)) <= limit)
 
+    def _allowed(self, x: np.ndarray) -> np.ndarray:
+        """``[n]`` bool: rows of ``x`` that respect the pair support and the user's constraints."""
+        ok = np.ones(x.shape[0], dtype=bool)
+        if self.support is not None and len(x):
+            ok &= self.support.allowed(x)
+        if self.constraints is not None and len(x):
+            ok &= self.constraints.allowed(x)
+        return ok
+
     def _supported(self, x: np.ndarray) -> np.ndarray:
-        """The rows of ``x`` that respect the data's neighbouring-pair support (all of them without a check)."""
-        return x if self.support is None or not len(x) else x[self.support.allowed(x)]
+        """The rows of ``x`` that respect the data's neighbouring-pair support and the user's constraints."""
+        return x if not len(x) else x[self._allowed(x)]
+
+    def _project(self, x: np.ndarray) -> np.ndarray:
+        """Candidates moved onto the user's fixed positions / into the user's bounds (unchanged without them)."""
+        return x if self.constraints is None or not len(x) else self.constraints.project(x)
 
     def _score_info(self, weight: float) -> dict[str, Any]:
         return {"score_weight": weight, "selection": self.selection,
@@ -436,12 +480,12 @@ class LatentEBMMethod(Method):
         """Score every design of a small token space and select the batch from the best."""
         cfg: ProposeConfig = self.config.propose
         keep = max(64 * budget, 8192)
-        allowed = None if self.support is None else self.support.allowed
+        allowed = None if self.support is None and self.constraints is None else self._allowed
         x, scores, n_scored = top_designs(lambda xb: self._score(xb, weight), data.dim, int(data.num_classes or 2),
                                           keep, exclude=data.x if cfg.exclude_training else None, allowed=allowed,
                                           chunk=max(cfg.score_batch, 65536))
-        if not len(x):  # every design is a training row or unsupported: fall back to the training rows
-            x = data.x.astype(np.int64)
+        if not len(x):  # every design is a training row or not allowed: fall back to the allowed training rows
+            x = self._supported(data.x.astype(np.int64)) if self.constraints is not None else data.x.astype(np.int64)
             scores = self._score(x, weight)
         x_top, s_top = select_top(x, scores, budget, min_hamming=cfg.min_hamming)
         info = {"search": "exhaustive", "n_scored": n_scored, "n_candidates": int(x.shape[0]),
@@ -451,19 +495,31 @@ class LatentEBMMethod(Method):
     def propose(self, budget: int) -> Proposal:
         """Sample latent chains towards ``y*`` and decode them, refine and fill the candidates in design space,
         then select the best ``budget`` distinct designs (training designs last). Small token spaces are searched
-        whole instead."""
+        whole instead. Every design honours ``self.constraints``."""
         data = self._require_fit()
         if budget < 1:
             raise InvalidDataError(f"budget must be >= 1, got {budget}.")
         cfg: ProposeConfig = self.config.propose
         t0 = time.perf_counter()
         w = float(self.selection["weight"])
-        if self._enumerable(data):
-            return self._propose_exhaustive(data, budget, w, t0)
+        exhaustive = self._enumerable(data)
+        n_units = None if exhaustive else -(-cfg.n_chains // cfg.chain_chunk)  # chunks of chains: most of the time
+        with PhaseProgress("proposing", n_units, enabled=self.show_progress, unit="step") as bar:
+            if exhaustive:
+                proposal = self._propose_exhaustive(data, budget, w, t0)
+            else:
+                proposal = self._propose_sampled(data, budget, w, t0, bar)
+            bar.note = f"{len(proposal.x)} designs" + (" (exhaustive search)" if exhaustive else "")
+        return proposal
+
+    def _propose_sampled(self, data: OfflineData, budget: int, w: float, t0: float, bar: PhaseProgress) -> Proposal:
+        """The sampler path of :meth:`propose` (``bar`` advances once per chunk of chains)."""
+        cfg: ProposeConfig = self.config.propose
         y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
-        sampled, results = self._sample(data, y_star)
+        sampled, results = self._sample(data, y_star, bar)
         n_decoded_unique = int(first_occurrences(sampled).shape[0])
-        pool = _Candidates(self._supported(sampled), lambda x: self._score(x, w), self._supported)
+        pool = _Candidates(self._supported(self._project(sampled)), lambda x: self._score(x, w), self._supported,
+                           self._project)
         train_rows = RowSet(data.x, dtype=pool.x.dtype)  # built once: the training data can have millions of rows
         n_unique_sampled = len(pool)
         n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
@@ -471,7 +527,9 @@ class LatentEBMMethod(Method):
         n_refined = self._refine(pool, data)
         n_fill = self._fill(pool, data, budget, train_rows)
         x_top, s_top = select_top(pool.x, pool.scores, budget, exclude=train_rows if cfg.exclude_training else None,
-                                  min_hamming=cfg.min_hamming if data.is_discrete else 1)
+                                  min_hamming=cfg.min_hamming if data.is_discrete else 1,
+                                  min_distance=0.0 if data.is_discrete else cfg.min_distance,
+                                  distance_scale=1.0 if data.is_discrete else _diagonal(data))
         n_final = sum(r["stats"]["n_final"] for r in results)
         info = {
             "y_star_standardized": y_star,
@@ -496,10 +554,13 @@ class LatentEBMMethod(Method):
         }
         return Proposal(x=x_top, scores=s_top, info=info)
 
-    def _sample(self, data: OfflineData, y_star: float) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    def _sample(self, data: OfflineData, y_star: float, bar: PhaseProgress | None = None,
+                ) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """Run every chunk of chains; returns the decoded designs ``[n_candidates, ...]`` (int64 tokens, or float32
-        clipped to the box) and the per-chunk results."""
+        clipped to the box) and the per-chunk results. ``bar`` advances once per chunk run in this process."""
         fn, device = self._chunk_fn()
+        if bar is not None and self.parallel.workers <= 0:
+            fn = _ticking(fn, bar)
         jobs = self._jobs(y_star, self._init_encodings(data), device)
         results = _parallel_map(fn, jobs, self.parallel.workers, self.parallel.address, self.parallel.gpus_per_task)
         parts = [r["x"] for r in results if r["x"] is not None and len(r["x"])]
@@ -554,12 +615,16 @@ class _Candidates:
         x: ``[n, ...]`` decoded designs (duplicates allowed: the first occurrence of each is kept).
         score: ``designs [m, ...] -> [m]`` surrogate scores (float64).
         keep: ``designs [m, ...] -> designs [m', ...]``, the ones that may be proposed (applied to added designs).
+        project: ``designs [m, ...] -> designs [m, ...]`` moved onto the user's constraints before anything else
+            (applied to added designs; default: unchanged).
     """
 
     def __init__(self, x: np.ndarray, score: Callable[[np.ndarray], np.ndarray],
-                 keep: Callable[[np.ndarray], np.ndarray]) -> None:
+                 keep: Callable[[np.ndarray], np.ndarray],
+                 project: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self._score = score
         self._keep = keep
+        self._project = project or (lambda found: found)
         self.x = x[first_occurrences(x)]
         self.scores = score(self.x)
         self.rows = RowSet(self.x)
@@ -573,7 +638,7 @@ class _Candidates:
 
     def add(self, found: np.ndarray) -> int:
         """Score and keep the designs of ``found`` that are not candidates yet; returns how many were kept."""
-        extra = self._keep(self.rows.new_rows(found))
+        extra = self._keep(self.rows.new_rows(self._project(found)))
         if len(extra):
             self.x = np.concatenate([self.x, extra])
             self.scores = np.concatenate([self.scores, self._score(extra)])
@@ -594,6 +659,23 @@ def _value_and_density(surrogate: Any, x: np.ndarray, stats: tuple[float, float]
     value, lp = surrogate.value_and_log_density(x, batch_size=batch)
     density = (lp.double().cpu().numpy() - stats[0]) / stats[1]
     return value.double().cpu().numpy(), density
+
+
+def _ticking(fn: Any, bar: PhaseProgress) -> Any:
+    """``fn`` that advances ``bar`` once per call."""
+
+    def ticked(job: Any) -> Any:
+        out = fn(job)
+        bar.update()
+        return out
+
+    return ticked
+
+
+def _diagonal(data: OfflineData) -> float:
+    """Length of the diagonal of the continuous design box (the data's range without bounds)."""
+    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
+    return max(float(np.linalg.norm(np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64))), 1e-12)
 
 
 def _cpu_copy(module: Any) -> Any:

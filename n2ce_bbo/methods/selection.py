@@ -127,6 +127,8 @@ def select_top(
     *,
     exclude: np.ndarray | RowSet | None = None,
     min_hamming: int = 1,
+    min_distance: float = 0.0,
+    distance_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Deduplicate candidates and keep the ``budget`` best by score.
 
@@ -141,18 +143,25 @@ def select_top(
             least this many positions from every design kept so far (a diverse batch: near-copies of one design
             are skipped); when fewer than ``budget`` qualify, the skipped ones fill the rest in rank order, and
             only then the excluded designs. 1: plain top-``budget``.
+        min_distance: continuous designs: the same with the Euclidean distance divided by ``distance_scale`` (for
+            example 0.01 with the design box's diagonal as the scale: designs at least 1 % of the diagonal apart).
+            0: no spacing. Use it or ``min_hamming``, not both.
+        distance_scale: the unit of ``min_distance``.
 
     Returns:
         ``(x_top, scores_top)``: at most ``budget`` distinct designs, in the order they were kept (best first
         when ``min_hamming`` is 1).
 
     Raises:
-        InvalidDataError: ``budget`` or ``min_hamming`` below 1, or as many scores as candidates not given.
+        InvalidDataError: ``budget`` or ``min_hamming`` below 1, ``min_distance`` below 0, or as many scores as
+            candidates not given.
     """
     if budget < 1:
         raise InvalidDataError(f"budget must be >= 1, got {budget}.")
     if min_hamming < 1:
         raise InvalidDataError(f"min_hamming must be >= 1, got {min_hamming}.")
+    if min_distance < 0 or not distance_scale > 0:
+        raise InvalidDataError(f"min_distance must be >= 0 and distance_scale > 0, got {min_distance}, {distance_scale}.")
     x = np.asarray(x)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     if x.shape[0] != scores.shape[0]:
@@ -165,7 +174,12 @@ def select_top(
     new, old = keep[~excluded], keep[excluded]
     new = new[np.argsort(-scores[new], kind="stable")]
     old = old[np.argsort(-scores[old], kind="stable")]
-    chosen = new[:budget] if min_hamming == 1 else _diverse_prefix(flat, new, budget, min_hamming)
+    if min_distance > 0:
+        chosen = _spaced_prefix(flat.astype(np.float64), new, budget, min_distance * distance_scale)
+    elif min_hamming > 1:
+        chosen = _diverse_prefix(flat, new, budget, min_hamming)
+    else:
+        chosen = new[:budget]
     if chosen.shape[0] < budget:
         chosen = np.concatenate([chosen, old[: budget - chosen.shape[0]]])
     return x[chosen], scores[chosen]
@@ -186,6 +200,26 @@ def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hammi
         picked.append(int(i))
     if len(picked) < budget:
         # Not enough mutually distant designs: complete the batch with the best of the skipped ones.
+        picked += skipped[: budget - len(picked)]
+    return np.asarray(picked, dtype=np.int64)
+
+
+def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: float) -> np.ndarray:
+    """Greedy spacing over ``ranked`` row indices of continuous designs ``flat [N, d]``: keep a design only when
+    its Euclidean distance to every design kept so far is at least ``min_dist``; then fill with the skipped ones."""
+    picked: list[int] = []
+    skipped: list[int] = []
+    kept = np.empty((budget, flat.shape[1]))
+    for i in ranked:
+        if len(picked) == budget:
+            break
+        if picked and float(((kept[: len(picked)] - flat[i]) ** 2).sum(axis=1).min()) < min_dist**2:
+            skipped.append(int(i))
+            continue
+        kept[len(picked)] = flat[i]
+        picked.append(int(i))
+    if len(picked) < budget:
+        # Too few designs that far apart: complete the batch with the best of the skipped ones.
         picked += skipped[: budget - len(picked)]
     return np.asarray(picked, dtype=np.int64)
 

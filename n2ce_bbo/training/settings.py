@@ -6,8 +6,8 @@
             decoder_std, decoder_temperature, y_noise_std
     prior:  objective (n2ce | nce | nwj | mle | gaussian), M, K, reg, waymarks, prior_lr,
             prior_steps_per_batch, mle_langevin_steps, mle_step_size
-    train:  epochs, batch_size, lr, weight_decay, kl_weight, value_weight, grad_clip, max_train_rows,
-            max_steps, log_every, finite_check_every
+    train:  epochs, min_steps, steps_per_row, batch_size, lr, weight_decay, kl_weight, value_weight, grad_clip,
+            max_train_rows, max_steps, log_every, finite_check_every
 
 The number of prior stages has one source of truth, ``prior.K`` (the model builds K stage networks from it).
 Invalid values raise :class:`~n2ce_bbo.errors.ConfigError` in ``__post_init__`` (``from_dict`` adds the key's
@@ -116,9 +116,12 @@ class TrainConfig:
 
     Attributes:
         epochs: passes over the (possibly subsampled) training rows; ``None`` (default): enough passes for at
-            least ``min_steps`` minibatches, and at least 20 (small datasets need more passes: TFBind10's
-            10,000-row subset gets 64 epochs, TFBind8's 32,898 rows 20).
-        min_steps: the minibatch count ``epochs=None`` aims at.
+            least ``min(min_steps, steps_per_row · max(n, 5))`` minibatches (n training rows), and at least 20
+            (TFBind10's 10,000-row subset gets 64 epochs, TFBind8's 32,898 rows 20). Small datasets train for
+            fewer steps: 2 rows get 200 steps (not 5,000 steps that cannot teach more than 2 rows hold).
+        min_steps: the minibatch count ``epochs=None`` aims at (datasets of ``min_steps / steps_per_row`` rows
+            or more).
+        steps_per_row: with ``epochs=None``, smaller datasets aim at this many minibatches per training row.
         batch_size: rows per minibatch.
         lr: Adam learning rate of the encoder, decoder and value head.
         weight_decay: Adam (L2) weight decay of those.
@@ -128,13 +131,15 @@ class TrainConfig:
         max_train_rows: datasets with more rows are trained on a seeded random subsample of this many rows
             (TFBind10 has ~4M); the statistics of ``y`` (mean, std, best) still use every row. ``None``: all rows.
         max_steps: stop after this many minibatches in total (``None``: ``epochs`` full passes).
-        log_every: record the step losses in the history every this many steps (and print when verbose).
+        log_every: record the step losses in the history every this many steps and at the last step (and print
+            them when verbose); ``train_log.csv`` holds them.
         finite_check_every: check the losses for NaN/inf every this many steps (1 = every step, which costs
             a device sync per step on a GPU). Parameters are always checked before a checkpoint is written.
     """
 
     epochs: int | None = None
     min_steps: int = 5000
+    steps_per_row: int = 40
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -146,15 +151,22 @@ class TrainConfig:
     log_every: int = 50
     finite_check_every: int = 1
 
-    def epochs_for(self, steps_per_epoch: int) -> int:
-        """The number of passes to run when one pass is ``steps_per_epoch`` minibatches."""
+    def target_steps(self, n_rows: int | None = None) -> int:
+        """The minibatch count ``epochs=None`` aims at for ``n_rows`` training rows (``None``: ``min_steps``)."""
+        if n_rows is None:
+            return self.min_steps
+        return min(self.min_steps, self.steps_per_row * max(int(n_rows), 5))
+
+    def epochs_for(self, steps_per_epoch: int, n_rows: int | None = None) -> int:
+        """The number of passes to run when one pass is ``steps_per_epoch`` minibatches over ``n_rows`` rows."""
         if self.epochs is not None:
             return self.epochs
-        return max(20, math.ceil(self.min_steps / max(steps_per_epoch, 1)))
+        return max(20, math.ceil(self.target_steps(n_rows) / max(steps_per_epoch, 1)))
 
     def __post_init__(self) -> None:
         require(at_least=1, batch_size=self.batch_size, log_every=self.log_every,
-                finite_check_every=self.finite_check_every, min_steps=self.min_steps)
+                finite_check_every=self.finite_check_every, min_steps=self.min_steps,
+                steps_per_row=self.steps_per_row)
         require(at_least=1, optional=True, epochs=self.epochs, max_train_rows=self.max_train_rows,
                 max_steps=self.max_steps)
         require(above=0, lr=self.lr)

@@ -43,7 +43,7 @@ from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.checkpoint import has_checkpoint, load_checkpoint, save_surrogate
 from n2ce_bbo.training.prior_objectives import prior_loss
 from n2ce_bbo.training.settings import LatentEBMConfig
-from n2ce_bbo.utils import derive_seed, ensure_writable_dir, progress, resolve_device, seed_everything
+from n2ce_bbo.utils import PhaseProgress, derive_seed, ensure_writable_dir, resolve_device, seed_everything
 
 _EPOCH_KEYS = ("loss", "recon", "value_mse", "kl", "prior_f", "prior_loss", "f_target_mean", "f_noise_mean")
 
@@ -94,6 +94,8 @@ def train_surrogate(
     verbose: bool = False,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
+    show_progress: bool = False,
+    progress_desc: str = "training",
 ) -> tuple[LatentEBMSurrogate, dict[str, Any]]:
     """Train a :class:`LatentEBMSurrogate` on the offline rows.
 
@@ -102,11 +104,14 @@ def train_surrogate(
         config: a :class:`LatentEBMConfig` or a mapping of overrides of its defaults.
         seed: seed of initialisation, subsampling, row order and noise.
         device: ``"cpu"``, ``"cuda"``, ...; ``None`` picks CUDA when available.
-        verbose: progress bar and one line per epoch (and every ``log_every`` steps) on stderr.
+        verbose: one line of losses per epoch and every ``log_every`` steps on stderr (the step losses are
+            always recorded in ``history["step_log"]``).
         checkpoint_dir: when set, a checkpoint (weights, config, optimiser state, history) is written there
             atomically after every epoch.
         resume: continue from the checkpoint in ``checkpoint_dir`` when there is one (its model and prior
             settings and data facts must match; ``train.epochs`` may be larger to train longer).
+        show_progress: one progress display for the whole run (:class:`~n2ce_bbo.utils.PhaseProgress`).
+        progress_desc: its label.
 
     Returns:
         ``(surrogate in eval mode, history)``; ``history`` holds per-epoch means (``loss``, ``recon``,
@@ -155,7 +160,7 @@ def train_surrogate(
     n = x_t.shape[0]
     bs = min(tcfg.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
-    n_epochs = tcfg.epochs_for(steps_per_epoch)
+    n_epochs = tcfg.epochs_for(steps_per_epoch, n)
     schedule = waymark_schedule(pcfg.K, pcfg.waymarks) if pcfg.objective in TELESCOPING_OBJECTIVES else None
     inv_tau = 1.0 / cfg.model.decoder_temperature
     last_good = f"{ckpt} (epoch {start_epoch})" if ckpt is not None and start_epoch > 0 else None
@@ -172,6 +177,8 @@ def train_surrogate(
         err.epoch, err.step, err.loss_name, err.checkpoint = epoch + 1, step + 1, which, last_good  # type: ignore[attr-defined]
         return err
 
+    total_steps = n_epochs * steps_per_epoch if tcfg.max_steps is None else min(n_epochs * steps_per_epoch, tcfg.max_steps)
+    bar = PhaseProgress(progress_desc, max(total_steps - step, 0), enabled=show_progress)
     surrogate.train()
     try:
         for epoch in range(start_epoch, n_epochs):
@@ -182,9 +189,7 @@ def train_surrogate(
             perm = torch.as_tensor(perm_rng.permutation(n), device=dev)
             sums = {k: torch.zeros((), device=dev) for k in _EPOCH_KEYS}
             n_batches = 0
-            bar = progress(range(steps_per_epoch), total=steps_per_epoch,
-                           desc=f"epoch {epoch + 1}/{n_epochs}", enabled=verbose)
-            for it in bar:
+            for it in range(steps_per_epoch):
                 if tcfg.max_steps is not None and step >= tcfg.max_steps:
                     raise _Stop
                 b = perm[it * bs : (it + 1) * bs]
@@ -223,12 +228,13 @@ def train_surrogate(
 
                 step += 1
                 n_batches += 1
+                bar.update()
                 vals = {"loss": loss.detach(), "recon": terms["recon"].detach(), "value_mse": terms["value_mse"].detach(),
                         "kl": terms["kl"].detach(), "prior_f": terms["prior_f"].detach(), "prior_loss": ploss.detach(),
                         "f_target_mean": pstats.get("f_target_mean", zero), "f_noise_mean": pstats.get("f_noise_mean", zero)}
                 for k, v in vals.items():
                     sums[k] += v
-                if step % tcfg.log_every == 0:
+                if step % tcfg.log_every == 0 or step == total_steps:
                     rec = {"step": step, "epoch": epoch + 1, **{k: float(v) for k, v in vals.items()}}
                     history["step_log"].append(rec)
                     if verbose:
@@ -246,6 +252,11 @@ def train_surrogate(
         if ckpt is not None:
             _check_params_finite(surrogate, epoch, step)
             _save(ckpt, surrogate, cfg, opt_main, opt_prior, epoch, step, history)
+    except BaseException:
+        bar.__exit__(RuntimeError, None, None)
+        raise
+    bar.note = f"{step} steps" + (f", final loss {history['loss'][-1]:.4g}" if history["loss"] else "")
+    bar.close()
     surrogate.eval()
     history.update(
         train_rows=int(n), total_rows=int(data.n), subsampled=idx is not None, steps=int(step),

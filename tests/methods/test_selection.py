@@ -143,3 +143,25 @@ def test_flat_rows_and_first_occurrences_accept_an_empty_pool() -> None:
     empty = np.zeros((0, 5), dtype=np.int64)
     assert flat_rows(empty).shape == (0, 5)
     assert first_occurrences(empty).shape == (0,)
+
+
+def test_min_distance_spaces_continuous_designs() -> None:
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 0.001, size=(50, 2)), rng.uniform(-1, 1, size=(50, 2))]).astype(np.float32)
+    scores = np.concatenate([np.full(50, 10.0) + rng.normal(0, 0.01, 50), rng.normal(0, 1, 50)])
+    top, _ = select_top(x, scores, 20, min_distance=0.05, distance_scale=2.0)
+    assert len(top) == 20
+    d = np.sqrt(((top[:, None] - top[None]) ** 2).sum(-1)) + np.eye(20) * 9
+    # every design is at least 0.05 * 2 = 0.1 from every other (there are enough spread candidates)
+    assert d.min() >= 0.1 - 1e-6
+    assert np.abs(top[0]).max() < 0.01  # the best cluster keeps its best design, once
+    plain, _ = select_top(x, scores, 20)
+    assert (np.abs(plain) < 0.01).all()  # without spacing the batch is one cluster
+
+
+def test_min_distance_fills_with_the_skipped_when_too_few_are_far() -> None:
+    x = np.zeros((5, 2), dtype=np.float32) + np.arange(5)[:, None] * 1e-4
+    top, _ = select_top(x, np.arange(5.0)[::-1], 4, min_distance=0.1)
+    assert len(top) == 4 and np.allclose(top[0], x[0])
+    with pytest.raises(InvalidDataError, match="min_distance"):
+        select_top(x, np.arange(5.0), 2, min_distance=-1.0)

@@ -1,0 +1,453 @@
+"""Train once, use many times: a :class:`FittedModel` is a trained method plus what it needs to read and write
+the user's designs (the :class:`~n2ce_bbo.io.schema.DesignSchema`) and the training data.
+
+::
+
+    import n2ce_bbo
+
+    model = n2ce_bbo.fit("activity.csv", target="score", design_column="sequence", alphabet="dna")
+    result = model.propose(64, seed=1, fix=["0=G"])      # a Result: designs, predicted scores, diversity
+    model.save("models/activity")
+    again = n2ce_bbo.load("models/activity")             # no retraining
+    scores = again.score(["ACGTACGT", "GGGTACGA"])       # predicted score and in-distribution percentile
+
+Every method can be fitted and asked to propose; saving, loading and :meth:`FittedModel.score` need a
+latent-EBM method (``n2ce``, ``nce``, ``mle``, ``gaussian``), whose surrogate predicts scores and whose prior
+says how data-like a design is.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+
+from n2ce_bbo.config import deep_merge, from_dict, to_dict
+from n2ce_bbo.constraints import Constraints, build_constraints
+from n2ce_bbo.errors import ConfigError, DataWarning, InvalidDataError
+from n2ce_bbo.io.dataset import FEW_ROWS, DesignData, read_designs
+from n2ce_bbo.io.schema import DesignSchema
+from n2ce_bbo.io.tables import Table
+from n2ce_bbo.methods.base import Method, ParallelSpec
+from n2ce_bbo.methods.registry import make_method
+from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.utils import PhaseProgress
+from n2ce_bbo.workflow.metrics import batch_report, percentile_of
+
+#: Training designs used as the reference of the in-distribution percentile (a seeded sample when more).
+MAX_REFERENCE_ROWS = 20_000
+
+
+def offline_data(data: DesignData, bounds: np.ndarray | None = None, name: str = "custom") -> OfflineData:
+    """The optimiser's view of ``data``; continuous designs get ``bounds`` or the data's per-feature range."""
+    x = np.ascontiguousarray(data.x)
+    if data.schema.is_discrete:
+        return OfflineData(x=x.astype(np.int64), y=data.y.astype(np.float32).reshape(-1, 1), is_discrete=True,
+                           num_classes=int(data.schema.vocabulary), name=name)  # type: ignore[arg-type]
+    x = x.astype(np.float32)
+    if bounds is None:
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        bounds = np.stack([lo, np.where(hi > lo, hi, lo + 1.0)])
+    return OfflineData(x=x, y=data.y.astype(np.float32).reshape(-1, 1), is_discrete=False,
+                       bounds=np.asarray(bounds, dtype=np.float32), name=name)
+
+
+def is_latent_ebm(method: Method) -> bool:
+    """Whether ``method`` is a latent-EBM method (it can be saved and can score designs)."""
+    from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
+
+    return isinstance(method, LatentEBMMethod)
+
+
+def planned_steps(method: Method, n: int) -> int | None:
+    """Minibatches a latent-EBM method's trainer will run on ``n`` rows (``None`` for other methods)."""
+    if not is_latent_ebm(method):
+        return None
+    t = method.config.surrogate.train
+    rows = n if t.max_train_rows is None else min(n, t.max_train_rows)
+    per_epoch = math.ceil(rows / min(t.batch_size, rows))
+    total = t.epochs_for(per_epoch, rows) * per_epoch
+    return total if t.max_steps is None else min(total, t.max_steps)
+
+
+@dataclass
+class ScoreTable:
+    """Scores of designs from a fitted model.
+
+    Attributes:
+        designs: the designs, as the user writes them (strings for sequences, rows of numbers otherwise).
+        predicted: ``[n]`` predicted score, in the target's units.
+        in_distribution: ``[n]`` percentile (0-100) of each design's prior log-density among the training designs:
+            near 50 is as data-like as a typical training design, near 0 less than every one of them.
+        log_density: ``[n]`` the unnormalised latent prior log-density ``-|μ|²/2 + f_α(μ)`` at the design's encoding.
+        target: the score's name.
+        table: the input table when the designs came from a file (its rows are kept in the output).
+    """
+
+    designs: list[Any]
+    predicted: np.ndarray
+    in_distribution: np.ndarray
+    log_density: np.ndarray
+    target: str = "y"
+    table: Table | None = None
+    schema: DesignSchema | None = field(default=None, repr=False)
+
+    def columns(self) -> tuple[list[str], list[list[Any]]]:
+        """Header and rows of the output table: the input's columns (or the designs) plus the two scores."""
+        extra = [f"predicted_{self.target}", "in_distribution"]
+        if self.table is not None:
+            if self.table.header is not None:
+                header = list(self.table.header)
+            elif self.schema is not None and self.table.width == len(self.schema.columns):
+                header = list(self.schema.columns)
+            else:
+                header = [f"column{j}" for j in range(self.table.width)]
+            keep = [j for j, h in enumerate(header) if h not in extra]
+            rows = [[r[j] for j in keep] for r in self.table.rows]
+            header = [header[j] for j in keep]
+        else:
+            header = self.schema.design_header() if self.schema is not None else ["design"]
+            rows = [[d] if isinstance(d, str) else list(d) for d in self.designs]
+        out = [[*r, f"{p:.6g}", f"{q:.1f}"] for r, p, q in zip(rows, self.predicted, self.in_distribution, strict=True)]
+        return header + extra, out
+
+    def to_csv(self) -> str:
+        """The output table as CSV text."""
+        import csv
+        import io
+
+        header, rows = self.columns()
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buf.getvalue()
+
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`to_csv` to ``path`` atomically."""
+        from n2ce_bbo.utils import atomic_write_bytes
+
+        atomic_write_bytes(path, self.to_csv().encode())
+        return Path(path)
+
+
+class FittedModel:
+    """A trained method with its data schema and training data (see the module docstring).
+
+    Build one with :meth:`fit` (or :func:`n2ce_bbo.fit`) or :meth:`load`.
+
+    Attributes:
+        method_name: the registered method name.
+        method: the trained :class:`~n2ce_bbo.methods.base.Method`.
+        data: the training data (duplicates merged) with its schema.
+        offline: the optimiser's view of it.
+        seed: the training seed (and the default proposal seed).
+        history: the trainer's history (latent-EBM methods; ``{}`` otherwise).
+        fit_s: seconds the training took.
+        name: a name for logs and results (the data file's stem, or the task's name).
+    """
+
+    def __init__(self, method_name: str, method: Method, data: DesignData, offline: OfflineData, *, seed: int,
+                 history: dict[str, Any] | None = None, fit_s: float = 0.0, name: str = "custom") -> None:
+        self.method_name = method_name
+        self.method = method
+        self.data = data
+        self.offline = offline
+        self.seed = int(seed)
+        self.history = history or {}
+        self.fit_s = float(fit_s)
+        self.name = name
+        self._reference: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def schema(self) -> DesignSchema:
+        """The designs' schema."""
+        return self.data.schema
+
+    @property
+    def is_latent_ebm(self) -> bool:
+        """Whether the method is a latent-EBM method (savable; can score designs)."""
+        return is_latent_ebm(self.method)
+
+    def __repr__(self) -> str:
+        return (f"FittedModel({self.method_name!r} on {self.name!r}: {self.data.n} designs, "
+                f"{self.schema.describe()}, target {self.schema.target!r})")
+
+    # ------------------------------------------------------------------ fit
+    @classmethod
+    def fit(
+        cls,
+        data: DesignData,
+        method: str = "n2ce",
+        config: Mapping[str, Any] | None = None,
+        *,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        verbose: bool = False,
+        show_progress: bool = False,
+        parallel: ParallelSpec | None = None,
+        bounds: np.ndarray | None = None,
+        name: str | None = None,
+    ) -> FittedModel:
+        """Train ``method`` on ``data``.
+
+        Args:
+            data: training designs and scores (:mod:`n2ce_bbo.io.dataset`); duplicate designs are merged first.
+            method: a registered method name.
+            config: overrides of the method's settings (nested mapping).
+            seed: seed of training (and the default seed of proposals).
+            device: ``"cpu"``, ``"cuda"``; default CUDA when available.
+            verbose: print the training losses.
+            show_progress: one progress display per phase on stderr.
+            parallel: Ray workers for the proposal chains.
+            bounds: ``[2, d]`` box of continuous designs (default: the data's range).
+            name: a name for results (default: the data's source).
+
+        Fewer than :data:`~n2ce_bbo.io.dataset.FEW_ROWS` rows give a :class:`~n2ce_bbo.errors.DataWarning`;
+        the latent-EBM trainer's default length then scales with the rows (``train.steps_per_row``).
+        """
+        from n2ce_bbo.io.dataset import merge_duplicates
+
+        data = merge_duplicates(data)
+        runner = make_method(method, config, seed=seed, device=device, parallel=parallel, verbose=verbose)
+        runner.show_progress = show_progress
+        off = offline_data(data, bounds, name or Path(data.source).stem or "custom")
+        if data.n < FEW_ROWS:
+            steps = planned_steps(runner, data.n)
+            warnings.warn(
+                f"only {data.n} distinct training designs (fewer than {FEW_ROWS}): a surrogate learns little from so "
+                "few, so treat its predicted scores with caution"
+                + (f"; training runs {steps} steps, scaled to the data" if steps is not None else "") + ".",
+                DataWarning, stacklevel=2,
+            )
+        t0 = time.perf_counter()
+        runner.fit(off)
+        fit_s = time.perf_counter() - t0
+        history = dict(getattr(runner, "history", None) or {})
+        return cls(method, runner, data, off, seed=seed, history=history, fit_s=fit_s, name=off.name)
+
+    # ------------------------------------------------------------------ propose
+    def constraints(
+        self, *, fix: Sequence[str] = (), exclude: Any = None, lower: Any = None, upper: Any = None,
+        bounds_file: str | Path | None = None, header: bool | None = None,
+    ) -> Constraints:
+        """Constraints for :meth:`propose` from user options (see :func:`n2ce_bbo.constraints.build_constraints`)."""
+        return build_constraints(self.schema, fix=fix, exclude=exclude, lower=lower, upper=upper,
+                                 bounds_file=bounds_file, header=header)
+
+    def propose(
+        self,
+        budget: int = 128,
+        *,
+        seed: int | None = None,
+        constraints: Constraints | None = None,
+        fix: Sequence[str] = (),
+        exclude: Any = None,
+        lower: Any = None,
+        upper: Any = None,
+        config: Mapping[str, Any] | None = None,
+        show_progress: bool = False,
+    ) -> Any:
+        """Propose ``budget`` designs from the trained model (no retraining).
+
+        Args:
+            budget: Q, the number of designs.
+            seed: seed of the proposal's randomness (default: the training seed).
+            constraints: a :class:`~n2ce_bbo.constraints.Constraints`; or give ``fix`` / ``exclude`` / ``lower`` /
+                ``upper`` as for :meth:`constraints`.
+            config: overrides of the ``propose`` section (latent-EBM methods), e.g. ``{"propose": {"n_chains": 1024}}``.
+            show_progress: one progress display on stderr.
+
+        Returns:
+            A :class:`~n2ce_bbo.optimize.Result` (no oracle scores; ``predicted`` / ``in_distribution`` for
+            latent-EBM methods). Every design honours the constraints; when fewer than ``budget`` do,
+            ``result.shortfall`` says how many are missing (and a :class:`~n2ce_bbo.errors.DataWarning` too).
+        """
+        from n2ce_bbo.optimize import Result, versions
+
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+            raise InvalidDataError(f"budget must be a positive integer, got {budget!r}.")
+        if constraints is None:
+            constraints = self.constraints(fix=fix, exclude=exclude, lower=lower, upper=upper)
+        constraints.check(is_discrete=self.schema.is_discrete, dim=self.schema.dim, num_classes=self.schema.vocabulary)
+        m = self.method
+        saved = (m.seed, m.constraints, m.show_progress, getattr(m, "config", None))
+        m.seed = self.seed if seed is None else int(seed)
+        m.constraints = None if constraints.is_empty else constraints
+        m.show_progress = show_progress
+        if config:
+            m.config = _with_propose_overrides(m, config)
+        t0 = time.perf_counter()
+        try:
+            # latent-EBM methods show their own progress (per chunk of chains); others one start/end display
+            with PhaseProgress("proposing", None, enabled=show_progress and not self.is_latent_ebm) as bar:
+                proposal = self._propose(int(budget), constraints)
+                bar.note = f"{len(proposal[0])} designs"
+        finally:
+            used_config = m.config_dict()
+            m.seed, m.constraints, m.show_progress = saved[0], saved[1], saved[2]
+            if saved[3] is not None:
+                m.config = saved[3]
+        propose_s = time.perf_counter() - t0
+        x, scores, info = proposal
+        if x.shape[0] < budget:
+            warnings.warn(f"only {x.shape[0]} of the {budget} requested designs satisfy the constraints.",
+                          DataWarning, stacklevel=2)
+        predicted = in_dist = None
+        if self.is_latent_ebm and x.shape[0]:
+            predicted, in_dist, _ = self.predict(x)
+        min_distance = _min_distance(m, self.schema)
+        report, nov = batch_report(x, self.offline.x, discrete=self.schema.is_discrete, bounds=self.offline.bounds,
+                                   min_distance=min_distance, seed=self.seed)
+        return Result(
+            task=self.name, method=self.method_name, seed=self.seed if seed is None else int(seed), budget=int(budget),
+            x=x, surrogate_scores=scores, best_training_y=float(np.max(self.data.y)), train_s=self.fit_s,
+            propose_s=propose_s, config=used_config, info=info, versions=versions(), schema=self.schema,
+            predicted=predicted, in_distribution=in_dist, novelty=nov, batch=report,
+            constraints=constraints.describe(self.schema), train_log=list(self.history.get("step_log", [])),
+            reference=(self.offline.x, self.data.y),
+        )
+
+    def _propose(self, budget: int, constraints: Constraints) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """``(x, scores, info)`` honouring ``constraints``."""
+        m = self.method
+        if m.reads_constraints or constraints.is_empty:
+            p = m.propose(budget)
+            x, s = np.asarray(p.x), np.asarray(p.scores, dtype=np.float64).reshape(-1)
+            info = dict(p.info)
+        else:
+            # A method that does not read constraints: ask for more, keep the allowed ones in its own order.
+            p = m.propose(4 * budget)
+            x, s = np.asarray(p.x), np.asarray(p.scores, dtype=np.float64).reshape(-1)
+            keep = constraints.allowed(x)
+            x, s = x[keep][:budget], s[keep][:budget]
+            info = {**dict(p.info), "constraints": "filtered after proposing (this method does not read them)"}
+        if constraints.is_empty:
+            return x, s, info
+        ok = constraints.allowed(x)  # a last guard: no proposal may break a constraint
+        return x[ok], s[ok], info
+
+    # ------------------------------------------------------------------ score
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predicted score (target units), in-distribution percentile and prior log-density of designs
+        ``x [n, ...]`` (latent-EBM methods only), each ``[n]`` float64.
+
+        Raises:
+            ConfigError: the method is not a latent-EBM method.
+        """
+        surrogate = self._surrogate()
+        x = self._validate(x)
+        pred, logp = _encode_scores(surrogate, x)
+        return pred, percentile_of(logp, self._reference_log_density()), logp
+
+    def score(self, designs: Any, *, header: bool | None = None) -> ScoreTable:
+        """Score designs: a table file (the schema's columns are read; other columns are kept), a list of strings
+        (sequences), or an array ``[n, ...]``.
+
+        Raises:
+            ConfigError: not a latent-EBM method. InvalidDataError / DataNotFoundError: unreadable designs.
+        """
+        self._require_latent("score designs")
+        table = None
+        if isinstance(designs, (str, Path)):
+            x, table = read_designs(designs, self.schema, header=header)
+        elif self.schema.kind == "sequence" and isinstance(designs, (list, tuple)) and designs and \
+                all(isinstance(d, str) for d in designs):
+            x = self.schema.alphabet.encode(list(designs), column=self.schema.columns[0])  # type: ignore[union-attr]
+        else:
+            x = np.asarray(designs)
+        pred, pct, logp = self.predict(x)
+        cells = self.schema.design_cells(self._validate(x))
+        shown = [c[0] for c in cells] if self.schema.kind == "sequence" else cells
+        return ScoreTable(shown, pred, pct, logp, self.schema.target, table, self.schema)
+
+    def _validate(self, x: Any) -> np.ndarray:
+        arr = np.asarray(x)
+        if arr.ndim != 2 or arr.shape[1] != self.schema.dim:
+            raise InvalidDataError(f"designs must have shape [n, {self.schema.dim}], got {arr.shape}.")
+        if self.schema.is_discrete:
+            c = int(self.schema.vocabulary or 0)
+            if not np.issubdtype(arr.dtype, np.integer) or (arr.size and (arr.min() < 0 or arr.max() >= c)):
+                raise InvalidDataError(f"token designs must be integer ids in 0..{c - 1}.")
+            return arr.astype(np.int64)
+        arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            raise InvalidDataError("designs hold NaN or infinite values.")
+        return arr
+
+    def _reference_log_density(self) -> np.ndarray:
+        if self._reference is None:
+            x = self.offline.x
+            if x.shape[0] > MAX_REFERENCE_ROWS:
+                idx = np.random.default_rng(self.seed).choice(x.shape[0], MAX_REFERENCE_ROWS, replace=False)
+                x = x[np.sort(idx)]
+            self._reference = _encode_scores(self._surrogate(), x)[1]
+        return self._reference
+
+    def _surrogate(self) -> Any:
+        """The latent-EBM surrogate (raises for other methods)."""
+        self._require_latent("score designs")
+        return cast(Any, self.method).surrogate
+
+    def _require_latent(self, what: str) -> None:
+        if not self.is_latent_ebm:
+            raise ConfigError(f"only the latent-EBM methods (n2ce, nce, mle, gaussian) can {what}; "
+                              f"{self.method_name!r} has no prior to say how data-like a design is.")
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: str | Path) -> Path:
+        """Write the model folder (see :mod:`n2ce_bbo.workflow.folder`); returns its path."""
+        from n2ce_bbo.workflow.folder import save_model
+
+        self._require_latent("be saved")
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device | None = None) -> FittedModel:
+        """A model saved by :meth:`save` (checked: format version, file hashes, weights)."""
+        from n2ce_bbo.workflow.folder import load_model
+
+        return load_model(path, device=device)
+
+
+def _encode_scores(surrogate: Any, x: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """``(predicted score in raw units, prior log-density)`` at the encoder means of designs ``x``."""
+    if not x.shape[0]:
+        return np.zeros(0), np.zeros(0)
+    value, logp = surrogate.value_and_log_density(x, batch_size=batch)
+    return surrogate.unstandardize_y(value.double().cpu().numpy()), logp.double().cpu().numpy()
+
+
+def _with_propose_overrides(method: Method, config: Mapping[str, Any]) -> Any:
+    """A copy of ``method.config`` with only its ``propose`` section changed.
+
+    Raises:
+        ConfigError: the overrides touch another section, or are invalid.
+    """
+    other = sorted(k for k in config if k != "propose")
+    if other:
+        raise ConfigError(f"only propose.* settings can change after fitting; got {other} (refit to change them).")
+    cfg = copy.copy(method.config)
+    if not hasattr(cfg, "propose"):
+        raise ConfigError(f"{type(method).__name__} has no propose section.")
+    merged = deep_merge(to_dict(cfg.propose), dict(config["propose"] or {}))
+    cfg.propose = from_dict(type(cfg.propose), merged, path="propose")
+    return cfg
+
+
+def _min_distance(method: Method, schema: DesignSchema) -> float | None:
+    p = getattr(method.config, "propose", None)
+    if p is None:
+        return None
+    if schema.is_discrete:
+        return float(getattr(p, "min_hamming", 1))
+    return getattr(p, "min_distance", None)

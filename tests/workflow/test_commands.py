@@ -1,0 +1,218 @@
+"""``n2ce-bbo fit / propose / score / optimize`` on a user's tables: outputs, quiet output, and bad input.
+
+Every bad input exits with status 2, names the problem (line and column where there is one) and leaves
+nothing behind: the output folder is not created.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from n2ce_bbo.cli import main
+
+from .conftest import TINY, as_overrides, dna_rows, write_dna_csv
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+T = as_overrides(TINY)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A DNA table and the model folder `n2ce-bbo fit` made from it."""
+    root = tmp_path_factory.mktemp("cli")
+    data = root / "activity.csv"
+    write_dna_csv(data)
+    model = root / "model"
+    assert main(["fit", "--data", str(data), "--target", "score", "--design-column", "sequence", "--alphabet", "dna",
+                 "--out", str(model), "--quiet", "--device", "cpu", *T]) == 0
+    return data, model
+
+
+def test_fit_writes_a_model_folder(fitted: tuple[Path, Path]) -> None:
+    _, model = fitted
+    assert sorted(p.name for p in model.iterdir()) == ["data.npz", "model.json", "surrogate", "train_log.csv"]
+    manifest = json.loads((model / "model.json").read_text())
+    assert manifest["schema"]["alphabet"]["letters"] == "ACGT" and manifest["schema"]["columns"] == ["sequence"]
+    assert manifest["method"] == "n2ce" and manifest["version"] == 1
+    log = _rows(model / "train_log.csv")
+    assert log and {"step", "loss", "recon", "kl"} <= set(log[0])
+
+
+def test_dna_propose_with_fix_and_exclude_then_score(fitted: tuple[Path, Path], tmp_path: Path) -> None:
+    """The issue's acceptance check: strings over ACGT of the input length, all starting with G, none excluded
+    or a training row, Q distinct; score gives one row per input row with both scores."""
+    data, model = fitted
+    seqs, _ = dna_rows()
+    free = tmp_path / "free"
+    assert main(["propose", "--model", str(model), "--budget", "16", "--seed", "3", "--out", str(free), "--quiet",
+                 "--device", "cpu"]) == 0
+    first = [r["sequence"] for r in _rows(free / "designs.csv")]
+    banned = first[:8] + seqs[:5]  # the model's own favourites and some training rows
+    (tmp_path / "tested.csv").write_text("sequence\n" + "".join(f"{s}\n" for s in banned))
+    out = tmp_path / "batch"
+    assert main(["propose", "--model", str(model), "--budget", "16", "--seed", "3", "--fix", "0=G", "--exclude",
+                 str(tmp_path / "tested.csv"), "--out", str(out), "--quiet", "--device", "cpu"]) == 0
+    rows = _rows(out / "designs.csv")
+    designs = [r["sequence"] for r in rows]
+    assert len(designs) == 16 == len(set(designs))
+    assert all(len(s) == 6 and set(s) <= set("ACGT") and s[0] == "G" for s in designs)
+    assert not set(designs) & set(banned) and not set(designs) & set(seqs)
+    assert {"predicted_score", "in_distribution", "distance_to_training"} <= set(rows[0])
+    result = json.loads((out / "result.json").read_text())
+    assert result["constraints"] == ["fixed positions 0=G", "13 excluded designs"] and result["n_unique"] == 16
+    scored = tmp_path / "scored.csv"
+    assert main(["score", "--model", str(model), "--data", str(data), "--out", str(scored), "--device", "cpu"]) == 0
+    assert len(_rows(scored)) == len(seqs)
+
+
+def test_score_adds_two_columns_to_every_row(fitted: tuple[Path, Path], tmp_path: Path) -> None:
+    data, model = fitted
+    out = tmp_path / "scored.csv"
+    assert main(["score", "--model", str(model), "--data", str(data), "--out", str(out), "--device", "cpu"]) == 0
+    rows = _rows(out)
+    assert len(rows) == 150
+    assert list(rows[0]) == ["sequence", "score", "predicted_score", "in_distribution"]
+    assert all(0.0 <= float(r["in_distribution"]) <= 100.0 and np.isfinite(float(r["predicted_score"])) for r in rows)
+
+
+def test_xy_files_keep_their_column_names(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(80, 2))
+    (tmp_path / "x.csv").write_text("temp,pressure\n" + "".join(f"{a},{b}\n" for a, b in x))
+    (tmp_path / "y.csv").write_text("yield\n" + "".join(f"{-(a * a + b * b)}\n" for a, b in x))
+    out = tmp_path / "run"
+    assert main(["optimize", "--x", str(tmp_path / "x.csv"), "--y", str(tmp_path / "y.csv"), "--budget", "8",
+                 "--out", str(out), "--quiet", "--device", "cpu", *T]) == 0
+    rows = _rows(out / "designs.csv")
+    assert len(rows) == 8 and {"temp", "pressure", "predicted_yield", "in_distribution"} <= set(rows[0])
+
+
+def test_optimize_with_bounds_keeps_every_design_inside(tmp_path: Path) -> None:
+    out = tmp_path / "branin"
+    assert main(["optimize", "--task", "Branin-Exact-v0", "--budget", "16", "--lower", "0,5", "--upper", "x0=5",
+                 "--out", str(out), "--quiet", "--device", "cpu", *T]) == 0
+    with np.load(out / "designs.npz", allow_pickle=False) as z:
+        x = z["x"]
+    assert x.shape[0] > 0 and (x[:, 0] >= 0).all() and (x[:, 0] <= 5).all() and (x[:, 1] >= 5).all()
+    result = json.loads((out / "result.json").read_text())
+    assert result["constraints"] == ["bounds 0 <= x0 <= 5, 5 <= x1 <= inf"]
+
+
+def test_optimize_is_quiet_when_not_a_terminal(tmp_path: Path) -> None:
+    out = tmp_path / "quiet"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "default"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "n2ce_bbo.cli", "optimize", "--task", "Branin-Exact-v0", "--budget", "32",
+         "--out", str(out), "--device", "cpu", *T, "train.log_every=5"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = (proc.stdout + proc.stderr).splitlines()
+    assert len(lines) <= 30, "\n".join(lines)
+    assert any("training" in ln and "done" in ln for ln in lines)  # the phase is still reported
+    log = _rows(out / "train_log.csv")
+    assert len(log) == TINY["train"]["max_steps"] // 5  # every logged step, none printed
+    for name in ("designs.csv", "designs.npz", "result.json", "report.png", "model/model.json"):
+        assert (out / name).is_file(), name
+
+
+def test_verbose_prints_the_losses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seqs, ys = dna_rows(60)
+    data = tmp_path / "d.csv"
+    data.write_text("sequence,score\n" + "".join(f"{s},{y}\n" for s, y in zip(seqs, ys, strict=True)))
+    assert main(["fit", "--data", str(data), "--target", "score", "--design-column", "sequence", "--out",
+                 str(tmp_path / "m"), "--verbose", "--quiet", "--device", "cpu", *T, "train.log_every=20"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("[latent-ebm] step") == TINY["train"]["max_steps"] // 20
+
+
+# ---------------------------------------------------------------------------- bad input: exit 2, nothing written
+
+
+BAD_TABLES = {
+    "letter outside the alphabet": ("sequence,score\nACGTAC,1\nACGXAC,2\nGGGGGG,3\n",
+                                    ["line 3", "'sequence'", "'X'", "position 3"]),
+    "unequal lengths": ("sequence,score\nACGTAC,1\nACGTA,2\nGGGGGG,3\n", ["line 3", "'sequence'", "length 5", "length 6"]),
+    "missing target column": ("sequence,activity\nACGTAC,1\nGGGGGG,3\n", ["no target column named 'score'", "activity"]),
+    "header-only file": ("sequence,score\n", ["header line", "no data rows"]),
+    "NaN targets": ("sequence,score\nACGTAC,1\nACGTAA,nan\nGGGGGG,\n", ["NaN", "line 3", "line 4"]),
+}
+
+
+@pytest.mark.parametrize("command", ["fit", "optimize"])
+@pytest.mark.parametrize("case", sorted(BAD_TABLES))
+def test_bad_tables_exit_2_and_write_nothing(case: str, command: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    text, parts = BAD_TABLES[case]
+    data = tmp_path / "bad.csv"
+    data.write_text(text)
+    out = tmp_path / "out"
+    code = main([command, "--data", str(data), "--target", "score", "--design-column", "sequence", "--alphabet",
+                 "dna", "--out", str(out), "--quiet", *T])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for part in parts:
+        assert part in err, (part, err)
+    assert not out.exists()
+
+
+def test_bad_model_folders_exit_2(fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, model = fitted
+    corrupt = Path(shutil.copytree(model, tmp_path / "corrupt"))
+    (corrupt / "model.json").write_text("{")
+    old = Path(shutil.copytree(model, tmp_path / "old"))
+    manifest = json.loads((old / "model.json").read_text())
+    manifest["version"] = 0
+    (old / "model.json").write_text(json.dumps(manifest))
+    for folder, message in ((tmp_path / "missing", "does not exist"), (corrupt, "not valid JSON"),
+                            (old, "format version 0")):
+        out = tmp_path / f"p-{folder.name}"
+        assert main(["propose", "--model", str(folder), "--budget", "4", "--out", str(out), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+        assert not out.exists()
+        scored = tmp_path / f"s-{folder.name}.csv"
+        assert main(["score", "--model", str(folder), "--data", str(data), "--out", str(scored)]) == 2
+        assert message in capsys.readouterr().err
+        assert not scored.exists()
+
+
+def test_bad_constraints_and_designs_exit_2(fitted: tuple[Path, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    data, model = fitted
+    out = tmp_path / "p"
+    assert main(["propose", "--model", str(model), "--fix", "9=G", "--out", str(out), "--quiet"]) == 2
+    assert "position 9" in capsys.readouterr().err
+    assert main(["propose", "--model", str(model), "--fix", "0=Z", "--out", str(out), "--quiet"]) == 2
+    assert "'Z'" in capsys.readouterr().err
+    assert main(["propose", "--model", str(model), "--lower", "0", "--out", str(out), "--quiet"]) == 2
+    assert "continuous" in capsys.readouterr().err
+    assert not out.exists()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sequence\nACGTAC\nACGTNN\n")
+    assert main(["score", "--model", str(model), "--data", str(bad), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "line 3" in capsys.readouterr().err and not (tmp_path / "s.csv").exists()
+
+
+def test_duplicates_with_different_scores_are_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seqs, ys = dna_rows(60)
+    data = tmp_path / "dup.csv"
+    data.write_text("sequence,score\n" + "".join(f"{s},{y}\n" for s, y in zip(seqs, ys, strict=True))
+                    + f"{seqs[0]},{ys[0] + 5}\n")
+    assert main(["fit", "--data", str(data), "--target", "score", "--design-column", "sequence", "--out",
+                 str(tmp_path / "m"), "--quiet", "--device", "cpu", *T]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "different scores" in err and "mean of its scores" in err

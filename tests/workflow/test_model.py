@@ -1,0 +1,159 @@
+"""The Python workflow: n2ce_bbo.fit -> propose / score / save -> n2ce_bbo.load, without retraining."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import n2ce_bbo
+from n2ce_bbo.errors import ConfigError, CorruptDataError, DataNotFoundError, DataWarning, IncompatibleModelError
+from n2ce_bbo.workflow.model import FittedModel
+
+from .conftest import TINY, dna_rows
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def model(dna_csv: Path) -> FittedModel:
+    return n2ce_bbo.fit(dna_csv, target="score", design_column="sequence", alphabet="dna", config=TINY, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def saved(model: FittedModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return model.save(tmp_path_factory.mktemp("models") / "dna")
+
+
+def test_fit_propose_strings(model: FittedModel) -> None:
+    assert model.schema.kind == "sequence" and model.schema.target == "score" and model.data.n == 150
+    r = model.propose(12, seed=1)
+    designs = r.designs()
+    assert len(designs) == 12 == len(set(designs))
+    assert all(len(s) == 6 and set(s) <= set("ACGT") for s in designs)
+    assert r.predicted is not None and r.in_distribution is not None and r.novelty is not None
+    assert ((r.in_distribution >= 0) & (r.in_distribution <= 100)).all()
+    assert r.batch["novelty"]["n_in_training"] == int((r.novelty == 0).sum())
+
+
+def test_sampler_path_honours_fixed_positions_and_exclusions() -> None:
+    seqs, ys = dna_rows(150, length=12)  # 4**12 designs: too many to enumerate, so the chains are sampled
+    m = n2ce_bbo.fit((seqs, ys), config=TINY, device="cpu")
+    free = m.propose(12, seed=2).designs()
+    r = m.propose(12, seed=2, fix=["0=G", "11=T"], exclude=free[:6])
+    assert r.info["search"] == "sampler"
+    designs = r.designs()
+    assert len(designs) == 12 == len(set(designs))
+    assert all(s[0] == "G" and s[11] == "T" for s in designs)
+    assert not set(designs) & set(free[:6]) and not set(designs) & set(seqs)
+
+
+def test_saved_model_proposes_the_same_without_training(model: FittedModel, saved: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import n2ce_bbo.methods.latent_ebm as latent
+
+    def no_training(*a: object, **k: object) -> None:
+        raise AssertionError("a loaded model must not retrain")
+
+    monkeypatch.setattr(latent, "train_surrogate", no_training)
+    loaded = n2ce_bbo.load(saved, device="cpu")
+    assert loaded.schema == model.schema and loaded.method_name == "n2ce"
+    a, b = model.propose(10, seed=5), loaded.propose(10, seed=5)
+    np.testing.assert_array_equal(a.x, b.x)
+    seqs, _ = dna_rows()
+    s1, s2 = model.score(seqs[:20]), loaded.score(seqs[:20])
+    np.testing.assert_allclose(s1.predicted, s2.predicted, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s1.in_distribution, s2.in_distribution)
+
+
+def test_score_table_keeps_input_rows(model: FittedModel, dna_csv: Path) -> None:
+    t = model.score(dna_csv)
+    header, rows = t.columns()
+    assert header == ["sequence", "score", "predicted_score", "in_distribution"]
+    assert len(rows) == 150
+    # the training designs themselves spread over the percentiles
+    assert 30 <= float(np.median(t.in_distribution)) <= 70
+
+
+def test_propose_overrides_only_the_propose_section(model: FittedModel) -> None:
+    r = model.propose(4, config={"propose": {"n_chains": 64, "chain_chunk": 64}})
+    assert r.config["propose"]["n_chains"] == 64
+    assert model.method.config.propose.n_chains == TINY["propose"]["n_chains"]  # restored
+    with pytest.raises(ConfigError, match="only propose"):
+        model.propose(4, config={"train": {"lr": 0.1}})
+
+
+def test_few_rows_warn_and_train_shorter(tmp_path: Path) -> None:
+    seqs, ys = dna_rows(10)
+    cfg = {k: v for k, v in TINY.items() if k != "train"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = n2ce_bbo.fit((seqs, ys), config=cfg, device="cpu")
+    msgs = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert any("only 10 distinct training designs" in s and "400 steps" in s for s in msgs), msgs
+    assert m.history["steps"] == 400  # 40 steps per row (train.steps_per_row), not 5,000
+
+
+def test_baselines_fit_and_propose_but_cannot_be_saved(tmp_path: Path) -> None:
+    seqs, ys = dna_rows(60)
+    m = n2ce_bbo.fit((seqs, ys), method="grad", config={"regressor": {"epochs": 2}, "n_steps": 20, "n_starts": 32},
+                     device="cpu")
+    r = m.propose(8, fix=["0=G"], exclude=seqs[:10])
+    designs = r.designs()
+    assert len(designs) == 8 == len(set(designs))  # gradient ascent reads the constraints: no shortfall
+    assert all(s.startswith("G") for s in designs) and not set(designs) & set(seqs[:10])
+    with pytest.raises(ConfigError, match="latent-EBM"):
+        m.save(tmp_path / "grad")
+    with pytest.raises(ConfigError, match="latent-EBM"):
+        m.score(seqs[:3])
+
+
+def test_bad_model_folders(saved: Path, tmp_path: Path) -> None:
+    import shutil
+
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        n2ce_bbo.load(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorruptDataError, match="not a model folder"):
+        n2ce_bbo.load(tmp_path / "empty")
+
+    def copy(name: str) -> Path:
+        return Path(shutil.copytree(saved, tmp_path / name))
+
+    bad = copy("garbled")
+    (bad / "model.json").write_text("{not json")
+    with pytest.raises(CorruptDataError, match="not valid JSON"):
+        n2ce_bbo.load(bad)
+    bad = copy("future")
+    manifest = json.loads((bad / "model.json").read_text())
+    manifest["version"] = 99
+    (bad / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(IncompatibleModelError, match="format version 99"):
+        n2ce_bbo.load(bad)
+    bad = copy("data")
+    (bad / "data.npz").write_bytes((bad / "data.npz").read_bytes()[:-10])
+    with pytest.raises(CorruptDataError, match="sha256"):
+        n2ce_bbo.load(bad)
+    bad = copy("weights")
+    weights = next((bad / "surrogate").glob("weights-*.pt"))
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(CorruptDataError, match="sha256"):
+        n2ce_bbo.load(bad)
+
+
+def test_save_replaces_a_model_but_not_other_folders(model: FittedModel, tmp_path: Path) -> None:
+    from n2ce_bbo.errors import OutputError
+
+    dest = model.save(tmp_path / "m")
+    model.save(dest)  # replacing a model folder is fine
+    assert sorted(p.name for p in dest.iterdir()) == ["data.npz", "model.json", "surrogate", "train_log.csv"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="not a model folder"):
+        model.save(other)
+    assert (other / "notes.txt").read_text() == "mine"
