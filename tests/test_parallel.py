@@ -203,7 +203,6 @@ def test_real_ray_head_by_address(ray_clean):
         if proc.returncode != 0:
             pytest.fail(f"ray start failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         address = f"127.0.0.1:{port}"
-        t0 = time.perf_counter()
         # A small but real optimisation whose chain chunks run as Ray tasks on that head.
         from n2ce_bbo import optimize
         from n2ce_bbo.methods.base import ParallelSpec
@@ -223,7 +222,6 @@ def test_real_ray_head_by_address(ray_clean):
 
         assert ray.is_initialized()
         assert ray.get_runtime_context().gcs_address.endswith(f":{port}")  # the head above, not a local Ray
-        assert time.perf_counter() - t0 < 60
     finally:
         ray_shutdown()
         _stop_head(temp_dir, port)

@@ -246,3 +246,18 @@ def test_refinement_stops_when_the_best_candidates_stop_changing(token_data: Off
     _, p = _run(token_data, refine_rounds=200, refine_top=4)
     # 200 rounds would add far more than the 4096-design space holds if it never converged.
     assert 0 < p.info["n_refine_candidates"] < 4**6
+
+
+def test_trust_penalty_only_touches_designs_less_data_like_than_the_margin(token_data: OfflineData) -> None:
+    from n2ce_bbo.methods.latent_ebm import _value_and_density
+
+    m, _ = _run(token_data)
+    x = np.random.default_rng(5).integers(0, 4, size=(300, 6))
+    base = m._score(x, 0.0)
+    value, z = _value_and_density(m.surrogate, x, m.density_stats, 4096)
+    m.config.propose.trust_weight, m.config.propose.trust_margin = 2.0, 0.5
+    trusted = m._score(x, 0.0)
+    inside = z >= -0.5
+    assert inside.any() and (~inside).any()
+    assert np.allclose(trusted[inside], base[inside])
+    assert np.allclose(trusted[~inside], base[~inside] + 2.0 * (z[~inside] + 0.5))
