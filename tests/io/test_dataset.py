@@ -122,3 +122,11 @@ def test_read_designs_matches_columns_by_name(tmp_path: Path) -> None:
     assert x.shape == (2, 4)
     with pytest.raises(InvalidDataError, match="length 5, but these designs have length 4"):
         read_designs(_csv(tmp_path, "sequence\nTTTTA\nGGGGA\n", "long.csv"), d.schema)
+
+
+def test_the_readme_example_tables_read_as_the_tour_says() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    d = read_training_table(examples / "dna_activity.csv", target="activity", design_column="sequence", alphabet="dna")
+    assert d.n == 300 and d.x.shape == (300, 10) and d.schema.target == "activity"
+    a = read_training_table(examples / "alloys.csv", target="hardness")
+    assert a.n == 200 and a.schema.columns == ("cu", "ni", "al", "ti", "anneal_c")
