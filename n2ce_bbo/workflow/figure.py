@@ -81,11 +81,14 @@ def write_report_figure(
         series.append((np.asarray(predicted, dtype=np.float64), "proposals (predicted)", "tab:red"))
     if oracle is not None and len(oracle):
         series.append((np.asarray(oracle, dtype=np.float64).reshape(-1), "proposals (oracle)", "tab:blue"))
-    lo = min(float(np.min(v)) for v, _, _ in series)
+    # the data's long lower tail (Branin's reaches -300) would squeeze the proposals into one bin: start at its
+    # 2nd percentile, or lower when a proposal lies there
+    lo = min([float(np.percentile(ty, 2))] + [float(np.min(v)) for v, _, _ in series[1:]])
     hi = max(float(np.max(v)) for v, _, _ in series)
     bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 40).tolist()
     for values, label, colour in series:
-        ax_s.hist(values, bins=bins, density=True, alpha=0.55, color=colour, label=f"{label}, n={len(values)}")
+        ax_s.hist(np.clip(values, bins[0], None), bins=bins, density=True, alpha=0.55, color=colour,
+                  label=f"{label}, n={len(values)}")
     ax_s.axvline(float(ty.max()), color="k", ls="--", lw=1, label="best training score")
     ax_s.set_xlabel(f"{target}")
     ax_s.set_ylabel("density")
