@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from n2ce_bbo.errors import InvalidDataError
+from n2ce_bbo.tasks.design_bench import codes_to_tokens, tokens_to_codes
 
 
 def token_space_size(length: int, num_classes: int) -> int:
@@ -21,19 +22,6 @@ def token_space_size(length: int, num_classes: int) -> int:
     return int(num_classes) ** int(length)
 
 
-def codes_to_designs(codes: np.ndarray, length: int, num_classes: int) -> np.ndarray:
-    """Base-``C`` codes ``[n]`` (int64, first position most significant) -> int64 designs ``[n, L]``."""
-    powers = int(num_classes) ** np.arange(length - 1, -1, -1, dtype=np.int64)
-    return (np.asarray(codes, dtype=np.int64)[:, None] // powers) % int(num_classes)
-
-
-def designs_to_codes(x: np.ndarray, num_classes: int) -> np.ndarray:
-    """Int designs ``[n, L]`` -> base-``C`` codes ``[n]`` int64 (inverse of :func:`codes_to_designs`)."""
-    x = np.asarray(x, dtype=np.int64)
-    powers = int(num_classes) ** np.arange(x.shape[1] - 1, -1, -1, dtype=np.int64)
-    return x @ powers
-
-
 def iter_token_space(length: int, num_classes: int, chunk: int = 65536) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every design of the space in code order, as ``(codes [m], designs [m, L])`` chunks of at most ``chunk``."""
     total = token_space_size(length, num_classes)
@@ -41,7 +29,7 @@ def iter_token_space(length: int, num_classes: int, chunk: int = 65536) -> Itera
         raise InvalidDataError(f"a token space of {num_classes}^{length} designs cannot be enumerated.")
     for start in range(0, total, chunk):
         codes = np.arange(start, min(start + chunk, total), dtype=np.int64)
-        yield codes, codes_to_designs(codes, length, num_classes)
+        yield codes, codes_to_tokens(codes, length, num_classes, np.int64)
 
 
 def top_designs(
@@ -71,7 +59,7 @@ def top_designs(
     """
     if keep < 1:
         raise InvalidDataError(f"keep must be >= 1, got {keep}.")
-    excluded = np.unique(designs_to_codes(exclude, num_classes)) if exclude is not None and len(exclude) else None
+    excluded = np.unique(tokens_to_codes(exclude, num_classes)) if exclude is not None and len(exclude) else None
     best_codes = np.zeros(0, dtype=np.int64)
     best_scores = np.zeros(0, dtype=np.float64)
     n_scored = 0
@@ -94,4 +82,4 @@ def top_designs(
             best_codes, best_scores = best_codes[order], best_scores[order]
     order = np.lexsort((best_codes, -best_scores))
     best_codes, best_scores = best_codes[order], best_scores[order]
-    return codes_to_designs(best_codes, length, num_classes), best_scores, n_scored
+    return codes_to_tokens(best_codes, length, num_classes, np.int64), best_scores, n_scored

@@ -181,9 +181,9 @@ def test_small_token_space_is_searched_exhaustively(token_data: OfflineData) -> 
     train = {r.tobytes() for r in token_data.x.astype(np.int64)}
     assert not any(r.tobytes() in train for r in p.x)
     # The batch is the best-scored designs of the whole space (min_hamming diversity aside: check the best one).
-    from n2ce_bbo.methods.search import codes_to_designs
+    from n2ce_bbo.tasks.design_bench import codes_to_tokens
 
-    allx = codes_to_designs(np.arange(4**6), 6, 4)
+    allx = codes_to_tokens(np.arange(4**6), 6, 4, np.int64)
     allx = allx[[r.tobytes() not in train for r in allx]]
     assert p.scores[0] == pytest.approx(m._score(allx, p.info["score_weight"]).max())
     _, again = _run(token_data, enumerate_limit=4**6)
