@@ -120,6 +120,15 @@ class ProposeConfig:
             0.90) but walked off the data on a development Ehrlich function and on Branin (every design worse than
             the data), so the default stays shallow until a trust mechanism is measured: benchmarks/results/dev/.
         refine_top: candidates whose neighbours each refinement round adds.
+        explore_fraction: share of the batch that comes from a deeper local search (a portfolio): the first
+            ``budget - round(explore_fraction * budget)`` designs are the best of the shallow search above; the
+            local search then goes on from the same candidates for up to ``explore_rounds`` rounds from the
+            ``explore_top`` best, and its best designs not chosen yet fill the rest of the batch. Deep search
+            finds designs far from the data that the surrogate rates highly (right when its extrapolation holds,
+            wrong when it does not: benchmarks/results/dev/); the shallow share keeps the batch near the data
+            whichever happens. 0: no deep share.
+        explore_rounds: at most this many rounds of the deep search (it stops early when it converges).
+        explore_top: candidates whose neighbours each deep-search round adds.
         trust_weight: weight of the trust penalty ``min(0, z(x) + trust_margin)`` in the candidate score: designs
             whose in-distribution score ``z`` (standardised over the training designs) falls more than
             ``trust_margin`` standard deviations below the training designs' mean lose score in proportion; designs
@@ -164,6 +173,9 @@ class ProposeConfig:
     refine_rounds: int = 4
     refine_top: int = 512
     refine_from_data: int = 64
+    explore_fraction: float = 0.0
+    explore_rounds: int = 40
+    explore_top: int = 64
     trust_weight: float = 0.0
     trust_margin: float = 3.0
     refine_samples: int = 16
@@ -180,8 +192,10 @@ class ProposeConfig:
     def __post_init__(self) -> None:
         require(at_least=1, n_chains=self.n_chains, chain_chunk=self.chain_chunk, snapshots=self.snapshots,
                 init_top_k=self.init_top_k, refine_top=self.refine_top, refine_samples=self.refine_samples,
+                explore_top=self.explore_top,
                 min_hamming=self.min_hamming, score_batch=self.score_batch)
         require(at_least=0, refine_rounds=self.refine_rounds, refine_from_data=self.refine_from_data,
+                explore_rounds=self.explore_rounds,
                 init_noise=self.init_noise,
                 enumerate_limit=self.enumerate_limit)
         require(above=0, pair_support_min_expected=self.pair_support_min_expected)
@@ -189,6 +203,8 @@ class ProposeConfig:
         require(at_least=0, trust_weight=self.trust_weight, trust_margin=self.trust_margin,
                 min_distance=self.min_distance)
         require(optional=True, score_prior_weight=self.score_prior_weight)
+        if not 0.0 <= self.explore_fraction <= 1.0:
+            raise ConfigError(f"must lie in [0, 1], got {self.explore_fraction}.", key="explore_fraction")
         if self.snapshots > 1 and self.snapshots > self.sampler.n_steps // 2 + 1:
             raise ConfigError(f"({self.snapshots}) exceeds the {self.sampler.n_steps // 2 + 1} states of the second "
                               "half of a run of sampler.n_steps steps.", key="snapshots")
@@ -525,12 +541,9 @@ class LatentEBMMethod(Method):
         n_unique_sampled = len(pool)
         n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
         n_from_data = pool.add(self._best_training_designs(data))
-        n_refined = self._refine(pool, data)
+        n_refined = self._refine(pool, data, cfg.refine_rounds, cfg.refine_top, "refine")
         n_fill = self._fill(pool, data, budget, train_rows)
-        x_top, s_top = select_top(pool.x, pool.scores, budget, exclude=train_rows if cfg.exclude_training else None,
-                                  min_hamming=cfg.min_hamming if data.is_discrete else 1,
-                                  min_distance=0.0 if data.is_discrete else cfg.min_distance,
-                                  distance_scale=1.0 if data.is_discrete else _diagonal(data))
+        x_top, s_top, n_explored, n_from_explore = self._select_portfolio(pool, data, budget, train_rows)
         n_final = sum(r["stats"]["n_final"] for r in results)
         info = {
             "y_star_standardized": y_star,
@@ -543,6 +556,8 @@ class LatentEBMMethod(Method):
             "n_refine_candidates": n_refined,
             "n_training_designs_as_starts": n_from_data,
             "n_fill_candidates": n_fill,
+            "n_explore_candidates": n_explored,
+            "n_designs_from_explore": n_from_explore,
             "n_training_designs_in_top": train_rows.count(x_top),
             "search": "sampler",
             "n_unsupported_decoded": n_decoded_unique - n_unique_sampled,
@@ -580,21 +595,48 @@ class LatentEBMMethod(Method):
         x = data.x[top_indices(data.y.reshape(-1).astype(np.float64), k)]
         return x.astype(np.int64) if data.is_discrete else x.astype(np.float32)
 
-    def _refine(self, pool: _Candidates, data: OfflineData) -> int:
-        """Local search on the surrogate's score in design space: each round adds the neighbours of the
-        ``refine_top`` best candidates so far, until a round leaves them unchanged. Returns the designs added."""
+    def _refine(self, pool: _Candidates, data: OfflineData, rounds: int, top: int, stream: str) -> int:
+        """Local search on the surrogate's score in design space: each round adds the neighbours of the ``top``
+        best candidates so far, for at most ``rounds`` rounds, until a round leaves them unchanged (``stream``
+        names the rounds' random streams). Returns the designs added."""
         cfg: ProposeConfig = self.config.propose
         n_added = 0
-        for r in range(cfg.refine_rounds):
+        for r in range(rounds):
             if not len(pool):
                 break
-            sources = pool.best(cfg.refine_top)
+            sources = pool.best(top)
             added = pool.add(neighbours(sources, data, cfg.fill_scale, cfg.refine_samples,
-                                        derive_seed(self.seed, "refine", r)))
+                                        derive_seed(self.seed, stream, r)))
             n_added += added
-            if not added or np.array_equal(pool.best(cfg.refine_top), sources):
-                break  # converged: no new design entered the best refine_top
+            if not added or np.array_equal(pool.best(top), sources):
+                break  # converged: no new design entered the best ``top``
         return n_added
+
+    def _select_portfolio(self, pool: _Candidates, data: OfflineData, budget: int, train_rows: RowSet,
+                          ) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """The batch: the best of the shallow search, then (``explore_fraction`` of it) the best of a deeper
+        search continued from the same candidates. Returns ``(x [<= budget, ...], scores, designs the deep search
+        added, designs taken from it)``."""
+        cfg: ProposeConfig = self.config.propose
+        n_explore = min(budget, int(round(cfg.explore_fraction * budget)))
+        exclude = train_rows if cfg.exclude_training else None
+        spacing = {"min_hamming": cfg.min_hamming if data.is_discrete else 1,
+                   "min_distance": 0.0 if data.is_discrete else cfg.min_distance,
+                   "distance_scale": 1.0 if data.is_discrete else _diagonal(data)}
+        parts_x, parts_s = [pool.x[:0]], [pool.scores[:0]]
+        if budget - n_explore > 0:
+            x_main, s_main = select_top(pool.x, pool.scores, budget - n_explore, exclude=exclude, **spacing)
+            parts_x.append(x_main)
+            parts_s.append(s_main)
+        if not n_explore:
+            return parts_x[-1], parts_s[-1], 0, 0
+        n_explored = self._refine(pool, data, cfg.explore_rounds, cfg.explore_top, "explore")
+        free = ~RowSet(parts_x[-1], dtype=pool.x.dtype).mask(pool.x)
+        x_deep, s_deep = (select_top(pool.x[free], pool.scores[free], n_explore, exclude=exclude, **spacing)
+                          if free.any() else (pool.x[:0], pool.scores[:0]))
+        parts_x.append(x_deep)
+        parts_s.append(s_deep)
+        return np.concatenate(parts_x), np.concatenate(parts_s), n_explored, int(x_deep.shape[0])
 
     def _fill(self, pool: _Candidates, data: OfflineData, budget: int, train_rows: RowSet) -> int:
         """When fewer than ``budget`` candidates are new designs, add neighbours of the best ones (about four

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from n2ce_bbo.errors import ConfigError
 from n2ce_bbo.methods.base import ParallelSpec
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig, _snapshot_steps
 from n2ce_bbo.methods.registry import get_method, make_method
@@ -97,8 +98,6 @@ def test_propose_before_fit_and_bad_config() -> None:
     m = LatentEBMMethod(_tiny_config())
     with pytest.raises(RuntimeError):
         m.propose(4)
-    from n2ce_bbo.errors import ConfigError
-
     with pytest.raises(ConfigError):
         LatentEBMMethod({"propose": {"chain_chunk": 0}})
     with pytest.raises(ConfigError):
@@ -260,3 +259,22 @@ def test_trust_penalty_only_touches_designs_less_data_like_than_the_margin(token
     assert inside.any() and (~inside).any()
     assert np.allclose(trusted[inside], base[inside])
     assert np.allclose(trusted[~inside], base[~inside] + 2.0 * (z[~inside] + 0.5))
+
+
+@pytest.mark.parametrize("fraction", [0.5, 1.0])
+def test_explore_share_of_the_batch_comes_from_the_deeper_search(token_data: OfflineData, fraction: float) -> None:
+    _, shallow = _run(token_data, refine_rounds=1, refine_top=4)
+    _, mixed = _run(token_data, refine_rounds=1, refine_top=4, explore_fraction=fraction, explore_rounds=6,
+                    explore_top=8)
+    n_deep = int(round(fraction * 16))
+    assert mixed.info["n_designs_from_explore"] == n_deep and mixed.info["n_explore_candidates"] > 0
+    assert mixed.x.shape == (16, 6) and np.unique(mixed.x, axis=0).shape[0] == 16
+    # The shallow share is the shallow batch's own head: the deep search only adds designs after it.
+    assert np.array_equal(mixed.x[: 16 - n_deep], shallow.x[: 16 - n_deep])
+    train = {r.tobytes() for r in token_data.x.astype(np.int64)}
+    assert not any(r.tobytes() in train for r in mixed.x)
+
+
+def test_explore_fraction_outside_the_unit_interval_is_refused() -> None:
+    with pytest.raises(ConfigError, match="explore_fraction"):
+        LatentEBMMethod(_tiny_config(explore_fraction=1.5), seed=0, device="cpu")
