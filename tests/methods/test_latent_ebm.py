@@ -263,14 +263,16 @@ def test_trust_penalty_only_touches_designs_less_data_like_than_the_margin(token
 
 @pytest.mark.parametrize("fraction", [0.5, 1.0])
 def test_explore_share_of_the_batch_comes_from_the_deeper_search(token_data: OfflineData, fraction: float) -> None:
-    _, shallow = _run(token_data, refine_rounds=1, refine_top=4)
+    _, shallow = _run(token_data, refine_rounds=1, refine_top=4, explore_fraction=0.0)
     _, mixed = _run(token_data, refine_rounds=1, refine_top=4, explore_fraction=fraction, explore_rounds=6,
                     explore_top=8)
     n_deep = int(round(fraction * 16))
     assert mixed.info["n_designs_from_explore"] == n_deep and mixed.info["n_explore_candidates"] > 0
     assert mixed.x.shape == (16, 6) and np.unique(mixed.x, axis=0).shape[0] == 16
-    # The shallow share is the shallow batch's own head: the deep search only adds designs after it.
-    assert np.array_equal(mixed.x[: 16 - n_deep], shallow.x[: 16 - n_deep])
+    # The shallow share is the shallow batch's own head; the batch is ordered best first.
+    head = {r.tobytes() for r in shallow.x[: 16 - n_deep]}
+    assert head <= {r.tobytes() for r in mixed.x}
+    assert np.all(np.diff(mixed.scores) <= 0)
     train = {r.tobytes() for r in token_data.x.astype(np.int64)}
     assert not any(r.tobytes() in train for r in mixed.x)
 
@@ -278,3 +280,16 @@ def test_explore_share_of_the_batch_comes_from_the_deeper_search(token_data: Off
 def test_explore_fraction_outside_the_unit_interval_is_refused() -> None:
     with pytest.raises(ConfigError, match="explore_fraction"):
         LatentEBMMethod(_tiny_config(explore_fraction=1.5), seed=0, device="cpu")
+
+
+def test_spacing_from_the_shallow_picks(token_data: OfflineData, continuous_data: OfflineData) -> None:
+    from n2ce_bbo.methods.latent_ebm import _spaced_from
+
+    chosen = np.array([[0, 0, 0, 0, 0, 0], [3, 3, 3, 3, 3, 3]])
+    x = np.array([[0, 0, 0, 0, 0, 1], [0, 0, 0, 1, 1, 1], [3, 3, 3, 3, 2, 2], [1, 1, 1, 2, 2, 2]])
+    spacing = {"min_hamming": 3, "min_distance": 0.0, "distance_scale": 1.0}
+    assert _spaced_from(x, chosen, token_data, spacing).tolist() == [False, True, False, True]
+    assert _spaced_from(x, chosen[:0], token_data, spacing).all()
+    pts = np.array([[0.0, 0.0], [0.05, 0.0], [1.0, 1.0]], dtype=np.float32)
+    spacing = {"min_hamming": 1, "min_distance": 0.1, "distance_scale": 1.0}
+    assert _spaced_from(pts, pts[:1], continuous_data, spacing).tolist() == [False, False, True]
