@@ -623,12 +623,11 @@ class LatentEBMMethod(Method):
         cfg: ProposeConfig = self.config.propose
         n_explore = min(budget, int(round(cfg.explore_fraction * budget)))
         exclude = train_rows if cfg.exclude_training else None
-        spacing = {"min_hamming": cfg.min_hamming if data.is_discrete else 1,
-                   "min_distance": 0.0 if data.is_discrete else cfg.min_distance,
-                   "distance_scale": 1.0 if data.is_discrete else _diagonal(data)}
+        spacing = (_Spacing(min_hamming=cfg.min_hamming) if data.is_discrete
+                   else _Spacing(min_distance=cfg.min_distance, distance_scale=_diagonal(data)))
         parts_x, parts_s = [pool.x[:0]], [pool.scores[:0]]
         if budget - n_explore > 0:
-            x_main, s_main = select_top(pool.x, pool.scores, budget - n_explore, exclude=exclude, **spacing)
+            x_main, s_main = spacing.select(pool.x, pool.scores, budget - n_explore, exclude)
             parts_x.append(x_main)
             parts_s.append(s_main)
         if not n_explore:
@@ -638,8 +637,8 @@ class LatentEBMMethod(Method):
         x_free, s_free = pool.x[free], pool.scores[free]
         # Designs too close to a shallow pick rank after every other new design (as select_top's own spacing).
         near = ~_spaced_from(x_free, parts_x[-1], data, spacing)
-        x_deep, s_deep = (select_top(x_free, np.where(near, s_free - _NEAR_PENALTY, s_free), n_explore,
-                                     exclude=exclude, **spacing) if len(x_free) else (x_free, s_free))
+        x_deep, s_deep = (spacing.select(x_free, np.where(near, s_free - _NEAR_PENALTY, s_free), n_explore, exclude)
+                          if len(x_free) else (x_free, s_free))
         s_deep = np.where(~_spaced_from(x_deep, parts_x[-1], data, spacing), s_deep + _NEAR_PENALTY, s_deep)
         x = np.concatenate([*parts_x, x_deep])
         scores = np.concatenate([*parts_s, s_deep])
@@ -702,7 +701,23 @@ class _Candidates:
 _NEAR_PENALTY = 1e9
 
 
-def _spaced_from(x: np.ndarray, chosen: np.ndarray, data: OfflineData, spacing: dict[str, Any]) -> np.ndarray:
+@dataclass(frozen=True)
+class _Spacing:
+    """The batch's spacing rule: ``min_hamming`` positions for tokens, or ``min_distance · distance_scale``
+    (Euclidean) for continuous designs (see :func:`select_top`)."""
+
+    min_hamming: int = 1
+    min_distance: float = 0.0
+    distance_scale: float = 1.0
+
+    def select(self, x: np.ndarray, scores: np.ndarray, budget: int, exclude: RowSet | None,
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`select_top` under this rule."""
+        return select_top(x, scores, budget, exclude=exclude, min_hamming=self.min_hamming,
+                          min_distance=self.min_distance, distance_scale=self.distance_scale)
+
+
+def _spaced_from(x: np.ndarray, chosen: np.ndarray, data: OfflineData, spacing: _Spacing) -> np.ndarray:
     """``[n]`` bool: rows of ``x [n, ...]`` at least the batch spacing away from every row of ``chosen [m, ...]``
     (Hamming distance ``min_hamming`` for tokens; ``min_distance · distance_scale`` for continuous designs)."""
     ok = np.ones(x.shape[0], dtype=bool)
@@ -713,10 +728,10 @@ def _spaced_from(x: np.ndarray, chosen: np.ndarray, data: OfflineData, spacing: 
     for i in range(0, a.shape[0], step):
         block = a[i:i + step]
         if data.is_discrete:
-            ok[i:i + step] = (block[:, None, :] != b[None]).sum(-1).min(1) >= spacing["min_hamming"]
+            ok[i:i + step] = (block[:, None, :] != b[None]).sum(-1).min(1) >= spacing.min_hamming
         else:
             gap = np.sqrt(((block[:, None, :].astype(np.float64) - b[None]) ** 2).sum(-1)).min(1)
-            ok[i:i + step] = gap >= spacing["min_distance"] * spacing["distance_scale"]
+            ok[i:i + step] = gap >= spacing.min_distance * spacing.distance_scale
     return ok
 
 

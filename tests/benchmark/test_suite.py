@@ -11,7 +11,7 @@ from n2ce_bbo.benchmark.suite import SUITES_DIR
 from n2ce_bbo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ["ablation", "branin", "design_bench", "quick"]
+SHIPPED = ["ablation", "branin", "design_bench", "main", "quick"]
 
 
 def test_unknown_top_level_key_names_it(tmp_path):
