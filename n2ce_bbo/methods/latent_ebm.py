@@ -618,30 +618,25 @@ class LatentEBMMethod(Method):
     def _select_portfolio(self, pool: _Candidates, data: OfflineData, budget: int, train_rows: RowSet,
                           ) -> tuple[np.ndarray, np.ndarray, int, int]:
         """The batch: the best of the shallow search, then (``explore_fraction`` of it) the best of a deeper
-        search continued from the same candidates. Returns ``(x [<= budget, ...], scores, designs the deep search
-        added, designs taken from it)``."""
+        search continued from the same candidates, spaced from the shallow picks. Returns ``(x [<= budget, ...],
+        scores, designs the deep search added, designs taken from it)``."""
         cfg: ProposeConfig = self.config.propose
-        n_explore = min(budget, int(round(cfg.explore_fraction * budget)))
         exclude = train_rows if cfg.exclude_training else None
-        spacing = (_Spacing(min_hamming=cfg.min_hamming) if data.is_discrete
-                   else _Spacing(min_distance=cfg.min_distance, distance_scale=_diagonal(data)))
-        parts_x, parts_s = [pool.x[:0]], [pool.scores[:0]]
-        if budget - n_explore > 0:
-            x_main, s_main = spacing.select(pool.x, pool.scores, budget - n_explore, exclude)
-            parts_x.append(x_main)
-            parts_s.append(s_main)
+
+        def best(n: int, taken: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            return select_top(pool.x, pool.scores, n, exclude=exclude, taken=taken,
+                              min_hamming=cfg.min_hamming if data.is_discrete else 1,
+                              min_distance=0.0 if data.is_discrete else cfg.min_distance,
+                              distance_scale=1.0 if data.is_discrete else _diagonal(data))
+
+        n_explore = min(budget, int(round(cfg.explore_fraction * budget)))
+        x_main, s_main = best(budget - n_explore) if budget > n_explore else (pool.x[:0], pool.scores[:0])
         if not n_explore:
-            return parts_x[-1], parts_s[-1], 0, 0
+            return x_main, s_main, 0, 0
         n_explored = self._refine(pool, data, cfg.explore_rounds, cfg.explore_top, "explore")
-        free = ~RowSet(parts_x[-1], dtype=pool.x.dtype).mask(pool.x)
-        x_free, s_free = pool.x[free], pool.scores[free]
-        # Designs too close to a shallow pick rank after every other new design (as select_top's own spacing).
-        near = ~_spaced_from(x_free, parts_x[-1], data, spacing)
-        x_deep, s_deep = (spacing.select(x_free, np.where(near, s_free - _NEAR_PENALTY, s_free), n_explore, exclude)
-                          if len(x_free) else (x_free, s_free))
-        s_deep = np.where(~_spaced_from(x_deep, parts_x[-1], data, spacing), s_deep + _NEAR_PENALTY, s_deep)
-        x = np.concatenate([*parts_x, x_deep])
-        scores = np.concatenate([*parts_s, s_deep])
+        x_deep, s_deep = best(n_explore, taken=x_main)
+        x = np.concatenate([x_main, x_deep])
+        scores = np.concatenate([s_main, s_deep])
         in_data = exclude.mask(x) if exclude is not None else np.zeros(x.shape[0], dtype=bool)
         order = np.lexsort((-scores, in_data))  # one batch: new designs best first, then any training designs
         return x[order], scores[order], n_explored, int(x_deep.shape[0])
@@ -695,44 +690,6 @@ class _Candidates:
             self.scores = np.concatenate([self.scores, self._score(extra)])
             self.rows.update(extra)
         return int(extra.shape[0])
-
-
-#: Score offset that ranks a deep-search design too close to a shallow pick after every other new design.
-_NEAR_PENALTY = 1e9
-
-
-@dataclass(frozen=True)
-class _Spacing:
-    """The batch's spacing rule: ``min_hamming`` positions for tokens, or ``min_distance · distance_scale``
-    (Euclidean) for continuous designs (see :func:`select_top`)."""
-
-    min_hamming: int = 1
-    min_distance: float = 0.0
-    distance_scale: float = 1.0
-
-    def select(self, x: np.ndarray, scores: np.ndarray, budget: int, exclude: RowSet | None,
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`select_top` under this rule."""
-        return select_top(x, scores, budget, exclude=exclude, min_hamming=self.min_hamming,
-                          min_distance=self.min_distance, distance_scale=self.distance_scale)
-
-
-def _spaced_from(x: np.ndarray, chosen: np.ndarray, data: OfflineData, spacing: _Spacing) -> np.ndarray:
-    """``[n]`` bool: rows of ``x [n, ...]`` at least the batch spacing away from every row of ``chosen [m, ...]``
-    (Hamming distance ``min_hamming`` for tokens; ``min_distance · distance_scale`` for continuous designs)."""
-    ok = np.ones(x.shape[0], dtype=bool)
-    if not len(x) or not len(chosen):
-        return ok
-    a, b = x.reshape(x.shape[0], -1), chosen.reshape(chosen.shape[0], -1)
-    step = max(1, 2**22 // max(b.size, 1))  # bounds the [step, m, L] comparison to a few million entries
-    for i in range(0, a.shape[0], step):
-        block = a[i:i + step]
-        if data.is_discrete:
-            ok[i:i + step] = (block[:, None, :] != b[None]).sum(-1).min(1) >= spacing.min_hamming
-        else:
-            gap = np.sqrt(((block[:, None, :].astype(np.float64) - b[None]) ** 2).sum(-1)).min(1)
-            ok[i:i + step] = gap >= spacing.min_distance * spacing.distance_scale
-    return ok
 
 
 def _density_stats(surrogate: Any, x: np.ndarray, batch: int, max_rows: int = 20_000) -> tuple[float, float]:

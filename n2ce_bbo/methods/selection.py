@@ -126,6 +126,7 @@ def select_top(
     budget: int,
     *,
     exclude: np.ndarray | RowSet | None = None,
+    taken: np.ndarray | None = None,
     min_hamming: int = 1,
     min_distance: float = 0.0,
     distance_scale: float = 1.0,
@@ -139,6 +140,8 @@ def select_top(
         exclude: optional ``[M, ...]`` designs (or a :class:`RowSet` of them) that rank after every new design
             (for example the training rows: re-proposing them wastes budget). They are still used, best
             first, when the new designs run out.
+        taken: optional ``[T, ...]`` designs already in the batch (for example its first part, chosen by another
+            search): they are never returned, and the spacing rules below count them as kept from the start.
         min_hamming: token designs: walk the ranking of the new designs and keep one only when it differs in at
             least this many positions from every design kept so far (a diverse batch: near-copies of one design
             are skipped); when fewer than ``budget`` qualify, the skipped ones fill the rest in rank order, and
@@ -169,15 +172,19 @@ def select_top(
     scores = np.where(np.isfinite(scores), scores, -np.inf)
     flat = flat_rows(x)
     keep = first_occurrences(flat)
+    taken_flat = flat_rows(np.asarray(taken)).astype(flat.dtype) if taken is not None else flat[:0]
+    if len(taken_flat):
+        keep = keep[~RowSet(taken_flat).mask(flat[keep])]
     seen = _as_row_set(exclude, flat.dtype)
     excluded = seen.mask(flat[keep]) if seen is not None else np.zeros(keep.shape[0], dtype=bool)
     new, old = keep[~excluded], keep[excluded]
     new = new[np.argsort(-scores[new], kind="stable")]
     old = old[np.argsort(-scores[old], kind="stable")]
     if min_distance > 0:
-        chosen = _spaced_prefix(flat.astype(np.float64), new, budget, min_distance * distance_scale)
+        chosen = _spaced_prefix(flat.astype(np.float64), new, budget, min_distance * distance_scale,
+                                taken_flat.astype(np.float64))
     elif min_hamming > 1:
-        chosen = _diverse_prefix(flat, new, budget, min_hamming)
+        chosen = _diverse_prefix(flat, new, budget, min_hamming, taken_flat)
     else:
         chosen = new[:budget]
     if chosen.shape[0] < budget:
@@ -185,18 +192,23 @@ def select_top(
     return x[chosen], scores[chosen]
 
 
-def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hamming: int) -> np.ndarray:
-    """Greedy diverse selection over ``ranked`` row indices of ``flat`` ``[N, L]`` (see :func:`select_top`)."""
+def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hamming: int,
+                    taken: np.ndarray) -> np.ndarray:
+    """Greedy diverse selection over ``ranked`` row indices of ``flat`` ``[N, L]``, counting the designs ``taken``
+    ``[T, L]`` as kept already (see :func:`select_top`)."""
     picked: list[int] = []
     skipped: list[int] = []
-    kept_rows = np.empty((budget, flat.shape[1]), dtype=flat.dtype)
+    t = taken.shape[0]
+    kept_rows = np.empty((t + budget, flat.shape[1]), dtype=flat.dtype)
+    kept_rows[:t] = taken
     for i in ranked:
         if len(picked) == budget:
             break
-        if picked and int((kept_rows[: len(picked)] != flat[i]).sum(axis=1).min()) < min_hamming:
+        n_kept = t + len(picked)
+        if n_kept and int((kept_rows[:n_kept] != flat[i]).sum(axis=1).min()) < min_hamming:
             skipped.append(int(i))
             continue
-        kept_rows[len(picked)] = flat[i]
+        kept_rows[n_kept] = flat[i]
         picked.append(int(i))
     if len(picked) < budget:
         # Not enough mutually distant designs: complete the batch with the best of the skipped ones.
@@ -204,19 +216,24 @@ def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hammi
     return np.asarray(picked, dtype=np.int64)
 
 
-def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: float) -> np.ndarray:
+def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: float,
+                   taken: np.ndarray) -> np.ndarray:
     """Greedy spacing over ``ranked`` row indices of continuous designs ``flat [N, d]``: keep a design only when
-    its Euclidean distance to every design kept so far is at least ``min_dist``; then fill with the skipped ones."""
+    its Euclidean distance to every design kept so far (the ``taken [T, d]`` ones first) is at least
+    ``min_dist``; then fill with the skipped ones."""
     picked: list[int] = []
     skipped: list[int] = []
-    kept = np.empty((budget, flat.shape[1]))
+    t = taken.shape[0]
+    kept = np.empty((t + budget, flat.shape[1]))
+    kept[:t] = taken
     for i in ranked:
         if len(picked) == budget:
             break
-        if picked and float(((kept[: len(picked)] - flat[i]) ** 2).sum(axis=1).min()) < min_dist**2:
+        n_kept = t + len(picked)
+        if n_kept and float(((kept[:n_kept] - flat[i]) ** 2).sum(axis=1).min()) < min_dist**2:
             skipped.append(int(i))
             continue
-        kept[len(picked)] = flat[i]
+        kept[n_kept] = flat[i]
         picked.append(int(i))
     if len(picked) < budget:
         # Too few designs that far apart: complete the batch with the best of the skipped ones.

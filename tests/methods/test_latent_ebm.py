@@ -281,15 +281,3 @@ def test_explore_fraction_outside_the_unit_interval_is_refused() -> None:
     with pytest.raises(ConfigError, match="explore_fraction"):
         LatentEBMMethod(_tiny_config(explore_fraction=1.5), seed=0, device="cpu")
 
-
-def test_spacing_from_the_shallow_picks(token_data: OfflineData, continuous_data: OfflineData) -> None:
-    from n2ce_bbo.methods.latent_ebm import _spaced_from, _Spacing
-
-    chosen = np.array([[0, 0, 0, 0, 0, 0], [3, 3, 3, 3, 3, 3]])
-    x = np.array([[0, 0, 0, 0, 0, 1], [0, 0, 0, 1, 1, 1], [3, 3, 3, 3, 2, 2], [1, 1, 1, 2, 2, 2]])
-    spacing = _Spacing(min_hamming=3)
-    assert _spaced_from(x, chosen, token_data, spacing).tolist() == [False, True, False, True]
-    assert _spaced_from(x, chosen[:0], token_data, spacing).all()
-    pts = np.array([[0.0, 0.0], [0.05, 0.0], [1.0, 1.0]], dtype=np.float32)
-    spacing = _Spacing(min_distance=0.1)
-    assert _spaced_from(pts, pts[:1], continuous_data, spacing).tolist() == [False, False, True]

@@ -165,3 +165,22 @@ def test_min_distance_fills_with_the_skipped_when_too_few_are_far() -> None:
     assert len(top) == 4 and np.allclose(top[0], x[0])
     with pytest.raises(InvalidDataError, match="min_distance"):
         select_top(x, np.arange(5.0), 2, min_distance=-1.0)
+
+
+def test_taken_designs_are_never_returned_and_count_for_the_spacing() -> None:
+    taken = np.array([[0, 0, 0, 0, 0, 0], [3, 3, 3, 3, 3, 3]])
+    # Best first: a taken design itself, two near copies of taken ones (1 and 2 positions off), two far designs.
+    x = np.array([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1], [3, 3, 3, 3, 2, 2], [0, 0, 0, 1, 1, 1],
+                  [1, 1, 1, 2, 2, 2]])
+    scores = np.array([9.0, 8.0, 7.0, 6.0, 5.0])
+    top, s = select_top(x, scores, 2, taken=taken, min_hamming=3)
+    assert top.tolist() == [[0, 0, 0, 1, 1, 1], [1, 1, 1, 2, 2, 2]] and s.tolist() == [6.0, 5.0]
+    # Too few far designs: the near ones fill up in rank order; the taken design never returns.
+    top, _ = select_top(x, scores, 4, taken=taken, min_hamming=3)
+    assert top.tolist() == [[0, 0, 0, 1, 1, 1], [1, 1, 1, 2, 2, 2], [0, 0, 0, 0, 0, 1], [3, 3, 3, 3, 2, 2]]
+    # No taken designs: the plain diverse batch.
+    top, _ = select_top(x, scores, 2, taken=taken[:0], min_hamming=3)
+    assert top.tolist() == [[0, 0, 0, 0, 0, 0], [3, 3, 3, 3, 2, 2]]
+    pts = np.array([[0.0, 0.0], [0.05, 0.0], [1.0, 1.0]], dtype=np.float32)
+    top, _ = select_top(pts, np.array([3.0, 2.0, 1.0]), 1, taken=pts[:1], min_distance=0.1)
+    assert top.tolist() == [[1.0, 1.0]]
