@@ -96,6 +96,32 @@ def _progress_line(k: int, n: int, cell: Cell, rec: dict[str, Any]) -> str:
     return f"{head}: {score} ({rec.get('wall_s', 0.0):.0f} s)"
 
 
+def _kept_suite(path: Path, new: dict[str, Any]) -> dict[str, Any]:
+    """The suite file a run folder keeps when a run resumes into it: the suite it already records, widened by
+    this run's tasks, method labels and seeds (a resume restricted with ``--tasks`` / ``--methods`` / ``--seeds``
+    must not shrink the record the report reads to find missing cells). Entries this run gives anew (same task
+    name or method label) take this run's settings; everything else (budget, retries, ...) is this run's."""
+    try:
+        old = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return new
+    if not isinstance(old, dict) or old.get("name") != new.get("name"):
+        return new
+
+    def union(before: Any, now: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        now_by_key = {entry[key]: entry for entry in now}
+        kept = [now_by_key.pop(entry[key], entry) for entry in before or [] if isinstance(entry, dict)
+                and key in entry]
+        return kept + list(now_by_key.values())
+
+    merged = dict(new)
+    merged["tasks"] = union(old.get("tasks"), new["tasks"], "name")
+    merged["methods"] = union(old.get("methods"), new["methods"], "label")
+    old_seeds = [s for s in old.get("seeds") or [] if isinstance(s, int)]
+    merged["seeds"] = sorted(set(old_seeds) | set(new["seeds"]))
+    return merged
+
+
 def _manifest_entry(suite: SuiteConfig, *, resume: bool, workers: int, address: str | None,
                     n_todo: int, n_cells: int) -> dict[str, Any]:
     try:
@@ -205,7 +231,8 @@ def run_suite(
     if workers < 0:
         raise ConfigError(f"workers must be >= 0, got {workers}.")
 
-    atomic_write_bytes(out / "suite.yaml", yaml.safe_dump(suite.to_dict(), sort_keys=False).encode())
+    suite_record = _kept_suite(out / "suite.yaml", suite.to_dict()) if resume else suite.to_dict()
+    atomic_write_bytes(out / "suite.yaml", yaml.safe_dump(suite_record, sort_keys=False).encode())
     _write_manifest(out, _manifest_entry(suite, resume=resume, workers=workers, address=address,
                                          n_todo=len(todo), n_cells=len(cells)))
     if progress:

@@ -171,6 +171,24 @@ def test_resume_refuses_changed_method_settings(tmp_path):
         run_suite(suite_from_dict(changed), out, resume=True, workers=0, cell_fn=fake_cell, progress=False)
 
 
+def test_restricted_resume_keeps_the_whole_suite_on_record(tmp_path):
+    out = run_suite(suite_from_dict(small_suite(seeds=[0])), tmp_path / "run", workers=0, cell_fn=fake_cell,
+                    progress=False)
+    # finish more seeds of one task and one method only (as `benchmark --resume --tasks X --methods Y`)
+    part = small_suite(seeds=[0, 1], tasks=["Branin-Exact-v0"], methods=["cmaes"])
+    run_suite(suite_from_dict(part), out, resume=True, workers=0, cell_fn=fake_cell, progress=False)
+    kept = load_suite(out / "suite.yaml")
+    assert [t.name for t in kept.tasks] == ["TFBind8-Exact-v0", "Superconductor-RandomForest-v0", "Branin-Exact-v0"]
+    assert [m.label for m in kept.methods] == ["n2ce", "n2ce-M10", "cmaes"]
+    assert kept.seeds == [0, 1]
+    assert next(m for m in kept.methods if m.label == "n2ce-M10").config == {"prior": {"M": 10}}
+    # the report counts what the whole suite still lacks: seed 1 of every cell but Branin x cmaes
+    csv_path, _ = write_report(out)
+    rows = {(r["task"], r["method"]): r for r in csv.DictReader(csv_path.open())}
+    assert rows[("Branin-Exact-v0", "cmaes")]["n_seeds"] == "2"
+    assert rows[("TFBind8-Exact-v0", "n2ce")]["n_missing"] == "1"
+
+
 def test_unwritable_output_fails_before_any_work(tmp_path):
     fn = Counting(tmp_path / "calls")
     suite = suite_from_dict(small_suite(seeds=[0]))
