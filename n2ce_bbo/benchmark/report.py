@@ -151,6 +151,7 @@ def _provenance(run_dir: Path) -> list[str]:
             f"- `{r.get('command', '?')}` — started {r.get('started_at', '?')}, {r.get('cells_to_run', '?')} of "
             f"{r.get('cells_total', '?')} cells, {r.get('workers', '?')} worker(s); host `{r.get('host', '?')}`, "
             f"{r.get('machine', '?')}, {r.get('cpu_count', '?')} CPUs, torch {torch_v}"
+            + (f". Note: {r['note']}" if isinstance(r.get("note"), str) and r["note"] else "")
         )
     return [*lines, ""]
 

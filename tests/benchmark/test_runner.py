@@ -182,8 +182,13 @@ def test_restricted_resume_keeps_the_whole_suite_on_record(tmp_path):
     assert [m.label for m in kept.methods] == ["n2ce", "n2ce-M10", "cmaes"]
     assert kept.seeds == [0, 1]
     assert next(m for m in kept.methods if m.label == "n2ce-M10").config == {"prior": {"M": 10}}
-    # the report counts what the whole suite still lacks: seed 1 of every cell but Branin x cmaes
-    csv_path, _ = write_report(out)
+    # the report counts what the whole suite still lacks: seed 1 of every cell but Branin x cmaes; a note added
+    # to a run's manifest entry (what happened to it) is shown beside that run
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["runs"][1]["note"] = "stopped by the OOM killer after 1 cell"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    csv_path, md_path = write_report(out)
+    assert "Note: stopped by the OOM killer after 1 cell" in md_path.read_text()
     rows = {(r["task"], r["method"]): r for r in csv.DictReader(csv_path.open())}
     assert rows[("Branin-Exact-v0", "cmaes")]["n_seeds"] == "2"
     assert rows[("TFBind8-Exact-v0", "n2ce")]["n_missing"] == "1"
