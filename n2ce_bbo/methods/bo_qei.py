@@ -131,9 +131,13 @@ def mutant_pool(
 
 
 @torch.no_grad()
-def shortlist(model: GPyTorchModel, feats: Tensor, best_f: float, k: int, chunk: int = 1024) -> Tensor:
+def shortlist(model: GPyTorchModel, feats: Tensor, best_f: float, k: int, chunk: int = 64) -> Tensor:
     """Indices of the ``k`` rows of ``feats [P, D]`` with the highest analytic log expected improvement
-    (BoTorch's ``LogExpectedImprovement``, each row on its own), best first."""
+    (BoTorch's ``LogExpectedImprovement``, each row on its own), best first.
+
+    ``chunk`` rows are scored per call as a batch of one-point posteriors, and GPyTorch broadcasts the kernel's
+    work over that batch (memory grows with ``chunk × n_train × D``): 1,024 rows a call held ~10 GB on Ehrlich's
+    1,024-wide one-hot inputs, 64 hold ~0.6 GB, run faster and give bitwise the same scores."""
     acq = LogExpectedImprovement(model, best_f=best_f)
     scores = torch.cat([acq(feats[i:i + chunk].unsqueeze(-2)) for i in range(0, len(feats), chunk)])
     return torch.argsort(scores, descending=True, stable=True)[: min(k, len(scores))]
