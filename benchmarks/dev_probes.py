@@ -34,6 +34,7 @@ import torch
 import n2ce_bbo
 from n2ce_bbo.methods import make_method, select_top
 from n2ce_bbo.methods.search import top_designs
+from n2ce_bbo.methods.selection import top_indices
 from n2ce_bbo.tasks.base import Task
 from n2ce_bbo.tasks.ehrlich import make_ehrlich
 
@@ -45,10 +46,14 @@ class PairFieldOracle:
         self.theta, self.phi = theta, phi
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.int64)
-        pos = np.arange(x.shape[1])
-        f = self.theta[pos, x].sum(axis=1) + self.phi[pos[:-1], x[:, :-1], x[:, 1:]].sum(axis=1)
-        return f.astype(np.float32).reshape(-1, 1)
+        return _site_and_neighbour(self.theta, self.phi, x).astype(np.float32).reshape(-1, 1)
+
+
+def _site_and_neighbour(theta: np.ndarray, phi: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``Σ_i θ_i[x_i] + Σ_i φ_i[x_i, x_{i+1}]`` of int designs ``[m, L]`` -> float64 ``[m]``."""
+    x = np.asarray(x, dtype=np.int64)
+    pos = np.arange(x.shape[1])
+    return theta[pos, x].sum(axis=1) + phi[pos[:-1], x[:, :-1], x[:, 1:]].sum(axis=1)
 
 
 def make_pair_field(length: int, num_classes: int, seed: int, n_rows: int = 20_000) -> Task:
@@ -78,10 +83,8 @@ class EpistasisOracle:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.int64)
-        pos = np.arange(x.shape[1])
-        f = self.theta[pos, x].sum(axis=1) + self.phi[pos[:-1], x[:, :-1], x[:, 1:]].sum(axis=1)
         i, j = self.pairs[:, 0], self.pairs[:, 1]
-        f = f + self.psi[np.arange(len(i)), x[:, i], x[:, j]].sum(axis=1)
+        f = _site_and_neighbour(self.theta, self.phi, x) + self.psi[np.arange(len(i)), x[:, i], x[:, j]].sum(axis=1)
         return np.tanh(f / 12.0).astype(np.float32).reshape(-1, 1)
 
 
@@ -106,16 +109,16 @@ def make_epistasis(length: int, num_classes: int, seed: int, n_rows: int = 20_00
 
 
 def make_dev_task(name: str, seed: int, data_dir: str | None) -> Task:
-    """A development task: ``EhrlichDev-V-L`` / ``PairFieldDev-C-L`` (seeded by ``seed``) or a registered task."""
-    if name.startswith("PairFieldDev-"):
-        c, length = (int(t) for t in name.split("-")[1:3])
-        return make_pair_field(length, c, seed)
-    if name.startswith("EpistasisDev-"):
-        c, length = (int(t) for t in name.split("-")[1:3])
-        return make_epistasis(length, c, seed)
-    if name.startswith("EhrlichDev-"):
-        v, length = (int(t) for t in name.split("-")[1:3])
-        return make_ehrlich(num_states=v, length=length, n_samples=30_000 if v > 8 else 20_000, seed=seed)
+    """A development task: ``EhrlichDev-V-L`` / ``PairFieldDev-C-L`` / ``EpistasisDev-C-L`` (seeded by ``seed``) or a
+    registered task."""
+    if name.startswith(("PairFieldDev-", "EpistasisDev-", "EhrlichDev-")):
+        classes, length = (int(t) for t in name.split("-")[1:3])
+        if name.startswith("PairFieldDev-"):
+            return make_pair_field(length, classes, seed)
+        if name.startswith("EpistasisDev-"):
+            return make_epistasis(length, classes, seed)
+        return make_ehrlich(num_states=classes, length=length, n_samples=30_000 if classes > 8 else 20_000,
+                            seed=seed)
     kwargs: dict[str, Any] = {"max_samples": 10_000, "seed": seed} if name.startswith("TFBind10") else {}
     return n2ce_bbo.make(name, data_dir=data_dir, **kwargs)
 
@@ -222,7 +225,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                    "frac_positive": float((y > 0).mean()),
                    "best_train": float(task.normalize(data.y.reshape(-1)).max()),
                    "best_train_top128_oracle": float(task.normalize(task.predict(
-                       data.x[np.argsort(-data.y.reshape(-1))[:128]]).reshape(-1)).max()),
+                       data.x[top_indices(data.y, 128)]).reshape(-1)).max()),
                    "fit_s": round(fit_s, 1), "propose_s": round(propose_s, 1), "search": info.get("search"),
                    "selection": info.get("selection"), "n_banned_pairs": info.get("n_banned_pairs")})
 
@@ -268,39 +271,36 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
         raise SystemExit("ensemble: token tasks only (the whole space is scored)")
     overrides = {"selection": {"enabled": False}, **json.loads(args.set)}
     batch = 65536
+    all_x = np.concatenate([x for _, x in iter_token_space(data.dim, int(data.num_classes), batch)])
+    fresh = np.ones(len(all_x), dtype=bool)
+    fresh[np.unique(tokens_to_codes(data.x, int(data.num_classes)))] = False
+    train_x = data.x.astype(np.int64)
     preds: list[np.ndarray] = []
     labels: list[str] = []
     fit_total = 0.0
 
-    def space_scores(fn: Any) -> np.ndarray:
-        out = [fn(x) for _, x in iter_token_space(data.dim, int(data.num_classes), batch)]
-        return np.concatenate(out)
+    def add_member(label: str, predict: Any) -> None:
+        """Score the whole space by ``predict`` (int designs ``[m, L]`` -> ``[m]``), standardised over the
+        training rows."""
+        space = np.concatenate([predict(all_x[i:i + batch]) for i in range(0, len(all_x), batch)])
+        train = predict(train_x)
+        preds.append((space - train.mean()) / (train.std() + 1e-12))
+        labels.append(label)
 
     for k in range(args.members):
         m, fit_s = _fit(task, args.method, 1000 * args.seed + k, overrides)
         fit_total += fit_s
-        s = m.surrogate
 
-        def ebm_value(x: np.ndarray, s: Any = s) -> np.ndarray:
+        def ebm_value(x: np.ndarray, s: Any = m.surrogate) -> np.ndarray:
             with torch.no_grad():
                 mu, _ = s.encode(torch.as_tensor(x, dtype=torch.long))
                 return s.value(mu).double().numpy().reshape(-1)
 
-        preds.append(space_scores(ebm_value))
-        train = ebm_value(data.x.astype(np.int64))
-        preds[-1] = (preds[-1] - train.mean()) / (train.std() + 1e-12)
-        labels.append(f"{args.method}{k}")
+        add_member(f"{args.method}{k}", ebm_value)
     for k in range(args.mlps):
         g, fit_s = _fit(task, "grad", 1000 * args.seed + 500 + k, {})
         fit_total += fit_s
-        pr = space_scores(lambda x, g=g: g.model.predict(x.astype(np.int64)))
-        train = g.model.predict(data.x.astype(np.int64))
-        preds.append((pr - train.mean()) / (train.std() + 1e-12))
-        labels.append(f"mlp{k}")
-    codes_train = np.unique(tokens_to_codes(data.x, int(data.num_classes)))
-    all_x = np.concatenate([x for _, x in iter_token_space(data.dim, int(data.num_classes), batch)])
-    fresh = np.ones(len(all_x), dtype=bool)
-    fresh[codes_train] = False
+        add_member(f"mlp{k}", lambda x, g=g: g.model.predict(x.astype(np.int64)))
     stack = np.stack(preds)
     n_ebm = args.members
     rankings: dict[str, np.ndarray] = {labels[0]: stack[0]}
