@@ -13,7 +13,7 @@ Ehrlich function with V states and length L whose generator seed is the run seed
 ``PairFieldDev-C-L``: a seeded random field over C tokens and length L (site plus neighbour terms), 20,000 uniform
 rows of which the bottom half are given; its maximum (normalised score 1) is exact, by dynamic programming.
 ``EpistasisDev-C-L``: site, neighbour and long-range pair terms under a saturating squash, noisy training labels,
-the rows below the observed 80th percentile given (see :func:`make_epistasis`).
+the rows below the observed 80th percentile given. The tasks are built by ``n2ce_bbo.tasks.dev``.
 The data folder comes from ``--data-dir`` or ``$N2CE_BBO_DATA_DIR``.
 """
 
@@ -31,96 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
-import n2ce_bbo
 from n2ce_bbo.methods import make_method, select_top
 from n2ce_bbo.methods.search import top_designs
 from n2ce_bbo.methods.selection import top_indices
 from n2ce_bbo.tasks.base import Task
-from n2ce_bbo.tasks.ehrlich import make_ehrlich
-
-
-class PairFieldOracle:
-    """``f(x) = Σ_i θ_i[x_i] + Σ_i φ_i[x_i, x_{i+1}]``: int ``[m, L]`` -> float32 ``[m, 1]``."""
-
-    def __init__(self, theta: np.ndarray, phi: np.ndarray) -> None:
-        self.theta, self.phi = theta, phi
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return _site_and_neighbour(self.theta, self.phi, x).astype(np.float32).reshape(-1, 1)
-
-
-def _site_and_neighbour(theta: np.ndarray, phi: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``Σ_i θ_i[x_i] + Σ_i φ_i[x_i, x_{i+1}]`` of int designs ``[m, L]`` -> float64 ``[m]``."""
-    x = np.asarray(x, dtype=np.int64)
-    pos = np.arange(x.shape[1])
-    return theta[pos, x].sum(axis=1) + phi[pos[:-1], x[:, :-1], x[:, 1:]].sum(axis=1)
-
-
-def make_pair_field(length: int, num_classes: int, seed: int, n_rows: int = 20_000) -> Task:
-    """``PairFieldDev-C-L``: a random field with site and neighbour terms (seeded), ``n_rows`` uniformly drawn
-    sequences of which the bottom half by score are the training rows (like a length-50 DNA task)."""
-    rng = np.random.default_rng([seed, 7])
-    theta = rng.normal(size=(length, num_classes))
-    phi = rng.normal(scale=0.7, size=(length - 1, num_classes, num_classes))
-    oracle = PairFieldOracle(theta, phi)
-    x = rng.integers(0, num_classes, size=(n_rows, length))
-    y = oracle(x)
-    keep = y.reshape(-1) <= np.median(y)
-    # The exact maximum by dynamic programming over the chain (Viterbi): value[c] = best prefix ending in c.
-    value = theta[0].copy()
-    for i in range(1, length):
-        value = (value[:, None] + phi[i - 1]).max(axis=0) + theta[i]
-    best = float(value.max())
-    return Task(f"PairFieldDev-{num_classes}-{length}", x[keep], y[keep], oracle=oracle, num_classes=num_classes,
-                y_full_min=float(y.min()), y_full_max=best)
-
-
-class EpistasisOracle:
-    """Site, neighbour and long-range pair terms, squashed: int ``[m, L]`` -> float32 ``[m, 1]``."""
-
-    def __init__(self, theta: np.ndarray, phi: np.ndarray, pairs: np.ndarray, psi: np.ndarray) -> None:
-        self.theta, self.phi, self.pairs, self.psi = theta, phi, pairs, psi
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.int64)
-        i, j = self.pairs[:, 0], self.pairs[:, 1]
-        f = _site_and_neighbour(self.theta, self.phi, x) + self.psi[np.arange(len(i)), x[:, i], x[:, j]].sum(axis=1)
-        return np.tanh(f / 12.0).astype(np.float32).reshape(-1, 1)
-
-
-def make_epistasis(length: int, num_classes: int, seed: int, n_rows: int = 20_000) -> Task:
-    """``EpistasisDev-C-L``: built to resemble the held-out DNA-like task where a batch can lose to the top
-    training rows: site, neighbour and ``L`` random long-range pair terms under a saturating ``tanh``, training
-    labels with noise (0.3 of the score's std), and the training rows are everything below the observed 80th
-    percentile (so the best rows are good already). The oracle is noiseless; the normalisation's maximum is the
-    best of the full sample (as Design-Bench normalises over the full data)."""
-    rng = np.random.default_rng([seed, 11])
-    theta = rng.normal(size=(length, num_classes))
-    phi = rng.normal(scale=0.7, size=(length - 1, num_classes, num_classes))
-    pairs = np.stack([rng.choice(length, size=2, replace=False) for _ in range(length)])
-    psi = rng.normal(scale=0.7, size=(length, num_classes, num_classes))
-    oracle = EpistasisOracle(theta, phi, pairs, psi)
-    x = rng.integers(0, num_classes, size=(n_rows, length))
-    y = oracle(x)
-    y_obs = y + rng.normal(scale=0.3 * float(y.std()), size=y.shape).astype(np.float32)
-    keep = y_obs.reshape(-1) <= np.quantile(y_obs, 0.8)
-    return Task(f"EpistasisDev-{num_classes}-{length}", x[keep], y_obs[keep], oracle=oracle,
-                num_classes=num_classes, y_full_min=float(y.min()), y_full_max=float(y.max()))
-
-
-def make_dev_task(name: str, seed: int, data_dir: str | None) -> Task:
-    """A development task: ``EhrlichDev-V-L`` / ``PairFieldDev-C-L`` / ``EpistasisDev-C-L`` (seeded by ``seed``) or a
-    registered task."""
-    if name.startswith(("PairFieldDev-", "EpistasisDev-", "EhrlichDev-")):
-        classes, length = (int(t) for t in name.split("-")[1:3])
-        if name.startswith("PairFieldDev-"):
-            return make_pair_field(length, classes, seed)
-        if name.startswith("EpistasisDev-"):
-            return make_epistasis(length, classes, seed)
-        return make_ehrlich(num_states=classes, length=length, n_samples=30_000 if classes > 8 else 20_000,
-                            seed=seed)
-    kwargs: dict[str, Any] = {"max_samples": 10_000, "seed": seed} if name.startswith("TFBind10") else {}
-    return n2ce_bbo.make(name, data_dir=data_dir, **kwargs)
+from n2ce_bbo.tasks.dev import make_dev_task
 
 
 def _record(args: argparse.Namespace, rec: dict[str, Any]) -> None:
@@ -142,7 +57,7 @@ def cmd_enumerate(args: argparse.Namespace) -> None:
     """Exhaustive ranking of a token space by several candidate scores (no rehearsal: one fit)."""
     task = make_dev_task(args.task, args.seed, args.data_dir)
     data = task.offline_data()
-    overrides = {"selection": {"enabled": False}, **json.loads(args.set)}
+    overrides = {"rehearsal": {"enabled": False}, **json.loads(args.set)}
     m, fit_s = _fit(task, args.method, args.seed, overrides)
     s = m.surrogate
 
@@ -179,7 +94,7 @@ def cmd_feasibility(args: argparse.Namespace) -> None:
 
     task = make_dev_task(f"EhrlichDev-{args.states}-{args.length}", args.seed, args.data_dir)
     data = task.offline_data()
-    m, fit_s = _fit(task, args.method, args.seed, {"selection": {"enabled": False}, **json.loads(args.set)})
+    m, fit_s = _fit(task, args.method, args.seed, {"rehearsal": {"enabled": False}, **json.loads(args.set)})
     s = m.surrogate
     rng = np.random.default_rng(0)
     top = data.x[np.argsort(-data.y.reshape(-1))[:512]].astype(np.int64)
@@ -227,7 +142,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                    "best_train_top128_oracle": float(task.normalize(task.predict(
                        data.x[top_indices(data.y, 128)]).reshape(-1)).max()),
                    "fit_s": round(fit_s, 1), "propose_s": round(propose_s, 1), "search": info.get("search"),
-                   "selection": info.get("selection"), "n_banned_pairs": info.get("n_banned_pairs")})
+                   "rehearsal": info.get("rehearsal"), "n_banned_pairs": info.get("n_banned_pairs")})
 
 
 def cmd_variants(args: argparse.Namespace) -> None:
@@ -242,7 +157,7 @@ def cmd_variants(args: argparse.Namespace) -> None:
         merged = deep_merge(dataclasses.asdict(base), variant)
         m.config.propose = from_dict(type(base), merged, path="propose")
         if "score_weight" in variant:
-            m.selection = {**m.selection, "weight": float(variant["score_weight"])}
+            m.rehearsal = {**m.rehearsal, "weight": float(variant["score_weight"])}
             m.config.propose = base
         t0 = time.perf_counter()
         p = m.propose(128)
@@ -251,7 +166,7 @@ def cmd_variants(args: argparse.Namespace) -> None:
         _record(args, {"probe": "variants", "task": args.task, "seed": args.seed, "method": args.method,
                        "set": overrides, "variant": variant, "p100": float(ny.max()), "p50": float(np.median(ny)),
                        "frac_positive": float((y > 0).mean()), "fit_s": round(fit_s, 1),
-                       "propose_s": round(time.perf_counter() - t0, 1), "selection": m.selection})
+                       "propose_s": round(time.perf_counter() - t0, 1), "rehearsal": m.rehearsal})
     m.config.propose = base
 
 
@@ -269,7 +184,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     data = task.offline_data()
     if data.num_classes is None:
         raise SystemExit("ensemble: token tasks only (the whole space is scored)")
-    overrides = {"selection": {"enabled": False}, **json.loads(args.set)}
+    overrides = {"rehearsal": {"enabled": False}, **json.loads(args.set)}
     batch = 65536
     all_x = np.concatenate([x for _, x in iter_token_space(data.dim, int(data.num_classes), batch)])
     fresh = np.ones(len(all_x), dtype=bool)

@@ -38,7 +38,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from n2ce_bbo.models.builder import DataFacts, build_surrogate  # noqa: E402
+from n2ce_bbo.training.builder import DataFacts, build_surrogate  # noqa: E402
 from n2ce_bbo.training.prior_objectives import prior_loss  # noqa: E402
 from n2ce_bbo.training.settings import LatentEBMConfig, ModelConfig, PriorConfig  # noqa: E402
 from n2ce_bbo.utils import resolve_device  # noqa: E402

@@ -33,7 +33,7 @@ from n2ce_bbo.config import deep_merge, from_dict, load_yaml, to_dict  # noqa: E
 from n2ce_bbo.methods.latent_ebm import ProposeConfig  # noqa: E402
 from n2ce_bbo.methods.registry import make_method  # noqa: E402
 from n2ce_bbo.methods.selection import RowSet  # noqa: E402
-from n2ce_bbo.optimize import resolve_task  # noqa: E402
+from n2ce_bbo.workflow.data import load_data  # noqa: E402
 
 
 def _all_new_designs(task: n2ce_bbo.Task, train_x: np.ndarray) -> np.ndarray | None:
@@ -61,8 +61,9 @@ def main() -> None:
     variants = load_yaml(args.variants)
     for seed in args.seeds:
         # a task drawn per run (TFBind10's subset) is drawn with this seed, as in the benchmark
-        task = resolve_task(args.task, data_dir=args.data_dir, task_kwargs=yaml.safe_load(args.task_kwargs),
-                            run_seed=seed)
+        task = load_data(args.task, data_dir=args.data_dir, task_kwargs=yaml.safe_load(args.task_kwargs),
+                         run_seed=seed).task
+        assert task is not None, "the probe needs a registered task (it asks the oracle)"
         data = task.offline_data()
         every = _all_new_designs(task, data.x)
         every_y = None if every is None else task.normalize(task.predict(every)).reshape(-1)
@@ -72,7 +73,7 @@ def main() -> None:
         train_s = time.perf_counter() - t0
         if every is not None:
             for w in args.score_weights:
-                top = np.argsort(-method._score(every, w), kind="stable")[:128]
+                top = np.argsort(-method.candidate_scores(every, w), kind="stable")[:128]
                 print(json.dumps({"seed": seed, "variant": f"ranking_ceiling_w{w}",
                                   "p100": round(float(every_y[top].max()), 4),
                                   "p50": round(float(np.median(every_y[top])), 4)}), flush=True)

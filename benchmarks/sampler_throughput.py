@@ -39,7 +39,7 @@ LATENT = 16
 
 def build_model() -> tuple[nn.Module, str]:
     """The package's latent-EBM surrogate at the default sizes, for TFBind8-shaped designs (untrained)."""
-    from n2ce_bbo.models.builder import DataFacts, build_surrogate
+    from n2ce_bbo.training.builder import DataFacts, build_surrogate
     from n2ce_bbo.training.settings import LatentEBMConfig
 
     cfg = LatentEBMConfig()

@@ -15,12 +15,10 @@ Your own table, trained once and used many times::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from n2ce_bbo.methods import ParallelSpec, list_methods, make_method, register_method  # noqa: E402
-from n2ce_bbo.optimize import Result, evaluate, optimize  # noqa: E402
-from n2ce_bbo.tasks import OfflineData, Task, list_tasks, make, register  # noqa: E402
-from n2ce_bbo.workflow import FittedModel, fit, load  # noqa: E402
+from n2ce_bbo.methods import ParallelSpec, list_methods, make_method, register_method
+from n2ce_bbo.provenance import PACKAGE_VERSION as __version__
+from n2ce_bbo.tasks import OfflineData, Task, list_tasks, make, register
+from n2ce_bbo.workflow import FittedModel, Result, evaluate, fit, load, optimize
 
 __all__ = [
     "__version__", "Task", "OfflineData", "make", "register", "list_tasks", "optimize", "evaluate", "Result",

@@ -6,26 +6,24 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from n2ce_bbo.errors import N2CEBBOError
+import yaml
 
-
-def _method_config(args: argparse.Namespace) -> dict[str, Any]:
-    from n2ce_bbo.config import deep_merge, load_yaml, parse_overrides
-
-    cfg: dict[str, Any] = {}
-    if getattr(args, "config", None):
-        cfg = load_yaml(args.config)
-    return deep_merge(cfg, parse_overrides(getattr(args, "overrides", []) or []))
+from n2ce_bbo.benchmark import export_run, load_cells, load_suite, run_suite, shipped_suites, write_report
+from n2ce_bbo.benchmark.sources import short, source_mix
+from n2ce_bbo.config import settings_from
+from n2ce_bbo.errors import ConfigError, DataWarning, N2CEBBOError
+from n2ce_bbo.methods import list_methods, make_method
+from n2ce_bbo.tasks import task_table
+from n2ce_bbo.workflow.commands import add_commands
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """``n2ce-bbo tasks``: print every registered task and whether its data was found."""
-    from n2ce_bbo.tasks import task_table
-
     rows = task_table(data_dir=args.data_dir)
     headers = ["task", "kind", "design", "train rows", "data", "oracle"]
     table = [[r["name"], r["kind"], r["shape"], r["rows"], r["data"], r.get("oracle", "")] for r in rows]
@@ -35,40 +33,46 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_methods(args: argparse.Namespace) -> int:
     """``n2ce-bbo methods``: print every registered method with its description."""
-    from n2ce_bbo.methods import list_methods
-
     _print_table(["method", "description"], [[k, v] for k, v in list_methods().items()])
     return 0
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     """``n2ce-bbo benchmark``: run (or resume) a suite, then write its report; ``--list``: the shipped suites."""
-    from n2ce_bbo.benchmark import load_suite, run_suite, shipped_suites, write_report
-
     if args.list:
         rows = [[name, _suite_summary(path), str(path)] for name, path in shipped_suites().items()]
         _print_table(["suite", "what it runs", "file"], rows)
         return 0
     if args.suite is None or args.out is None:
-        from n2ce_bbo.errors import ConfigError
-
         raise ConfigError("benchmark needs a suite (a shipped name such as 'quick', or a YAML file) and --out DIR; "
                                "--list shows the shipped suites.")
     suite = _narrow_suite(load_suite(args.suite), args)
     run_dir = run_suite(
         suite, args.out, resume=args.resume, workers=args.workers,
         address=args.ray_address or os.environ.get("RAY_ADDRESS"), data_dir=args.data_dir,
+        rerun_stale=args.rerun_stale, allow_dirty=args.allow_dirty,
     )
     csv_path, md_path = write_report(run_dir)
     print(Path(md_path).read_text())
     print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
+    _warn_if_mixed(run_dir)
     return 0
+
+
+def _warn_if_mixed(run_dir: str | Path) -> None:
+    """One line on stderr when the run folder is a mixed table (``summary.md`` has the details)."""
+    mix = source_mix(load_cells(run_dir, warn=False)[0])
+    if mix.mixed:
+        what = (f"{len(mix.stale)} of {mix.n_ok} ok cells are not from the most recent commit "
+                f"{short(mix.reference)} on a clean tree" if mix.reference
+                else f"none of the {mix.n_ok} ok cells records the commit that computed it")
+        print(f"n2ce-bbo: warning: mixed table: {what}" + (", and package versions differ" if mix.versions else "")
+              + "; summary.md ('Warning: mixed table') names them; rerun them with "
+              "`n2ce-bbo benchmark SUITE --out DIR --resume --rerun-stale`.", file=sys.stderr)
 
 
 def _suite_summary(path: Path) -> str:
     """``tasks x methods x seeds`` of a suite file, for ``benchmark --list``."""
-    from n2ce_bbo.benchmark import load_suite
-
     try:
         s = load_suite(path)
     except N2CEBBOError as exc:
@@ -78,8 +82,6 @@ def _suite_summary(path: Path) -> str:
 
 def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
     """The suite restricted to ``--tasks`` / ``--methods`` (labels) / ``--seeds`` (the first N) when given."""
-    from n2ce_bbo.errors import ConfigError
-
     def pick(items: list[Any], wanted: str | None, key: Any, what: str) -> list[Any]:
         if not wanted:
             return items
@@ -101,11 +103,10 @@ def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``n2ce-bbo report``: summarise a benchmark folder into tables and plots; ``--export DIR`` also records it."""
-    from n2ce_bbo.benchmark import export_run, write_report
-
     csv_path, md_path = write_report(args.run_dir)
     print(Path(md_path).read_text())
     print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
+    _warn_if_mixed(args.run_dir)
     if args.export:
         dest = export_run(args.run_dir, args.export)
         n = len(list((dest / "cells").glob("*.json")))
@@ -115,11 +116,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_config_show(args: argparse.Namespace) -> int:
     """``n2ce-bbo config show``: print a method's fully resolved configuration."""
-    import yaml
-
-    from n2ce_bbo.methods import make_method
-
-    method = make_method(args.method, _method_config(args), seed=0, device="cpu")
+    method = make_method(args.method, settings_from(args.config, args.overrides), seed=0, device="cpu")
     print(f"# resolved configuration of method {args.method!r}")
     print(yaml.safe_dump(json.loads(json.dumps(method.config_dict())), sort_keys=False), end="")
     return 0
@@ -146,8 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list every method")
     p.set_defaults(func=cmd_methods)
 
-    from n2ce_bbo.workflow.commands import add_commands
-
     add_commands(sub)  # optimize, fit, propose, score
 
     p = sub.add_parser("benchmark", help="run every (task, method, seed) cell of a suite, resumable")
@@ -162,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", default=None, help="run only these tasks of the suite (comma-separated)")
     p.add_argument("--methods", default=None, help="run only these method labels of the suite (comma-separated)")
     p.add_argument("--seeds", type=int, default=None, help="run only the suite's first N seeds")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="with --resume: also rerun the ok cells not computed by the current commit on a clean tree "
+                        "(another commit, a dirty tree, or no commit recorded); refused at a dirty tree")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="let --rerun-stale run although the current tree is dirty or its commit unknown "
+                        "(the rerun cells are then marked dirty)")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, paired.csv, summary.md, plots)")
@@ -184,10 +185,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``n2ce-bbo``; returns the exit status (2 on a user error, with its message)."""
     args = build_parser().parse_args(argv)
-    import warnings
-
-    from n2ce_bbo.errors import DataWarning
-
     def show(message: Warning | str, category: type[Warning], *rest: object, **kw: object) -> None:
         if issubclass(category, DataWarning):
             print(f"n2ce-bbo: warning: {message}", file=sys.stderr, flush=True)

@@ -84,6 +84,16 @@ def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, 
     return out
 
 
+def settings_from(config_file: str | Path | None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Settings as a command line gives them: a YAML file (optional), then ``key=value`` overrides on top.
+
+    Raises:
+        ConfigError: see :func:`load_yaml` and :func:`parse_overrides`.
+    """
+    base = load_yaml(config_file) if config_file else {}
+    return deep_merge(base, parse_overrides(overrides or []))
+
+
 INLINE = "n2ce_bbo.inline"
 
 

@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from n2ce_bbo.errors import InvalidDataError
+from n2ce_bbo.errors import InvalidDataError, NoFeasibleDesignError
+from n2ce_bbo.io.dataset import read_designs
 from n2ce_bbo.io.schema import DesignSchema
+from n2ce_bbo.io.tables import read_table
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,9 @@ class Constraints:
     def allowed(self, x: np.ndarray) -> np.ndarray:
         """Which of the candidates ``[n, ...]`` satisfy every constraint: bool ``[n]``."""
         x = np.asarray(x)
-        ok = np.ones(x.shape[0], dtype=bool)
         if not x.shape[0]:
-            return ok
-        for pos, tok in self.fixed.items():
-            ok &= x[:, int(pos)] == tok
+            return np.ones(0, dtype=bool)
+        ok = self._holds_fixed(x)
         if self.lower is not None:
             ok &= (x >= np.asarray(self.lower, dtype=x.dtype)).all(axis=1)
         if self.upper is not None:
@@ -103,6 +103,49 @@ class Constraints:
             rows = np.ascontiguousarray(x.reshape(x.shape[0], -1))
             ok &= np.fromiter((r.tobytes() not in banned for r in rows), dtype=bool, count=rows.shape[0])
         return ok
+
+    def require_feasible(self, schema: DesignSchema) -> None:
+        """Fail at once when no design of ``schema`` can satisfy the constraints, as far as that is certain without
+        searching: every token design the fixed positions allow is excluded, or the bounds leave one point of a
+        continuous space and it is excluded.
+
+        Raises:
+            NoFeasibleDesignError: naming the constraints and the reason.
+        """
+        if self.excluded is None or not len(self.excluded):
+            return
+        if schema.is_discrete:
+            space = int(schema.vocabulary or 0) ** (schema.dim - len(self.fixed))
+            if len(self.excluded) < space:
+                return
+            ex = np.asarray(self.excluded).astype(np.int64)
+            hit = np.unique(ex[self._holds_fixed(ex)], axis=0).shape[0]  # the excluded designs the fixed allow
+            if hit >= space:
+                allow = "the fixed positions allow" if self.fixed else "the design space holds"
+                raise self.no_design_error(schema, f"{allow} {space} design{'s' if space != 1 else ''} and the "
+                                                   f"excluded designs include {'all of them' if space != 1 else 'it'}")
+        elif self.lower is not None and self.upper is not None and np.array_equal(self.lower, self.upper):
+            point = np.asarray(self.lower, dtype=np.float32).reshape(1, -1)
+            if not self.allowed(point)[0]:
+                raise self.no_design_error(schema, "the bounds leave one design, and it is excluded")
+
+    def _holds_fixed(self, x: np.ndarray) -> np.ndarray:
+        """Which token designs ``x [n, L]`` hold every fixed position: bool ``[n]``."""
+        ok = np.ones(x.shape[0], dtype=bool)
+        for pos, tok in self.fixed.items():
+            ok &= x[:, int(pos)] == tok
+        return ok
+
+    def no_design_error(self, schema: DesignSchema | None, reason: str = "") -> NoFeasibleDesignError:
+        """The error when no design is left: it names the constraints and ``reason`` (default: every candidate
+        broke them) and says how to loosen them."""
+        if self.is_empty:
+            return NoFeasibleDesignError(f"the method proposed no designs{': ' + reason if reason else ''}.")
+        why = reason or "every candidate the method found broke them"
+        return NoFeasibleDesignError(
+            f"no design satisfies the constraints ({'; '.join(self.describe(schema))}): {why}. Nothing was proposed; "
+            "loosen them (fewer --fix positions, a shorter --exclude table, wider --lower/--upper bounds)."
+        )
 
     def describe(self, schema: DesignSchema | None = None) -> list[str]:
         """One short line per constraint, for summaries."""
@@ -225,8 +268,6 @@ def read_bounds_file(path: str | Path, schema: DesignSchema) -> tuple[np.ndarray
     Raises:
         DataNotFoundError, InvalidDataError: a missing file, unknown features, non-numbers.
     """
-    from n2ce_bbo.io.tables import read_table
-
     table = read_table(path, header=True)
     cols = [table.column_index(c, "column") for c in ("feature", "lower", "upper")]
     lower, upper = np.full(schema.dim, -np.inf), np.full(schema.dim, np.inf)
@@ -296,8 +337,6 @@ def _excluded(exclude: Any, schema: DesignSchema, header: bool | None) -> np.nda
     if exclude is None:
         return None
     if isinstance(exclude, (str, Path)):
-        from n2ce_bbo.io.dataset import read_designs
-
         x, _ = read_designs(exclude, schema, header=header)
         return x
     if schema.kind == "sequence" and isinstance(exclude, (list, tuple)) and all(isinstance(s, str) for s in exclude):

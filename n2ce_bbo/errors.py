@@ -60,6 +60,11 @@ class OracleUnavailableError(N2CEBBOError, RuntimeError):
     """A task without an oracle was asked to score designs."""
 
 
+class NoFeasibleDesignError(N2CEBBOError, ValueError):
+    """No design satisfies the constraints (every candidate broke them), so no batch can be proposed. The message
+    names the constraints and, when it is certain, why none can be met."""
+
+
 class OutputError(N2CEBBOError, OSError):
     """An output folder cannot be written (permissions, full disk)."""
 

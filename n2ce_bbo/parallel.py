@@ -30,6 +30,8 @@ import traceback
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar
 
+from tqdm.auto import tqdm
+
 from n2ce_bbo.errors import N2CEBBOError
 
 T = TypeVar("T")
@@ -323,8 +325,6 @@ def parallel_map(
     )
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(items), desc=desc, leave=False, dynamic_ncols=True)
     try:
         for i, result in stream:

@@ -8,17 +8,18 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from n2ce_bbo.errors import OutputError
 
-T = TypeVar("T")
+_UMASK_LOCK = threading.Lock()
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -47,13 +48,34 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device(device)
 
 
+def current_umask() -> int:
+    """The process's file-creation mask (e.g. ``0o022``), read without changing it where the system allows
+    (``/proc/self/status`` on Linux); elsewhere set and restored at once, under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        old = os.umask(0o077)  # the most restrictive mask while it is being read
+        os.umask(old)
+    return old
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then a rename.
+
+    The file gets the mode ``open()`` would give a new file, ``0o666 & ~umask`` (``0o644`` under the usual
+    umask ``022``), so colleagues on a shared drive can read outputs; not ``mkstemp``'s private ``0o600``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.chmod(tmp, 0o666 & ~current_umask())
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -102,16 +124,6 @@ def ensure_writable_dir(path: str | Path, min_free_bytes: int = 10 * 2**20) -> P
     return path
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", enabled: bool = True) -> Iterator[T]:
-    """Wrap an iterable in a tqdm bar (to stderr) when ``enabled``; otherwise pass it through."""
-    if not enabled:
-        yield from iterable
-        return
-    from tqdm.auto import tqdm
-
-    yield from tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
-
-
 class PhaseProgress:
     """One progress display for one phase of work (training, proposing), on stderr.
 
@@ -137,8 +149,6 @@ class PhaseProgress:
         if not enabled:
             return
         if _stderr_is_terminal():
-            from tqdm.auto import tqdm
-
             self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
                              mininterval=0.25)
         else:

@@ -13,8 +13,9 @@ import pytest
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.methods import registry
 from n2ce_bbo.methods.base import Method, Proposal
-from n2ce_bbo.optimize import distinct_batch, optimize
+from n2ce_bbo.methods.selection import distinct_batch
 from n2ce_bbo.tasks.base import OfflineData, Task
+from n2ce_bbo.workflow.api import optimize
 
 
 @dataclass

@@ -8,6 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from n2ce_bbo.benchmark.anchors import TASK_COLUMNS, best_published_p100, p100_anchors
 
 
@@ -119,8 +121,6 @@ def plot_score_vs_m(records: list[dict[str, Any]], path: str | Path) -> Path | N
     groups = m_groups(records)
     if not groups:
         return None
-    import numpy as np
-
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for (task, method), by_m in groups.items():

@@ -1,5 +1,12 @@
 """Summaries of a benchmark run folder: ``summary.csv``, ``paired.csv``, ``summary.md`` and plots, with published
-anchors (``docs/published_results.md``) and paired comparisons over seeds (:mod:`n2ce_bbo.benchmark.paired`)."""
+anchors (``docs/published_results.md``) and paired comparisons over seeds (:mod:`n2ce_bbo.benchmark.paired`).
+
+``summary.md`` opens with a warning section when the folder is a *mixed table*: its ok cells do not all come from
+one clean, recorded commit with one set of torch / NumPy / BoTorch versions
+(:func:`n2ce_bbo.benchmark.sources.source_mix`); it lists the commits with their cell counts and names the cells to
+rerun. ``summary.csv`` notes each row's commits (column ``commits``). Verdicts in ``summary.md`` come from the
+Holm-adjusted intervals over every comparison of the report.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import numpy as np
 from n2ce_bbo.benchmark.anchors import METHOD_ROWS, P50_BEST, P50_SOURCE, REPRODUCED_ORACLES, TASK_COLUMNS, p100_anchors
 from n2ce_bbo.benchmark.paired import PAIRED_COLUMNS, REFERENCE, paired_differences, verdict
 from n2ce_bbo.benchmark.plots import plot_score_vs_m, plot_scores
+from n2ce_bbo.benchmark.sources import commits_of, mix_markdown, short, source_mix
 from n2ce_bbo.benchmark.store import load_cells
 from n2ce_bbo.config import load_yaml
 from n2ce_bbo.errors import OutputError
@@ -21,7 +29,7 @@ from n2ce_bbo.utils import atomic_write_bytes
 
 CSV_COLUMNS = [
     "task", "method", "method_name", "n_seeds", "n_failed", "n_missing", "p100_mean", "p100_std", "p50_mean",
-    "p50_std", "p100_raw_mean", "p50_raw_mean", "train_s", "propose_s", "time_s", "eval_s", "n_unique",
+    "p50_std", "p100_raw_mean", "p50_raw_mean", "train_s", "propose_s", "time_s", "eval_s", "n_unique", "commits",
 ]
 
 
@@ -52,6 +60,8 @@ def summarize(records: dict[str, dict[str, Any]], *, tasks: list[str] | None = N
     """One row per (task, method label): seeds, failures, p100/p50 mean ± std and mean times (seconds).
 
     ``time_s`` is the mean over seeds of ``train_s + propose_s``: what a user waits for one batch of designs.
+    ``commits``: the short commits of the row's ok cells (``+dirty`` for a dirty tree, ``unknown`` where none is
+    recorded), distinct values separated by spaces.
     """
     recs = list(records.values())
     task_order = list(dict.fromkeys([*(tasks or []), *sorted({str(r["task"]) for r in recs})]))
@@ -78,6 +88,7 @@ def summarize(records: dict[str, dict[str, Any]], *, tasks: list[str] | None = N
                 "time_s": _stats([_run_time(r) for r in ok])[0],
                 "eval_s": _stats([r.get("eval_s") for r in ok])[0],
                 "n_unique": _stats([r.get("n_unique") for r in ok])[0],
+                "commits": commits_of(ok),
             })
     return rows
 
@@ -106,13 +117,24 @@ def _secs(v: Any) -> str:
     return f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
 
+#: columns written with 6 significant digits (a p-value of 1e-9 must not round to 0), not 6 decimals
+_SIGNIFICANT = {"p_sign", "p_t", "p_holm"}
+
+
+def _csv_value(key: str, v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}" if key in _SIGNIFICANT else round(v, 6)
+    return v
+
+
 def _csv_text(rows: list[dict[str, Any]], columns: list[str] = CSV_COLUMNS) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: ("" if r.get(k) is None else (round(r[k], 6) if isinstance(r[k], float) else r[k]))
-                         for k in columns})
+        writer.writerow({k: _csv_value(k, r.get(k)) for k in columns})
     return buf.getvalue()
 
 
@@ -120,18 +142,35 @@ def _signed(v: Any) -> str:
     return f"{v:+.3f}" if isinstance(v, (int, float)) and math.isfinite(v) else "–"
 
 
+def _pval(v: Any) -> str:
+    if not (isinstance(v, (int, float)) and math.isfinite(v)):
+        return "–"
+    return f"{v:.2g}" if v < 0.001 else f"{v:.3f}"
+
+
 def _paired_lines(paired: list[dict[str, Any]], task: str) -> list[str]:
     """The Markdown table of one task's paired differences (empty when there are none)."""
     rows = [p for p in paired if p["task"] == task]
     if not rows:
         return []
-    lines = ["Paired differences A − B over the seeds both ran (95% t-interval of the mean; \"better\" only when "
-             "the interval excludes 0):", "",
-             "| A − B | metric | seeds | mean difference | 95% interval | verdict |", "|---|---|---|---|---|---|"]
+    n_family = sum(p.get("p_t") is not None for p in paired)
+    lines = [f"Paired differences A − B over the seeds both ran: the raw 95% t-interval of the mean, and the "
+             f"Holm interval (the t-interval at the level Holm's step-down procedure gives the comparison in the "
+             f"family of all {n_family} comparisons of this report, family-wise error 5%); the verdict is the Holm "
+             "interval's: \"better\" only when it excludes 0. p: the t-test's, raw and Holm-adjusted; sign: the "
+             "exact sign test over the seeds with a nonzero difference (A ahead / B ahead).", "",
+             "| A − B | metric | seeds | mean difference | 95% interval | Holm interval (level) | p (t) | "
+             "p (Holm) | sign: A/B, p | verdict (Holm) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for p in rows:
         ci = f"[{_signed(p['ci_low'])}, {_signed(p['ci_high'])}]" if p["ci_low"] is not None else "–"
+        level = p.get("holm_confidence")
+        holm_ci = (f"[{_signed(p['ci_low_holm'])}, {_signed(p['ci_high_holm'])}] ({100 * level:.2f}%)"
+                   if p.get("ci_low_holm") is not None and isinstance(level, float) else "–")
+        sign = f"{p.get('n_pos', '?')}/{p.get('n_neg', '?')}, {_pval(p.get('p_sign'))}"
         lines.append(f"| {p['method_a']} − {p['method_b']} | {p['metric']} | {p['n_pairs']} | "
-                     f"{_signed(p['mean_diff'])} | {ci} | {verdict(p)} |")
+                     f"{_signed(p['mean_diff'])} | {ci} | {holm_ci} | {_pval(p.get('p_t'))} | "
+                     f"{_pval(p.get('p_holm'))} | {sign} | {verdict(p, holm=True)} |")
     return [*lines, ""]
 
 
@@ -147,10 +186,15 @@ def _provenance(run_dir: Path) -> list[str]:
     for r in runs:
         vers = r.get("versions") or {}
         torch_v = vers.get("torch", "?") if isinstance(vers, dict) else "?"
+        src = r.get("source")
+        at = ""
+        if isinstance(src, dict):
+            at = (f"; commit `{short(src.get('commit'))}`" + (" (dirty tree)" if src.get("dirty") else "")
+                  if src.get("commit") else "; commit unknown")
         lines.append(
             f"- `{r.get('command', '?')}` — started {r.get('started_at', '?')}, {r.get('cells_to_run', '?')} of "
             f"{r.get('cells_total', '?')} cells, {r.get('workers', '?')} worker(s); host `{r.get('host', '?')}`, "
-            f"{r.get('machine', '?')}, {r.get('cpu_count', '?')} CPUs, torch {torch_v}"
+            f"{r.get('machine', '?')}, {r.get('cpu_count', '?')} CPUs, torch {torch_v}{at}"
             + (f". Note: {r['note']}" if isinstance(r.get("note"), str) and r["note"] else "")
         )
     return [*lines, ""]
@@ -180,6 +224,7 @@ def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], 
         f"`{REFERENCE}`); `paired.csv` holds them.",
         "",
     ]
+    lines += mix_markdown(source_mix(records))
     lines += _provenance(run_dir)
     for task in dict.fromkeys(r["task"] for r in rows):
         column = TASK_COLUMNS.get(task)

@@ -8,7 +8,16 @@ Guarantees:
   corrupt file, or a ``failed`` record), repeats no finished one and loses none;
 * a failing cell is retried (``suite.cell_retries``), then recorded as ``failed`` with its error and traceback
   while the other cells go on;
-* the output folder is checked for writability before any work starts.
+* the output folder is checked for writability before any work starts;
+* every record names the code that computed it: ``commit`` and ``dirty`` (the git state of the driver's
+  ``n2ce_bbo/`` source folder, read once per process by :func:`n2ce_bbo.provenance.source_state`; ``null`` with a
+  ``source_note`` when git or the repository is absent), ``config_hash`` (of the resolved ``config``, the task
+  options and the budget; :func:`n2ce_bbo.provenance.config_hash`) and ``versions``. With Ray the cell runs on a
+  worker but the driver writes its record, so the recorded commit is the driver's: run workers from the same code;
+* ``rerun_stale=True`` (with ``resume``) also reruns the ``ok`` cells whose recorded code is not the current one
+  (another commit, a dirty tree, or no commit recorded; :func:`n2ce_bbo.benchmark.sources.stale_reason`),
+  overwriting each atomically when its rerun succeeds (a failed rerun keeps the stale record). It is refused
+  while the current tree is dirty or its commit unknown, unless ``allow_dirty=True``.
 
 Do not point two runners at the same folder at the same time.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import functools
+import json
 import os
 import platform
 import socket
@@ -29,24 +39,26 @@ from typing import Any
 
 import yaml
 
+from n2ce_bbo.benchmark.sources import short, stale_reason
 from n2ce_bbo.benchmark.store import cell_files, cell_path, is_done, load_cells, temp_files
 from n2ce_bbo.benchmark.suite import Cell, SuiteConfig, load_suite
 from n2ce_bbo.errors import ConfigError, OutputError
+from n2ce_bbo.methods.base import ParallelSpec
 from n2ce_bbo.parallel import ParallelTaskError, iter_parallel, ray_init, resolve_address
+from n2ce_bbo.provenance import config_hash, source_state, versions
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, ensure_writable_dir
+from n2ce_bbo.workflow.api import optimize
 
 CellFn = Callable[[Cell], Any]
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
-    """The real cell: :func:`n2ce_bbo.optimize.optimize` on one (task, method, seed), sequential inside.
+    """The real cell: :func:`n2ce_bbo.optimize` on one (task, method, seed), sequential inside: the run path a
+    user's ``fit`` + ``propose`` takes.
 
     Returns:
-        ``Result.to_dict()`` (``p100``, ``p50``, ``train_s``, ``propose_s``, ``config``, ``versions``, ...).
+        ``Result.to_dict()`` (``p100``, ``p50``, ``train_s``, ``propose_s``, ``config``, ``batch``, ``versions``, ...).
     """
-    from n2ce_bbo.methods.base import ParallelSpec
-    from n2ce_bbo.optimize import optimize
-
     result = optimize(
         cell.task, method=cell.method, budget=cell.budget, seed=cell.seed, config=cell.config or None,
         data_dir=cell.data_dir, task_kwargs=cell.task_kwargs or None, parallel=ParallelSpec(workers=0),
@@ -70,21 +82,38 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def _ok_record(cell: Cell, timed: dict[str, Any]) -> dict[str, Any]:
+def cell_config_hash(cell: Cell, result: dict[str, Any]) -> str | None:
+    """:func:`~n2ce_bbo.provenance.config_hash` of a cell's resolved settings: the result's ``config`` and
+    ``task_kwargs`` (the cell's own when the result lacks them) and the budget; ``None`` when they have no JSON
+    form."""
+    settings = {"config": result.get("config", cell.config), "task_kwargs": result.get("task_kwargs", cell.task_kwargs),
+                "budget": cell.budget}
+    try:
+        return config_hash(settings)
+    except ConfigError:
+        return None
+
+
+def _ok_record(cell: Cell, timed: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
     rec = dict(timed["result"])
+    if not isinstance(rec.get("versions"), dict) or not rec["versions"]:
+        rec["versions"] = versions()
     rec.update(
         status="ok", task=cell.task, label=cell.label, method=cell.method, seed=cell.seed, budget=cell.budget,
         spec=cell.spec(), wall_s=round(float(timed["wall_s"]), 3), host=timed["host"], finished_at=_now(),
+        commit=source.get("commit"), dirty=source.get("dirty"), source_note=source.get("source_note"),
+        config_hash=cell_config_hash(cell, rec),
     )
     return rec
 
 
-def _failed_record(cell: Cell, err: ParallelTaskError) -> dict[str, Any]:
+def _failed_record(cell: Cell, err: ParallelTaskError, source: dict[str, Any]) -> dict[str, Any]:
     first = (str(err.cause).strip().splitlines() or [""])[0]
     return {
         "status": "failed", "task": cell.task, "label": cell.label, "method": cell.method, "seed": cell.seed,
         "budget": cell.budget, "spec": cell.spec(), "error": f"{type(err.cause).__name__}: {first}",
         "traceback": err.remote_traceback, "attempts": err.attempts, "finished_at": _now(),
+        "commit": source.get("commit"), "dirty": source.get("dirty"), "source_note": source.get("source_note"),
     }
 
 
@@ -123,24 +152,42 @@ def _kept_suite(path: Path, new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _manifest_entry(suite: SuiteConfig, *, resume: bool, workers: int, address: str | None,
-                    n_todo: int, n_cells: int) -> dict[str, Any]:
-    try:
-        from n2ce_bbo.optimize import versions
-
-        vers = versions()
-    except Exception as exc:  # noqa: BLE001 - a missing optional package must not stop a run
-        vers = {"error": str(exc)}
+                    n_todo: int, n_cells: int, source: dict[str, Any], rerun_stale: bool,
+                    n_stale: int) -> dict[str, Any]:
+    vers = versions()
     return {
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
         "started_at": _now(), "resume": resume, "suite": suite.name, "cells_total": n_cells, "cells_to_run": n_todo,
+        "rerun_stale": rerun_stale, "cells_stale": n_stale,
         "workers": workers, "ray_address": address, "host": socket.gethostname(), "machine": platform.platform(),
-        "cpu_count": os.cpu_count(), "versions": vers,
+        "cpu_count": os.cpu_count(), "versions": vers, "source": source,
     }
 
 
-def _write_manifest(out: Path, entry: dict[str, Any]) -> None:
-    import json
+def _check_rerun_stale(source: dict[str, Any], *, resume: bool, allow_dirty: bool) -> None:
+    """Refuse ``rerun_stale`` without ``resume``, and at a dirty or unknown tree unless ``allow_dirty``."""
+    if not resume:
+        raise ConfigError("--rerun-stale (rerun_stale=True) reruns stale cells of an earlier run: it needs --resume "
+                          "(resume=True).")
+    if allow_dirty:
+        return
+    if source.get("commit") is None:
+        raise ConfigError(
+            "--rerun-stale refused: the current code's commit is unknown "
+            f"({source.get('source_note') or 'no git state'}), so the rerun cells could not be traced to a commit "
+            "and would be stale again at once. Run from a git checkout, or pass --allow-dirty (allow_dirty=True) "
+            "to rerun anyway."
+        )
+    if source.get("dirty"):
+        raise ConfigError(
+            f"--rerun-stale refused: the working tree at commit {short(source['commit'])} is dirty "
+            f"({source.get('source_note') or 'uncommitted changes under n2ce_bbo/'}); cells rerun from it would not "
+            "be reproducible from any commit. Commit (or stash) the changes first, or pass --allow-dirty "
+            "(allow_dirty=True) to rerun anyway."
+        )
 
+
+def _write_manifest(out: Path, entry: dict[str, Any]) -> None:
     path = out / "manifest.json"
     runs: list[dict[str, Any]] = []
     if path.is_file():
@@ -172,6 +219,8 @@ def run_suite(
     cell_fn: CellFn | None = None,
     progress: bool = True,
     data_dir: str | Path | None = None,
+    rerun_stale: bool = False,
+    allow_dirty: bool = False,
 ) -> Path:
     """Run every missing cell of ``suite`` into ``out_dir``; return ``out_dir``.
 
@@ -187,10 +236,14 @@ def run_suite(
             be picklable (a module-level function).
         progress: print one line per finished cell.
         data_dir: Design-Bench data folder; overrides the suite's ``data_dir``.
+        rerun_stale: with ``resume``, also rerun the ``ok`` cells whose recorded code is not the current code
+            (another commit, a dirty tree, no commit recorded), overwriting each when its rerun succeeds.
+        allow_dirty: let ``rerun_stale`` run although the current tree is dirty or its commit unknown.
 
     Raises:
         OutputError: ``out_dir`` is not writable, or holds cells and ``resume`` is false.
-        ConfigError: the suite is invalid, or (on resume) a finished cell was computed with different settings.
+        ConfigError: the suite is invalid; (on resume) a finished cell was computed with different settings;
+            ``rerun_stale`` without ``resume``, or at a dirty or unknown tree without ``allow_dirty``.
     """
     if not isinstance(suite, SuiteConfig):
         suite = load_suite(suite)
@@ -198,6 +251,9 @@ def run_suite(
         suite = copy.deepcopy(suite)
         suite.data_dir = str(data_dir)
     cell_fn = cell_fn or run_cell
+    source = source_state()
+    if rerun_stale:
+        _check_rerun_stale(source, resume=resume, allow_dirty=allow_dirty)
     out = ensure_writable_dir(out_dir)  # before any work
     cells = suite.cells()
 
@@ -207,6 +263,7 @@ def run_suite(
             "(resume=True) to finish that run, or choose another folder."
         )
     done: set[str] = set()
+    stale: dict[str, str] = {}
     if resume:
         for tmp in temp_files(out):  # leftovers of writes interrupted by a kill
             tmp.unlink(missing_ok=True)
@@ -222,6 +279,9 @@ def run_suite(
                     f"now gives it (was {rec['spec']}, now {cell.spec()}). Use another output folder, or give "
                     "the changed method a new label."
                 )
+            if rerun_stale and (why := stale_reason(rec, source.get("commit"))) is not None:
+                stale[cell.cell_id] = why
+                continue
             done.add(cell.cell_id)
     todo = [c for c in cells if c.cell_id not in done]
 
@@ -234,9 +294,12 @@ def run_suite(
     suite_record = _kept_suite(out / "suite.yaml", suite.to_dict()) if resume else suite.to_dict()
     atomic_write_bytes(out / "suite.yaml", yaml.safe_dump(suite_record, sort_keys=False).encode())
     _write_manifest(out, _manifest_entry(suite, resume=resume, workers=workers, address=address,
-                                         n_todo=len(todo), n_cells=len(cells)))
+                                         n_todo=len(todo), n_cells=len(cells), source=source,
+                                         rerun_stale=rerun_stale, n_stale=len(stale)))
     if progress:
         skipped = f", {len(done)} already done" if done else ""
+        if rerun_stale:
+            skipped += f", {len(stale)} stale (not computed by commit {short(source.get('commit'))}, clean)"
         where = "sequentially" if workers == 0 else f"on {workers} Ray worker(s)" + (f" at {address}" if address else "")
         print(f"suite {suite.name}: {len(cells)} cells{skipped}; running {len(todo)} {where} -> {out}", flush=True)
 
@@ -250,13 +313,15 @@ def run_suite(
         for k, (i, outcome) in enumerate(stream, start=1):
             cell = todo[i]
             if isinstance(outcome, ParallelTaskError):
-                rec = _failed_record(cell, outcome)
+                rec = _failed_record(cell, outcome, source)
                 n_failed += 1
             else:
-                rec = _ok_record(cell, outcome)
-            atomic_write_json(cell_path(out, cell.cell_id), rec)
+                rec = _ok_record(cell, outcome, source)
+            if rec["status"] == "ok" or cell.cell_id not in stale:
+                atomic_write_json(cell_path(out, cell.cell_id), rec)
             if progress:
-                print(_progress_line(k, len(todo), cell, rec), flush=True)
+                kept = "; kept its stale ok record" if rec["status"] != "ok" and cell.cell_id in stale else ""
+                print(_progress_line(k, len(todo), cell, rec) + kept, flush=True)
     finally:
         stream.close()
     if progress and todo:
@@ -266,6 +331,4 @@ def run_suite(
 
 
 def _json_roundtrip(obj: Any) -> Any:
-    import json
-
     return json.loads(json.dumps(obj))

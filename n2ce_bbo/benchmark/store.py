@@ -9,7 +9,9 @@ Layout of a run folder::
 
 A cell record is a JSON object with at least ``status`` (``"ok"`` or ``"failed"``), ``task``, ``label``,
 ``method`` and ``seed``; an ``ok`` record also holds the run's :meth:`Result.to_dict` fields (``p100``, ``p50``,
-``train_s``, ...), a ``failed`` one its ``error`` and ``traceback``.
+``train_s``, ...), a ``failed`` one its ``error`` and ``traceback``. Records written by this version also name the
+code that computed them: ``commit``, ``dirty`` and ``source_note`` (both kinds), ``config_hash`` and ``versions``
+(``ok``); see :mod:`n2ce_bbo.benchmark.sources`.
 """
 
 from __future__ import annotations

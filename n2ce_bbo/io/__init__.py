@@ -1,8 +1,7 @@
-"""Reading and writing a user's data: numeric arrays (:func:`load_array`), tables (CSV, TSV, Parquet), sequence
+"""Reading and writing a user's data: tables (CSV, TSV, Parquet), numeric arrays, sequence
 alphabets, design schemas."""
 
 from n2ce_bbo.io.alphabets import NAMED_ALPHABETS, Alphabet, infer_alphabet, parse_alphabet
-from n2ce_bbo.io.arrays import load_array
 from n2ce_bbo.io.dataset import (
     DesignData,
     from_arrays,
@@ -15,6 +14,6 @@ from n2ce_bbo.io.schema import DesignSchema
 from n2ce_bbo.io.tables import Table, read_table
 
 __all__ = [
-    "NAMED_ALPHABETS", "Alphabet", "infer_alphabet", "parse_alphabet", "load_array", "DesignData", "from_arrays",
+    "NAMED_ALPHABETS", "Alphabet", "infer_alphabet", "parse_alphabet", "DesignData", "from_arrays",
     "merge_duplicates", "read_designs", "read_training_table", "read_xy_files", "DesignSchema", "Table", "read_table",
 ]

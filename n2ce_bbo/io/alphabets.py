@@ -8,13 +8,17 @@ Named alphabets (case-insensitive: ``acgt`` reads as ``ACGT``; proposals are wri
 
 Any other string of at least two distinct characters is a custom alphabet, case-sensitive, in the order
 given: token id ``i`` is the ``i``-th letter. Positions in sequences are 0-based everywhere.
+
+Without ``--alphabet`` the alphabet is inferred only when the letters fit one cleanly (:func:`infer_alphabet`):
+DNA with a stray ``N`` is refused with an error naming the letter and its line, never read as protein.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -27,6 +31,13 @@ NAMED_ALPHABETS: dict[str, str] = {
 }
 
 _FORBIDDEN = set(" \t\r\n,;\"'")
+
+#: Inference refuses data whose characters are all but this share nucleotides (or amino acids) and the rest
+#: stray letters (``N``, ``X``, ...), rather than guess a larger alphabet: see :func:`infer_alphabet`.
+STRAY_SHARE = 0.05
+
+#: How many rows a stray-letter error names.
+_SHOWN_ROWS = 3
 
 
 @dataclass(frozen=True)
@@ -179,19 +190,76 @@ def parse_alphabet(spec: str) -> Alphabet:
     return Alphabet(key, None, case_sensitive=True)
 
 
-def infer_alphabet(sequences: Sequence[str]) -> Alphabet:
-    """The smallest named alphabet holding every letter of ``sequences`` (case-insensitive), else the sorted
-    set of their letters as a custom alphabet.
+def infer_alphabet(
+    sequences: Sequence[str], *, column: str = "sequence", rows: Sequence[str] | None = None, source: str = "",
+) -> Alphabet:
+    """The alphabet of ``sequences`` when their letters fit one cleanly (case-insensitive for named ones).
+
+    The rule, in order (shares count characters, case-insensitively):
+
+    1. every letter is in ``dna`` (ACGT), else in ``rna`` (ACGU): that alphabet;
+    2. at least ``1 - STRAY_SHARE`` (95 %) of the characters are in ACGT or in ACGU, the ambiguity code ``N``
+       counted with them, but some letters fall outside: refused, since a stray ``N`` would otherwise turn
+       DNA into protein and the model would propose I, D, W, ...;
+    3. every letter is in ``protein``: protein;
+    4. at least 95 % of the characters are amino acids, but some are not (``X``, ``B``, ``*``): refused;
+    5. otherwise the sorted set of the letters, as a case-sensitive custom alphabet.
+
+    Args:
+        sequences: ``n`` strings.
+        column, rows, source: the column, each string's place (``"line 7"``; default ``"row 1"``, ...) and the
+            file name, named in errors as :meth:`Alphabet.encode` names them.
 
     Raises:
-        InvalidDataError: fewer than two distinct letters (say the alphabet with ``--alphabet``).
+        InvalidDataError: rule 2 or 4 (the message names the stray letters and the first rows holding them, and
+            says to pass ``--alphabet``), or fewer than two distinct letters.
     """
-    letters = set("".join(s.strip() for s in sequences))
-    upper = {c.upper() for c in letters}
-    for name in ("dna", "rna", "protein"):
-        if upper <= set(NAMED_ALPHABETS[name]):
+    seqs = [s.strip() for s in sequences]
+    counts = Counter("".join(seqs))
+    upper: Counter[str] = Counter()
+    for c, k in counts.items():
+        upper[c.upper()] += k
+    for name in ("dna", "rna"):
+        if set(upper) <= set(NAMED_ALPHABETS[name]):
             return named_alphabet(name)
-    if len(letters) < 2:
-        raise InvalidDataError(f"the sequences use fewer than two letters ({''.join(sorted(letters))!r}): "
+    total = sum(counts.values())
+    protein = set(upper) <= set(NAMED_ALPHABETS["protein"])
+    nucleotide = max(("dna", "rna"), key=lambda n: sum(upper[c] for c in NAMED_ALPHABETS[n]))
+    if sum(upper[c] for c in NAMED_ALPHABETS[nucleotide] + "N") >= (1 - STRAY_SHARE) * total:
+        _refuse_strays(seqs, nucleotide, "protein" if protein else None, column, rows, source)
+    if protein:
+        return named_alphabet("protein")
+    if sum(upper[c] for c in NAMED_ALPHABETS["protein"]) >= (1 - STRAY_SHARE) * total:
+        _refuse_strays(seqs, "protein", None, column, rows, source)
+    if len(counts) < 2:
+        raise InvalidDataError(f"the sequences use fewer than two letters ({''.join(sorted(counts))!r}): "
                                "give the alphabet (--alphabet).")
-    return Alphabet("".join(sorted(letters)), None, case_sensitive=True)
+    return Alphabet("".join(sorted(counts)), None, case_sensitive=True)
+
+
+def _refuse_strays(seqs: Sequence[str], name: str, would_be: str | None, column: str, rows: Sequence[str] | None,
+                   source: str) -> NoReturn:
+    """The error of :func:`infer_alphabet`'s rules 2 and 4: most letters of ``seqs`` are in the named alphabet
+    ``name``, a few are not; ``would_be`` is the named alphabet holding them all (``None``: custom)."""
+    letters = set(NAMED_ALPHABETS[name])
+    line_of = list(rows) if rows is not None else [f"row {i + 1}" for i in range(len(seqs))]
+    stray: Counter[str] = Counter()
+    hits: list[int] = []
+    for i, s in enumerate(seqs):
+        bad = [c for c in s if c.upper() not in letters]
+        stray.update(bad)
+        if bad:
+            hits.append(i)
+    total = sum(len(s) for s in seqs)
+    share = 100.0 * (total - sum(stray.values())) / total
+    shown = ", ".join(f"{line_of[i]} ({seqs[i]!r})" for i in hits[:_SHOWN_ROWS]) + \
+        (f", ... ({len(hits)} rows)" if len(hits) > _SHOWN_ROWS else "")
+    listed = ", ".join(f"{c!r} ({k}x)" for c, k in sorted(stray.items()))
+    intended = would_be or "".join(sorted(set("".join(seqs))))
+    where = f"{source}: " if source else ""
+    raise InvalidDataError(
+        f"{where}column {column!r}: {share:.1f}% of the letters are {named_alphabet(name).describe()}, but some "
+        f"are not: {listed}, in {shown}. The alphabet is not guessed from such data (it would read as "
+        f"{would_be or 'a custom alphabet'}, and proposals could use its other letters): pass --alphabet {intended} "
+        f"if these letters are intended, or fix or remove those rows (--alphabet {name} then names each one left)."
+    )

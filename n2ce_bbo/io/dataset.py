@@ -15,9 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from n2ce_bbo.errors import DataWarning, InvalidDataError
+from n2ce_bbo.errors import DataNotFoundError, DataWarning, InvalidDataError
 from n2ce_bbo.io.alphabets import Alphabet, infer_alphabet, parse_alphabet
-from n2ce_bbo.io.schema import DesignSchema, continuous_schema, encode_column, sequence_schema, token_schema
+from n2ce_bbo.io.schema import (
+    DesignSchema,
+    continuous_schema,
+    encode_column,
+    infer_column_alphabet,
+    sequence_schema,
+    token_schema,
+)
 from n2ce_bbo.io.tables import Table, read_table
 
 #: Fewer training rows than this get a warning: a surrogate learns little from them.
@@ -77,6 +84,7 @@ def read_training_table(
     design_column: str | int | None = None,
     alphabet: str | Alphabet | None = None,
     header: bool | None = None,
+    sep: str | None = None,
 ) -> DesignData:
     """Designs and scores from one table (CSV, TSV or Parquet), one design per row.
 
@@ -86,9 +94,10 @@ def read_training_table(
         features: continuous design columns; default every column but the target.
         design_column: the column of sequence strings (then designs are sequences, not features).
         alphabet: ``"dna"``, ``"rna"``, ``"protein"``, a string of letters, an :class:`Alphabet`, or ``None`` to
-            use the smallest named alphabet holding every letter of the data.
+            infer it when the data's letters fit one cleanly (:func:`~n2ce_bbo.io.alphabets.infer_alphabet`).
         header: ``True``/``False`` says whether the first line is a header; ``None`` detects it (see
             :mod:`n2ce_bbo.io.tables`).
+        sep: the delimiter of a text table (``None``: detected; see :func:`~n2ce_bbo.io.tables.read_table`).
 
     Raises:
         DataNotFoundError: the file does not exist.
@@ -97,7 +106,7 @@ def read_training_table(
     if design_column is not None and features:
         raise InvalidDataError("give either a design column (sequences) or feature columns, not both.")
     names = [str(target)] + [str(f) for f in features or []] + ([str(design_column)] if design_column is not None else [])
-    table = read_table(path, header=header, names=names)
+    table = read_table(path, header=header, names=names, sep=sep)
     jt = table.column_index(target, "target column")
     y = _check_scores(table.numbers(jt, "target column", allow_missing=True), table.labels, table.name,
                       table.column_name(jt))
@@ -106,7 +115,7 @@ def read_training_table(
         js = table.column_index(design_column, "design column")
         if js == jt:
             raise InvalidDataError(f"{table.name}: the design column and the target column are the same column.")
-        alpha = _alphabet(alphabet, table.cells(js))
+        alpha = _table_alphabet(alphabet, table, js)
         x = encode_column(alpha, table, js)
         column = table.column_name(js) if table.header is not None else "sequence"
         schema = sequence_schema(alpha, x.shape[1], column, target_name)
@@ -118,7 +127,7 @@ def read_training_table(
         cols = [table.column_index(f, "feature column") for f in features] if features else \
             [j for j in range(table.width) if j != jt]
         if not cols:
-            raise InvalidDataError(f"{table.name} has no design columns besides the target column.")
+            raise InvalidDataError(f"{table.name} has no design columns besides the target column{table.sep_note()}.")
         if jt in cols:
             raise InvalidDataError(f"{table.name}: the target column {table.column_label(jt)} is also a feature column.")
         _hint_text_columns(table, cols)
@@ -131,12 +140,15 @@ def read_training_table(
     return DesignData(x, y, schema, table.name, list(table.labels), table.n_rows)
 
 
-def _alphabet(spec: str | Alphabet | None, cells: Sequence[str]) -> Alphabet:
+def _alphabet(spec: str | Alphabet | None, cells: Sequence[str], column: str) -> Alphabet:
     if isinstance(spec, Alphabet):
         return spec
-    if spec is None:
-        return infer_alphabet(cells)
-    return parse_alphabet(spec)
+    return infer_alphabet(cells, column=column) if spec is None else parse_alphabet(spec)
+
+
+def _table_alphabet(spec: str | Alphabet | None, table: Table, j: int) -> Alphabet:
+    """``spec``, or the alphabet inferred from column ``j`` (errors name its lines)."""
+    return infer_column_alphabet(table, j) if spec is None else _alphabet(spec, [], table.column_name(j))
 
 
 def _hint_text_columns(table: Table, cols: Sequence[int]) -> None:
@@ -146,7 +158,8 @@ def _hint_text_columns(table: Table, cols: Sequence[int]) -> None:
         text = [c for c in cells if not _is_float(c)]
         if cells and len(text) == len(cells):
             raise InvalidDataError(
-                f"{table.name}: column {table.column_label(j)} holds text ({text[0]!r}, ...), not numbers. If it holds "
+                f"{table.name}: column {table.column_label(j)} holds text ({text[0]!r}, ...), not numbers"
+                f"{table.sep_note()}. If it holds "
                 f"sequences, pass --design-column {table.column_name(j) if table.header else j} (and --alphabet)."
             )
 
@@ -166,12 +179,13 @@ def read_xy_files(
     num_classes: int | None = None,
     alphabet: str | Alphabet | None = None,
     header: bool | None = None,
+    sep: str | None = None,
 ) -> DesignData:
     """Designs and scores from two files (``--x FILE --y FILE``), ``.csv`` or ``.npy`` (read without pickle).
 
     ``x``: numbers ``[n, d]``, token ids ``[n, L]`` with ``num_classes``, or one column of sequence strings with
     ``alphabet``. A CSV header line keeps its column names (``header`` says whether ``x`` has one; ``y``'s is
-    always detected). ``y``: one score per row.
+    always detected). ``y``: one score per row. ``sep``: the delimiter of both CSV files (``None``: detected).
 
     Raises:
         DataNotFoundError: a file does not exist.
@@ -180,7 +194,7 @@ def read_xy_files(
     xp, yp = Path(x_path), Path(y_path)
     if alphabet is not None and num_classes is not None:
         raise InvalidDataError("give --alphabet (sequence strings) or --num-classes (token ids), not both.")
-    y, y_labels, target = _read_scores(yp)
+    y, y_labels, target = _read_scores(yp, sep)
     if xp.suffix.lower() == ".npy":
         x = _load_npy(xp, "--x")
         if x.ndim == 1:
@@ -194,14 +208,14 @@ def read_xy_files(
             raise InvalidDataError(f"{xp.name}: --alphabet reads sequence strings from a CSV file, not from .npy.")
         x = _as_designs(x, schema, xp.name)
     else:
-        table = read_table(xp, header=header)
+        table = read_table(xp, header=header, sep=sep)
         labels = list(table.labels)
         if alphabet is not None or (table.width == 1 and num_classes is None and not _is_float(table.rows[0][0])
                                     and not _is_float(table.rows[-1][0])):
             if table.width != 1:
                 raise InvalidDataError(f"{xp.name}: sequence designs must be one column of strings, "
-                                       f"found {table.width} columns.")
-            alpha = _alphabet(alphabet, table.cells(0))
+                                       f"found {table.width} columns{table.sep_note()}.")
+            alpha = _table_alphabet(alphabet, table, 0)
             x = encode_column(alpha, table, 0)
             schema = sequence_schema(alpha, x.shape[1], table.header[0] if table.header else "sequence", target)
         else:
@@ -218,7 +232,7 @@ def read_xy_files(
     return DesignData(x, y, schema, xp.name, labels, x.shape[0])
 
 
-def _read_scores(yp: Path) -> tuple[np.ndarray, list[str], str]:
+def _read_scores(yp: Path, sep: str | None) -> tuple[np.ndarray, list[str], str]:
     if yp.suffix.lower() == ".npy":
         y = _load_npy(yp, "--y").astype(np.float64)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -226,17 +240,15 @@ def _read_scores(yp: Path) -> tuple[np.ndarray, list[str], str]:
         if y.ndim != 1:
             raise InvalidDataError(f"{yp.name}: scores must be one per design ([n] or [n, 1]), got shape {y.shape}.")
         return y, [f"row {i + 1}" for i in range(y.shape[0])], "y"
-    table = read_table(yp)  # one numeric column: its header (if any) is always detected
+    table = read_table(yp, sep=sep)  # one numeric column: its header (if any) is always detected
     if table.width != 1:
-        raise InvalidDataError(f"{yp.name}: scores must be one column, found {table.width}.")
+        raise InvalidDataError(f"{yp.name}: scores must be one column, found {table.width}{table.sep_note()}.")
     return table.numbers(0, "score column", allow_missing=True), list(table.labels), \
         (table.header[0] if table.header else "y")
 
 
 def _load_npy(p: Path, what: str) -> np.ndarray:
     if not p.is_file():
-        from n2ce_bbo.errors import DataNotFoundError
-
         raise DataNotFoundError(f"{what} file {str(p)!r} does not exist.")
     try:
         arr = np.load(p, allow_pickle=False)
@@ -291,7 +303,7 @@ def from_arrays(
     yv = np.asarray(y, dtype=np.float64).reshape(-1)
     seqs = _as_strings(x)
     if seqs is not None:
-        alpha = _alphabet(alphabet, seqs)
+        alpha = _alphabet(alphabet, seqs, design_column)
         xa = alpha.encode(seqs, column=design_column)
         schema = sequence_schema(alpha, xa.shape[1], design_column, target)
     else:
@@ -324,14 +336,15 @@ def _as_strings(x: object) -> list[str] | None:
     return None
 
 
-def read_designs(path: str | Path, schema: DesignSchema, *, header: bool | None = None) -> tuple[np.ndarray, Table]:
+def read_designs(path: str | Path, schema: DesignSchema, *, header: bool | None = None,
+                 sep: str | None = None) -> tuple[np.ndarray, Table]:
     """Designs of a known schema from a table (for ``score --data`` and ``--exclude``); other columns are kept
-    in the returned table.
+    in the returned table. ``sep``: the delimiter of a text table (``None``: detected).
 
     Raises:
         DataNotFoundError, InvalidDataError: see :func:`read_training_table`.
     """
-    table = read_table(path, header=header, names=schema.lookup_names())
+    table = read_table(path, header=header, names=schema.lookup_names(), sep=sep)
     return schema.designs_from_table(table), table
 
 

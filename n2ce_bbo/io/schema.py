@@ -10,6 +10,7 @@ Three kinds of design:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from n2ce_bbo.errors import InvalidDataError
-from n2ce_bbo.io.alphabets import Alphabet
+from n2ce_bbo.io.alphabets import Alphabet, infer_alphabet
 from n2ce_bbo.io.tables import Table
 
 Kind = Literal["sequence", "tokens", "continuous"]
@@ -100,8 +101,8 @@ class DesignSchema:
         if self.positions is not None and max(self.positions) < table.width:
             return list(self.positions)
         raise InvalidDataError(
-            f"{table.name} has no header line and {table.width} columns; the designs are the column(s) "
-            f"{list(self.columns)}: add a header line naming them."
+            f"{table.name} has no header line and {table.width} columns{table.sep_note()}; the designs are the "
+            f"column(s) {list(self.columns)}: add a header line naming them."
         )
 
     def designs_from_table(self, table: Table, columns: Sequence[int] | None = None) -> np.ndarray:
@@ -189,9 +190,27 @@ def encode_column(alphabet: Alphabet, table: Table, j: int) -> np.ndarray:
     try:
         return alphabet.encode(table.cells(j), column=table.column_name(j), rows=table.labels, source=table.name)
     except InvalidDataError as exc:
-        if table.header is None and table.labels and f"{table.labels[0]}," in str(exc):
-            raise InvalidDataError(f"{exc} If {table.labels[0]} is a header, pass --header.") from None
-        raise
+        raise _with_header_hint(exc, table) from None
+
+
+def infer_column_alphabet(table: Table, j: int) -> Alphabet:
+    """The alphabet of column ``j``'s sequences when their letters fit one cleanly (see
+    :func:`~n2ce_bbo.io.alphabets.infer_alphabet`); errors name lines as :func:`encode_column`'s do.
+
+    Raises:
+        InvalidDataError: stray letters (named with their first lines), or fewer than two letters.
+    """
+    try:
+        return infer_alphabet(table.cells(j), column=table.column_name(j), rows=table.labels, source=table.name)
+    except InvalidDataError as exc:
+        raise _with_header_hint(exc, table) from None
+
+
+def _with_header_hint(exc: InvalidDataError, table: Table) -> InvalidDataError:
+    """``exc``, with a ``--header`` hint when it names the first line of a file read without a header."""
+    if table.header is None and table.labels and re.search(re.escape(table.labels[0]) + r"\b", str(exc)):
+        return InvalidDataError(f"{exc} If {table.labels[0]} is a header, pass --header{table.sep_note()}.")
+    return exc
 
 
 def _token_ids(values: np.ndarray, table: Table, cols: Sequence[int], num_classes: int) -> np.ndarray:

@@ -1,5 +1,9 @@
 """Reading a user's table (CSV, TSV, or Parquet when ``pyarrow`` is installed) as text cells.
 
+The delimiter of a ``.csv``/``.txt`` file is detected among ``,`` ``;`` tab ``|`` (:func:`detect_delimiter`; a
+spreadsheet's semicolon export reads as it is), ``.tsv``/``.tab`` files are tab-separated, and ``sep`` (the CLI's
+``--sep``) says it outright. Every error about columns names the delimiter used.
+
 Header detection never eats data. With ``header=None`` (automatic) the first line is a header only when
 
 * it holds every column name the caller asked for (``--target score`` finds ``score`` in it), or
@@ -12,6 +16,8 @@ line 1 and suggests ``--header``. ``header=True`` / ``False`` says it outright.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +29,12 @@ from n2ce_bbo.errors import DataNotFoundError, InvalidDataError
 
 CSV_SUFFIXES = {".csv": ",", ".txt": ",", ".tsv": "\t", ".tab": "\t"}
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: The delimiters detected in a ``.csv``/``.txt`` file, in the order that wins a tie (see :func:`detect_delimiter`).
+DELIMITERS = (";", "\t", "|", ",")
+#: Names ``--sep`` accepts besides the character itself.
+SEP_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+#: Lines of a file the delimiter is detected from.
+SNIFF_LINES = 100
 
 
 @dataclass(frozen=True)
@@ -34,12 +46,14 @@ class Table:
         header: column names, or ``None`` when the file has no header line.
         rows: the data rows, each a list of ``width`` stripped cells.
         labels: where each data row sits in the file (``"line 7"``; ``"row 3"`` for Parquet).
+        sep: the delimiter the file was read with (``None`` for Parquet).
     """
 
     source: str
     header: list[str] | None
     rows: list[list[str]]
     labels: list[str]
+    sep: str | None = None
 
     @property
     def n_rows(self) -> int:
@@ -55,6 +69,10 @@ class Table:
     def name(self) -> str:
         """The file name, for messages."""
         return Path(self.source).name
+
+    def sep_note(self) -> str:
+        """`` (read with delimiter ';'; pass --sep to change it)`` for messages about columns; ``""`` for Parquet."""
+        return f" (read with delimiter {describe_sep(self.sep)}; pass --sep to change it)" if self.sep else ""
 
     def column_name(self, j: int) -> str:
         """The name of column ``j`` (``"column 2"`` without a header)."""
@@ -75,17 +93,19 @@ class Table:
             j = int(ref)
             if not 0 <= j < self.width:
                 raise InvalidDataError(f"{self.name}: {what} {j} does not exist; the table has {self.width} columns "
-                                       "(indices start at 0).")
+                                       f"(indices start at 0){self.sep_note()}.")
             return j
         name = str(ref).strip()
         if self.header is None:
-            first = ",".join(self.rows[0]) if self.rows else ""
+            first = (self.sep or ",").join(self.rows[0]) if self.rows else ""
             raise InvalidDataError(
                 f"{self.name}: no {what} named {name!r}: the file has no header line (its first line, {first!r}, "
-                "reads as data). Pass --header if the first line is a header, or give a 0-based column index."
+                f"reads as data{self.sep_note()}). Pass --header if the first line is a header, or give a 0-based "
+                "column index."
             )
         if name not in self.header:
-            raise InvalidDataError(f"{self.name}: no {what} named {name!r}; its columns are {self.header}.")
+            raise InvalidDataError(f"{self.name}: no {what} named {name!r}; its columns are {self.header}"
+                                   f"{self.sep_note()}.")
         return self.header.index(name)
 
     def cells(self, j: int) -> list[str]:
@@ -117,7 +137,7 @@ class Table:
             except ValueError:
                 hint = ""
                 if i == 0 and self.header is None:
-                    hint = " If line 1 is a header, pass --header."
+                    hint = f" If line 1 is a header, pass --header{self.sep_note()}."
                 raise InvalidDataError(
                     f"{self.name}, {self.labels[i]}, {what} {col}: {cell!r} is not a number.{hint}"
                 ) from None
@@ -159,20 +179,65 @@ def detect_header(first: Sequence[str], rest: Sequence[Sequence[str]], names: Se
     return False
 
 
-def read_table(path: str | Path, *, header: bool | None = None, names: Sequence[str] = ()) -> Table:
+def describe_sep(sep: str | None) -> str:
+    """A delimiter for messages: ``';'``, ``tab``."""
+    return "tab" if sep == "\t" else repr(sep)
+
+
+def parse_sep(spec: str | None) -> str | None:
+    """``--sep``: one character (``;``), or ``comma``, ``semicolon``, ``tab`` (or ``\\t``), ``pipe``; ``None`` stays
+    ``None`` (detect).
+
+    Raises:
+        InvalidDataError: anything else (several characters, a quote, a letter or digit, a line break).
+    """
+    if spec is None:
+        return None
+    sep = SEP_NAMES.get(spec.strip().lower(), spec) if spec.strip() else spec
+    if len(sep) != 1 or sep in "\"'\r\n" or sep.isalnum():
+        raise InvalidDataError(f"--sep {spec!r} is not a delimiter: give one character such as ';' or '|', or "
+                               "comma, semicolon, tab, pipe.")
+    return sep
+
+
+def detect_delimiter(lines: Sequence[str], default: str = ",") -> str:
+    """The delimiter of a text table, from its first lines.
+
+    Each of :data:`DELIMITERS` splits the non-blank ``lines`` (quotes respected); it fits when every line gets
+    the same number of fields, more than one. The fitting delimiter with the most fields wins, a tie going to
+    the first in :data:`DELIMITERS` (``;`` before ``,``: a semicolon file often holds decimal commas). When
+    none fits (one column, or ragged lines), ``default``.
+    """
+    text = [ln for ln in lines if ln.strip()]
+    best, best_width = default, 1
+    for sep in DELIMITERS:
+        try:
+            widths = {len(cells) for cells in csv.reader(text, delimiter=sep)}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and (width := widths.pop()) > best_width:
+            best, best_width = sep, width
+    return best
+
+
+def read_table(path: str | Path, *, header: bool | None = None, names: Sequence[str] = (),
+               sep: str | None = None) -> Table:
     """Read a CSV / TSV (or Parquet) file as a :class:`Table`.
 
     Args:
-        path: the file; ``.csv``/``.txt`` (comma), ``.tsv``/``.tab`` (tab), ``.parquet``/``.pq``.
+        path: the file; ``.csv``/``.txt`` (delimiter detected), ``.tsv``/``.tab`` (tab), ``.parquet``/``.pq``.
         header: ``True``: the first line is a header; ``False``: it is data; ``None``: detect (never eats data).
         names: the column names the caller will look up (they help the detection).
+        sep: the delimiter of a text file (one character, or a name :func:`parse_sep` reads); ``None``: detected
+            for ``.csv``/``.txt``, tab for ``.tsv``/``.tab``. Parquet files ignore it.
 
     Raises:
         DataNotFoundError: the file does not exist.
         InvalidDataError: unsupported suffix, an empty file, a header line and no data rows, rows of unequal
-            width (named by line), duplicate column names.
+            width (named by line), duplicate column names, a bad ``sep``.
     """
     p = Path(path).expanduser()
+    delimiter = parse_sep(sep)
     if not p.is_file():
         raise DataNotFoundError(f"data file {str(p)!r} does not exist.")
     suffix = p.suffix.lower()
@@ -182,37 +247,44 @@ def read_table(path: str | Path, *, header: bool | None = None, names: Sequence[
         raise InvalidDataError(f"{p.name}: unsupported file type {p.suffix!r}; use .csv, .tsv or .parquet.")
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=CSV_SUFFIXES[suffix])
-            raw: list[tuple[int, list[str]]] = []
-            for cells in reader:
-                if any(c.strip() for c in cells):
-                    raw.append((reader.line_num, [c.strip() for c in cells]))
+            text = fh.read()
+        if delimiter is None:
+            default = CSV_SUFFIXES[suffix]
+            first_lines = list(itertools.islice(io.StringIO(text, newline=""), SNIFF_LINES))
+            delimiter = detect_delimiter(first_lines, default) if default == "," else default
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        raw: list[tuple[int, list[str]]] = []
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                raw.append((reader.line_num, [c.strip() for c in cells]))
     except UnicodeDecodeError as exc:
         raise InvalidDataError(f"{p.name} is not a UTF-8 text file ({exc.reason} at byte {exc.start}).") from exc
     except csv.Error as exc:
         raise InvalidDataError(f"{p.name} is not a valid CSV file: {exc}.") from exc
     if not raw:
         raise InvalidDataError(f"{p.name} is empty.")
+    note = Table(str(p), None, [], [], delimiter).sep_note()
     width = len(raw[0][1])
     for line, cells in raw:
         if len(cells) != width:
-            raise InvalidDataError(f"{p.name}, line {line}: {len(cells)} fields, but line {raw[0][0]} has {width}.")
+            raise InvalidDataError(f"{p.name}, line {line}: {len(cells)} fields, but line {raw[0][0]} has {width}"
+                                   f"{note}.")
     has_header = detect_header(raw[0][1], [c for _, c in raw[1:]], names) if header is None else header
     head = raw[0][1] if has_header else None
     body = raw[1:] if has_header else raw
     if head is not None:
-        _check_header(p.name, head)
+        _check_header(p.name, head, note)
         if not body:
-            raise InvalidDataError(f"{p.name} has a header line ({','.join(head)}) but no data rows.")
-    return Table(str(p), head, [c for _, c in body], [f"line {n}" for n, _ in body])
+            raise InvalidDataError(f"{p.name} has a header line ({delimiter.join(head)}) but no data rows{note}.")
+    return Table(str(p), head, [c for _, c in body], [f"line {n}" for n, _ in body], delimiter)
 
 
-def _check_header(name: str, head: Sequence[str]) -> None:
+def _check_header(name: str, head: Sequence[str], note: str = "") -> None:
     if any(not h for h in head):
-        raise InvalidDataError(f"{name}: the header line has an empty column name ({','.join(head)}).")
+        raise InvalidDataError(f"{name}: the header line has an empty column name ({head}){note}.")
     dup = sorted({h for h in head if list(head).count(h) > 1})
     if dup:
-        raise InvalidDataError(f"{name}: the header names the column(s) {dup} more than once.")
+        raise InvalidDataError(f"{name}: the header names the column(s) {dup} more than once{note}.")
 
 
 def _read_parquet(p: Path) -> Table:

@@ -19,6 +19,7 @@ import numpy as np
 
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.tasks.validation import check_budget
 
 
 def flat_rows(x: np.ndarray) -> np.ndarray:
@@ -159,8 +160,7 @@ def select_top(
         InvalidDataError: ``budget`` or ``min_hamming`` below 1, ``min_distance`` below 0, or as many scores as
             candidates not given.
     """
-    if budget < 1:
-        raise InvalidDataError(f"budget must be >= 1, got {budget}.")
+    budget = check_budget(budget)
     if min_hamming < 1:
         raise InvalidDataError(f"min_hamming must be >= 1, got {min_hamming}.")
     if min_distance < 0 or not distance_scale > 0:
@@ -318,3 +318,39 @@ def neighbours(top: np.ndarray, data: OfflineData, scale: float, need: int, seed
     reps = max(need, 1)
     out = np.repeat(top, reps, axis=0) + rng.normal(size=(top.shape[0] * reps, top.shape[1])) * scale * width
     return np.clip(out, lo, hi).astype(np.float32)
+
+
+def distinct_batch(x: np.ndarray, scores: np.ndarray, budget: int, method: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """A method's proposal as a batch of distinct designs: the first (best-ranked) copy of each design is kept.
+
+    Args:
+        x: ``[n, ...]`` validated designs, best first.
+        scores: ``[n]`` the method's scores of them.
+        budget: Q, the most designs a method may return.
+        method: the method's name, for messages.
+
+    Returns:
+        ``(x [m, ...], scores [m] float64, n)``: the ``m <= n`` distinct designs with their scores, and ``n``.
+
+    Raises:
+        InvalidDataError: more than ``budget`` designs, or not one score per design.
+    """
+    n = int(x.shape[0])
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if scores.shape[0] != n:
+        raise InvalidDataError(f"method {method!r} returned {n} designs but {scores.shape[0]} scores.")
+    if n > budget:
+        raise InvalidDataError(f"method {method!r} returned {n} designs for a budget of {budget}.")
+    keep = first_occurrences(x) if n else np.zeros(0, dtype=np.int64)
+    return x[keep], scores[keep], n
+
+
+def box_diagonal(bounds: np.ndarray | None, x: np.ndarray) -> float:
+    """Length of the diagonal of the ``[2, d]`` box ``bounds`` (or of the designs ``x``'s bounding box); at least
+    1e-12 (the unit of distance between continuous designs)."""
+    if bounds is not None:
+        lo, hi = np.asarray(bounds, dtype=np.float64)
+    else:
+        xf = np.asarray(x, dtype=np.float64)
+        lo, hi = xf.min(axis=0), xf.max(axis=0)
+    return max(float(np.linalg.norm(hi - lo)), 1e-12)

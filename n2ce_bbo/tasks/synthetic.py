@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.tasks.base import Task
@@ -45,8 +46,6 @@ class BotorchOracle:
     dim: int
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        import torch
-
         f = botorch_function(self.function, self.dim)
         with torch.no_grad():
             out = f.forward(torch.as_tensor(np.asarray(x, dtype=np.float64)), noise=False)

@@ -102,3 +102,14 @@ def check_scores(y: object, n_rows: int | None = None, *, name: str = "y") -> np
         n_bad = int((~np.isfinite(arr)).sum())
         raise InvalidDataError(f"{name} holds {n_bad} NaN or inf value(s).")
     return arr.astype(np.float32)
+
+
+def check_budget(budget: object, name: str = "budget") -> int:
+    """The number of designs to propose, checked: a positive integer (not a bool).
+
+    Raises:
+        InvalidDataError: anything else, named as ``name`` (e.g. ``"--budget"``).
+    """
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise InvalidDataError(f"{name} must be a positive integer, got {budget!r}.")
+    return int(budget)

@@ -25,10 +25,10 @@ import torch
 
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, CorruptDataError
-from n2ce_bbo.models.builder import DataFacts, build_surrogate, surrogate_facts
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
+from n2ce_bbo.training.builder import DataFacts, build_surrogate, surrogate_facts
 from n2ce_bbo.training.settings import LatentEBMConfig
-from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json
+from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, resolve_device
 
 FORMAT = "n2ce_bbo.latent_ebm_surrogate"
 VERSION = 1
@@ -146,8 +146,6 @@ def load_checkpoint(
     Raises:
         CorruptDataError: missing / unreadable / modified files, or weights that do not fit the config.
     """
-    from n2ce_bbo.utils import resolve_device
-
     path = Path(path_dir)
     dev = resolve_device(device)
     manifest = _read_manifest(path)

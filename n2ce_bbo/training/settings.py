@@ -40,10 +40,9 @@ class ModelConfig:
         activation: hidden non-linearity (smooth ``silu`` keeps latent gradients smooth for Langevin).
         decoder_std: std σ_x of the Gaussian decoder for continuous designs, in standardised units.
         decoder_temperature: τ; the reconstruction term of the ELBO is divided by τ (τ < 1: a sharper decoder,
-            i.e. reconstruction weighted more against the KL / prior term). Default 0.25: with τ = 1 on
-            TFBind8 the posterior collapsed (reconstruction 10.6 nats against 11.1 for uniform guessing, KL 1.7
-            nats), so f_α had nothing to learn (f ≈ 0) and 1,024 Langevin chains decoded to 3 distinct designs;
-            τ = 0.25 gave reconstruction 0.74 nats, KL 20 nats and 302 distinct designs (one seed, 5 epochs).
+            i.e. reconstruction weighted more against the KL / prior term). The default 0.25 keeps the posterior
+            from collapsing onto the prior (with τ = 1, f_α had nothing to learn and chains decoded to a handful
+            of designs); docs/method.md §3, step 1, records the measurement.
         y_noise_std: σ_y of the value head ``N(y; h(z), σ_y²)``, in standardised score units. Also used in
             ``log p(z | y*)`` when sampling.
         value_heads: independently initialised value heads on the shared latent (an ensemble; ``h`` is their
@@ -81,9 +80,8 @@ class PriorConfig:
         M: N²CE noise weight (>= 1).
         K: number of stages / waymark pairs (the K stage networks); also used by ``mle`` (f = Σ_k f_k, so all
             objectives train the same network).
-        reg: ratio-regulariser weight λ (adds ``λ·E[f_k²]`` per stage; 0 disables). The default 0.1 was chosen on
-            development seeds (benchmarks/results/dev/, section 7): 0.1 matched or beat 0 (TFBind8 seed 100: 0.987
-            -> 0.994; a DNA-like field: 0.855 -> 0.859), while 1.0 broke the DNA-like field (0.39).
+        reg: ratio-regulariser weight λ (adds ``λ·E[f_k²]`` per stage; 0 disables). The default was chosen on
+            development seeds: benchmarks/results/dev/probes_2026-11-30.md, §7.
         waymarks: mixing schedule ``a_k`` (``"linear"``, ``"sqrt"``, ``"cosine"``; see ``losses.waymark_schedule``).
         prior_lr: Adam learning rate of α.
         prior_steps_per_batch: α updates per minibatch (fresh noise each).

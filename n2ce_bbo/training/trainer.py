@@ -37,9 +37,9 @@ from torch import Tensor
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, InvalidDataError, NonFiniteLossError
 from n2ce_bbo.losses import TELESCOPING_OBJECTIVES, waymark_schedule
-from n2ce_bbo.models.builder import DataFacts, build_surrogate, data_facts, surrogate_facts
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
 from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.training.builder import DataFacts, build_surrogate, data_facts, surrogate_facts
 from n2ce_bbo.training.checkpoint import has_checkpoint, load_checkpoint, save_surrogate
 from n2ce_bbo.training.prior_objectives import prior_loss
 from n2ce_bbo.training.settings import LatentEBMConfig

@@ -1,4 +1,11 @@
-"""``n2ce_bbo.fit`` and ``n2ce_bbo.load``: the Python side of ``n2ce-bbo fit`` / ``propose`` / ``score``."""
+"""The Python front door: ``n2ce_bbo.optimize``, ``n2ce_bbo.fit`` and ``n2ce_bbo.load``.
+
+Every run, whoever starts it (these functions, the ``n2ce-bbo`` commands, a benchmark cell), takes one path::
+
+    load_data -> FittedModel.fit -> FittedModel.propose -> score_with_oracle (a task with an oracle only)
+
+so what the benchmark reports is what a user's ``fit`` + ``propose`` returns for the same data, seed and settings.
+"""
 
 from __future__ import annotations
 
@@ -6,66 +13,68 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from n2ce_bbo.errors import InvalidDataError
-from n2ce_bbo.io.dataset import DesignData, from_arrays, read_training_table
-from n2ce_bbo.io.schema import continuous_schema, token_schema
-from n2ce_bbo.io.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
+from n2ce_bbo.constraints import Constraints
 from n2ce_bbo.methods.base import ParallelSpec
-from n2ce_bbo.tasks.base import Task
+from n2ce_bbo.tasks.validation import check_budget
+from n2ce_bbo.workflow.data import TrainingData, load_data
 from n2ce_bbo.workflow.model import FittedModel
+from n2ce_bbo.workflow.result import Result, score_with_oracle
 
 
-def task_data(task: Task) -> tuple[DesignData, np.ndarray | None, str]:
-    """A registered task's training rows as :class:`DesignData` (columns ``x0 ...``), its box and name."""
-    schema = token_schema(task.input_shape[0], int(task.num_classes or 0)) if task.is_discrete else \
-        continuous_schema(task.input_shape[0])
-    x = np.asarray(task.x).astype(np.int64) if task.is_discrete else np.asarray(task.x, dtype=np.float32)
-    y = np.asarray(task.y, dtype=np.float64).reshape(-1)
-    return DesignData(x, y, schema, task.name, [], int(x.shape[0])), task.bounds, task.name
+def propose_for(model: FittedModel, source: TrainingData, budget: int, *, seed: int,
+                constraints: Constraints | None = None, progress: bool = False) -> Result:
+    """``model``'s batch for ``source``'s data, scored by the task's oracle when the source has one."""
+    result = model.propose(budget, seed=seed, constraints=constraints, show_progress=progress)
+    result.task_kwargs = dict(source.task_options)
+    return score_with_oracle(result, source.task)
 
 
-def load_data(
-    data: Any,
-    target: str | int | None = None,
+def optimize(
+    task_or_arrays: Any,
+    method: str = "n2ce",
+    budget: int = 128,
+    seed: int = 0,
+    config: Mapping[str, Any] | None = None,
     *,
-    features: Sequence[str | int] | None = None,
-    design_column: str | int | None = None,
-    alphabet: str | None = None,
-    header: bool | None = None,
-    num_classes: int | None = None,
     data_dir: str | Path | None = None,
-) -> tuple[DesignData, np.ndarray | None, str]:
-    """``(training data, continuous design box or None, name)`` from any input :func:`fit` accepts.
+    num_classes: int | None = None,
+    task_kwargs: Mapping[str, Any] | None = None,
+    device: str | torch.device | None = None,
+    parallel: ParallelSpec | None = None,
+    verbose: bool = False,
+    progress: bool = False,
+) -> Result:
+    """Fit ``method`` and propose ``budget`` designs for a task (or your own data), in one call.
 
-    Raises:
-        InvalidDataError, DataNotFoundError, UnknownTaskError: unreadable or unknown input.
+    Args:
+        task_or_arrays: a :class:`~n2ce_bbo.tasks.base.Task`, a registered task name (``n2ce_bbo.list_tasks()``),
+            ``(x, y)`` arrays of your own data (``x``: ``[n, d]`` floats, or ``[n, L]`` integer tokens with
+            ``num_classes``), or anything else :func:`~n2ce_bbo.workflow.data.load_data` reads.
+        method: a registered method name (``n2ce``, ``nce``, ``mle``, ``gaussian``, ``grad``, ...).
+        budget: number of designs to propose (Q; 128 in the Design-Bench protocol).
+        seed: seed of every random choice.
+        config: overrides of the method's configuration (nested mapping).
+        data_dir: Design-Bench data folder (else ``N2CE_BBO_DATA_DIR``).
+        num_classes: token vocabulary size when ``x`` holds token designs.
+        task_kwargs: extra arguments of the task factory (for example ``max_samples``). A task drawn per run
+            (TFBind10's ``max_samples`` subset) is drawn with ``seed`` unless these set its ``seed``.
+        device: ``"cpu"``, ``"cuda"``; default: CUDA when available.
+        parallel: how to spread the proposal work (Ray workers; sequential by default).
+        verbose: print the training losses.
+        progress: one progress display per phase on stderr.
+
+    Returns:
+        A :class:`~n2ce_bbo.workflow.result.Result`; oracle scores and normalised percentiles are filled when the
+        task has an oracle.
     """
-    if isinstance(data, DesignData):
-        return data, None, Path(data.source).stem or "custom"
-    if isinstance(data, Task):
-        return task_data(data)
-    if isinstance(data, (str, Path)):
-        p = Path(data).expanduser()
-        if p.suffix.lower() in CSV_SUFFIXES or p.suffix.lower() in PARQUET_SUFFIXES or p.exists():
-            if target is None:
-                raise InvalidDataError(f"{p.name}: say which column holds the score (target=..., --target).")
-            d = read_training_table(p, target=target, features=features, design_column=design_column,
-                                    alphabet=alphabet, header=header)
-            return d, None, p.stem
-        from n2ce_bbo.tasks import make
-
-        return task_data(make(str(data), data_dir=data_dir))
-    if isinstance(data, tuple) and len(data) == 2:
-        x, y = data
-        names = [str(f) for f in features] if features else None
-        d = from_arrays(x, y, num_classes=num_classes, alphabet=alphabet, feature_names=names,
-                        target=str(target) if target is not None else "y")
-        return d, None, "custom"
-    raise InvalidDataError("data must be a table file, an (x, y) pair, a Task, or a registered task name; "
-                           f"got {type(data).__name__}.")
+    budget = check_budget(budget)
+    source = load_data(task_or_arrays, num_classes=num_classes, data_dir=data_dir, task_kwargs=task_kwargs,
+                       run_seed=int(seed))
+    model = FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose,
+                            show_progress=progress, parallel=parallel)
+    return propose_for(model, source, budget, seed=int(seed), progress=progress)
 
 
 def fit(
@@ -76,6 +85,7 @@ def fit(
     design_column: str | int | None = None,
     alphabet: str | None = None,
     header: bool | None = None,
+    sep: str | None = None,
     num_classes: int | None = None,
     method: str = "n2ce",
     config: Mapping[str, Any] | None = None,
@@ -90,13 +100,15 @@ def fit(
 
     Args:
         data: a table file (``.csv``, ``.tsv``, ``.parquet``) with ``target``; an ``(x, y)`` pair (``x``: numbers
-            ``[n, d]``, token ids ``[n, L]`` with ``num_classes``, or a list of sequence strings); a
-            :class:`~n2ce_bbo.tasks.base.Task`; or a registered task name.
+            ``[n, d]``, token ids ``[n, L]`` with ``num_classes``, or a list of sequence strings); a pair of file
+            paths; a :class:`~n2ce_bbo.tasks.base.Task`; or a registered task name.
         target: the score column of a table (name or 0-based index); the score's name for arrays.
         features: continuous design columns (default: every column but the target); names for arrays.
         design_column: the column of sequence strings (designs are then sequences).
-        alphabet: ``"dna"``, ``"rna"``, ``"protein"`` or a string of letters (default: inferred from the data).
+        alphabet: ``"dna"``, ``"rna"``, ``"protein"`` or a string of letters (default: inferred when the data's
+            letters fit one cleanly; a few stray letters such as ``N`` in DNA are an error naming them).
         header: whether the table's first line is a header (``None``: detected, never eating data).
+        sep: the table's delimiter (``";"``, ``"tab"``, ...; ``None``: detected among ``, ; tab |``).
         num_classes: token vocabulary size for integer token arrays.
         method: a registered method (saving and scoring need a latent-EBM one: n2ce, nce, mle, gaussian).
         config: overrides of the method's settings.
@@ -110,10 +122,10 @@ def fit(
     Example:
         >>> model = n2ce_bbo.fit("activity.csv", target="score", design_column="sequence")  # doctest: +SKIP
     """
-    d, bounds, name = load_data(data, target, features=features, design_column=design_column, alphabet=alphabet,
-                                header=header, num_classes=num_classes, data_dir=data_dir)
-    return FittedModel.fit(d, method, config, seed=seed, device=device, verbose=verbose, show_progress=progress,
-                           parallel=parallel, bounds=bounds, name=name)
+    source = load_data(data, target, features=features, design_column=design_column, alphabet=alphabet,
+                       header=header, sep=sep, num_classes=num_classes, data_dir=data_dir, run_seed=seed)
+    return FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose, show_progress=progress,
+                           parallel=parallel)
 
 
 def load(path: str | Path, device: str | torch.device | None = None) -> FittedModel:

@@ -1,22 +1,42 @@
 """The command-line side of the workflow: ``n2ce-bbo optimize``, ``fit``, ``propose`` and ``score``.
 
-Output is quiet by default: one progress display per phase on stderr (a bar with ETA in a terminal, a start
-and an end line otherwise), then a short summary on stdout; ``--verbose`` adds the training losses, which
-are always written to ``train_log.csv``. Inputs are read and checked before any folder is created or any
-training starts, and every file is written atomically, so a bad input leaves nothing half-written.
+Output is quiet by default: a line saying what runs and one progress display per phase on stderr (a bar with
+ETA in a terminal, a start and an end line otherwise), then a short summary on stdout; ``--quiet`` leaves only
+warnings and errors on stderr, ``--verbose`` adds the training losses, which are always written to
+``train_log.csv``. Inputs are read and checked before any folder is created or any training starts, every file
+is written atomically, and a command that fails removes the output folder it created, so a bad input leaves
+nothing half-written. Constraints no design can satisfy are an error (exit status 2), not an empty table.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from n2ce_bbo.errors import InvalidDataError
+import numpy as np
+
+from n2ce_bbo.config import parse_overrides, settings_from
+from n2ce_bbo.constraints import Constraints, build_constraints
+from n2ce_bbo.errors import InvalidDataError, OutputError
+from n2ce_bbo.io.schema import DesignSchema
+from n2ce_bbo.methods.base import ParallelSpec
+from n2ce_bbo.methods.registry import make_method
+from n2ce_bbo.tasks.validation import check_budget
+from n2ce_bbo.utils import ensure_writable_dir
+from n2ce_bbo.workflow.api import propose_for
+from n2ce_bbo.workflow.data import TrainingData, load_data
+from n2ce_bbo.workflow.folder import MANIFEST
+from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
 
 # ---------------------------------------------------------------------------- argument groups
+
+SEP_HELP = ("delimiter of a .csv/.txt table: a character such as ';' or '|', or comma, semicolon, tab, pipe "
+            "(default: detected among , ; tab |)")
 
 
 def add_data_args(p: argparse.ArgumentParser, *, allow_task: bool = True) -> None:
@@ -33,7 +53,9 @@ def add_data_args(p: argparse.ArgumentParser, *, allow_task: bool = True) -> Non
                    "(default: every column but the target)")
     g.add_argument("--design-column", default=None, help="the column of sequence strings (designs are sequences)")
     g.add_argument("--alphabet", default=None, help="letters of the sequences: dna, rna, protein, or a string such as "
-                   "ACGT (default: the smallest named alphabet holding every letter of the data)")
+                   "ACGT (default: inferred when the letters fit one cleanly; a few stray letters, such as N in "
+                   "DNA, are an error naming them)")
+    g.add_argument("--sep", default=None, help=SEP_HELP)
     h = g.add_mutually_exclusive_group()
     h.add_argument("--header", dest="header", action="store_true", default=None,
                    help="the first line of the table is a header (default: detected; data is never taken for one)")
@@ -61,7 +83,8 @@ def add_device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--workers", type=int, default=0, help="Ray workers for chains (0: no Ray)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--quiet", action="store_true", help="nothing on stderr but warnings and errors (no start line, "
+                   "no progress display); the summary still goes to stdout")
 
 
 def add_constraint_args(p: argparse.ArgumentParser) -> None:
@@ -81,26 +104,19 @@ def add_constraint_args(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------- shared steps
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from n2ce_bbo.config import deep_merge, load_yaml, parse_overrides
-
-    cfg: dict[str, Any] = load_yaml(args.config) if getattr(args, "config", None) else {}
-    return deep_merge(cfg, parse_overrides(getattr(args, "overrides", []) or []))
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    return settings_from(getattr(args, "config", None), getattr(args, "overrides", []) or [])
 
 
-def load_cli_data(args: argparse.Namespace) -> tuple[Any, Any, str, Any]:
-    """``(DesignData, bounds, name, task or None)`` from the data options (``args.task_options`` is set to the
-    options a registered task was built with, the run-seeded ones included).
+def load_cli_data(args: argparse.Namespace) -> TrainingData:
+    """The training data the data options name (one of ``--task``, ``--data``, ``--x/--y``), read by
+    :func:`~n2ce_bbo.workflow.data.load_data` as the Python API reads it.
 
     Raises:
         InvalidDataError: none or several data sources, or options that do not fit the chosen source.
     """
-    from n2ce_bbo.io.dataset import read_training_table, read_xy_files
-    from n2ce_bbo.workflow.api import task_data
-
     task_name = getattr(args, "task", None)
     task_args = getattr(args, "task_arg", None) or []
-    args.task_options = {}
     if task_args and task_name is None:
         raise InvalidDataError("--task-arg sets an option of a registered task; it needs --task.")
     given = [n for n, v in (("--task", task_name), ("--data", args.data), ("--x", args.x)) if v is not None]
@@ -111,44 +127,50 @@ def load_cli_data(args: argparse.Namespace) -> tuple[Any, Any, str, Any]:
         if args.target is None:
             raise InvalidDataError("--data needs --target: the column holding the score.")
         features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
-        d = read_training_table(args.data, target=args.target, features=features, design_column=args.design_column,
-                                alphabet=args.alphabet, header=args.header)
-        return d, None, Path(args.data).stem, None
+        return load_data(Path(args.data), args.target, features=features, design_column=args.design_column,
+                         alphabet=args.alphabet, header=args.header, sep=args.sep)
     for opt, val in (("--target", args.target), ("--features", args.features), ("--design-column", args.design_column)):
         if val is not None:
             raise InvalidDataError(f"{opt} applies to --data (one table).")
     if args.x is not None:
         if args.y is None:
             raise InvalidDataError("--x needs --y: a file with one score per design.")
-        d = read_xy_files(args.x, args.y, num_classes=args.num_classes, alphabet=args.alphabet, header=args.header)
-        return d, None, Path(args.x).stem, None
-    from n2ce_bbo.config import parse_overrides
-    from n2ce_bbo.tasks import make
-    from n2ce_bbo.tasks.registry import task_options_for_run
-
-    assert task_name is not None  # exactly one source was given, and it is neither --data nor --x
-
-    args.task_options = task_options_for_run(task_name, parse_overrides(task_args), int(getattr(args, "seed", 0) or 0))
-    task = make(task_name, data_dir=args.data_dir, **args.task_options)
-    d, bounds, name = task_data(task)
-    return d, bounds, name, task
+        return load_data((Path(args.x), Path(args.y)), num_classes=args.num_classes, alphabet=args.alphabet,
+                         header=args.header, sep=args.sep)
+    if args.sep is not None:
+        raise InvalidDataError("--sep is the delimiter of --data or --x/--y files; a --task has none.")
+    return load_data(str(task_name), data_dir=args.data_dir, task_kwargs=parse_overrides(task_args),
+                     run_seed=int(getattr(args, "seed", 0) or 0))
 
 
-def _constraints(args: argparse.Namespace, schema: Any) -> Any:
-    from n2ce_bbo.constraints import build_constraints
-
+def _constraints(args: argparse.Namespace, schema: DesignSchema) -> Constraints:
     return build_constraints(schema, fix=args.fix, exclude=args.exclude, lower=args.lower or None,
                              upper=args.upper or None, bounds_file=args.bounds, header=None)
 
 
-def _parallel(args: argparse.Namespace) -> Any:
-    from n2ce_bbo.methods.base import ParallelSpec
-
+def _parallel(args: argparse.Namespace) -> ParallelSpec:
     return ParallelSpec(workers=args.workers, address=args.ray_address or os.environ.get("RAY_ADDRESS"))
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+def _say(args: argparse.Namespace, text: str) -> None:
+    """A line on stderr about what runs; ``--quiet`` drops it (stderr then holds only warnings and errors)."""
+    if not args.quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _output_folder(path: str | Path) -> Iterator[Path]:
+    """``path`` created if needed and checked writable; if the command then fails before writing into it, a folder
+    this call created is removed again (only while empty), so a failed command leaves nothing behind."""
+    existed = Path(path).exists()
+    out = ensure_writable_dir(path)
+    try:
+        yield out
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
 
 
 def _wrote(folder: Path, names: list[str]) -> str:
@@ -156,43 +178,23 @@ def _wrote(folder: Path, names: list[str]) -> str:
     return f"wrote {folder}: {', '.join(present)}"
 
 
-def _finish(result: Any, task: Any) -> Any:
-    """Score final proposals with the task's oracle, when it has one (only after they are final)."""
-    if task is None or not task.has_oracle or not len(result.x):
-        return result
-    import time
-
-    from n2ce_bbo.optimize import evaluate
-
-    t0 = time.perf_counter()
-    for key, value in evaluate(task, result.x).items():
-        setattr(result, key, value)
-    result.eval_s = time.perf_counter() - t0
-    return result
-
-
 # ---------------------------------------------------------------------------- commands
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """``n2ce-bbo optimize``: fit + propose (+ the oracle's scores for a task that has one); saves the model."""
-    from n2ce_bbo.utils import ensure_writable_dir
-    from n2ce_bbo.workflow.model import FittedModel
-
-    config = _overrides(args)
-    data, bounds, name, task = load_cli_data(args)
-    constraints = _constraints(args, data.schema)
-    if args.budget < 1:
-        raise InvalidDataError(f"--budget must be >= 1, got {args.budget}.")
-    out = ensure_writable_dir(args.out)  # checked before any training
-    _say(f"n2ce-bbo: {name}: {data.n} rows, {data.schema.describe()} | method {args.method} | "
-         f"budget {args.budget} | seed {args.seed}")
-    model = FittedModel.fit(data, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
-                            show_progress=not args.quiet, parallel=_parallel(args), bounds=bounds, name=name)
-    result = _finish(model.propose(args.budget, seed=args.seed, constraints=constraints,
-                                   show_progress=not args.quiet), task)
-    result.task_kwargs = dict(args.task_options)
-    result.save(out)
+    config = _settings(args)
+    source = load_cli_data(args)
+    constraints = _constraints(args, source.data.schema)
+    constraints.require_feasible(source.data.schema)  # before any training
+    budget = check_budget(args.budget, "--budget")
+    with _output_folder(args.out) as out:  # checked before any training
+        _say(args, f"n2ce-bbo: {source.name}: {source.data.n} rows, {source.data.schema.describe()} | method "
+                   f"{args.method} | budget {budget} | seed {args.seed}")
+        model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
+                                show_progress=not args.quiet, parallel=_parallel(args))
+        result = propose_for(model, source, budget, seed=args.seed, constraints=constraints, progress=not args.quiet)
+        result.save(out)
     saved = "model/"
     if model.is_latent_ebm:
         model.save(out / "model")
@@ -207,20 +209,18 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``n2ce-bbo fit``: train once and save the model folder."""
-    from n2ce_bbo.methods.registry import make_method
-    from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
-
-    config = _overrides(args)
+    config = _settings(args)
     if not is_latent_ebm(make_method(args.method, config, seed=args.seed, device="cpu")):
         raise InvalidDataError(f"n2ce-bbo fit saves latent-EBM methods only (n2ce, nce, mle, gaussian), not "
                                f"{args.method!r}; use n2ce-bbo optimize for the others.")
-    data, bounds, name, _ = load_cli_data(args)
+    source = load_cli_data(args)
     _check_model_dest(Path(args.out))
-    _say(f"n2ce-bbo fit: {name}: {data.n} rows, {data.schema.describe()} | method {args.method} | seed {args.seed}")
-    model = FittedModel.fit(data, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
-                            show_progress=not args.quiet, parallel=_parallel(args), bounds=bounds, name=name)
+    _say(args, f"n2ce-bbo fit: {source.name}: {source.data.n} rows, {source.data.schema.describe()} | method "
+               f"{args.method} | seed {args.seed}")
+    model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
+                            show_progress=not args.quiet, parallel=_parallel(args))
     path = model.save(args.out)
-    print(f"trained {args.method} on {model.data.n} designs of {name} in {model.fit_s:.1f} s "
+    print(f"trained {args.method} on {model.data.n} designs of {source.name} in {model.fit_s:.1f} s "
           f"(target {model.schema.target!r})")
     if model.history.get("loss"):
         print(f"final training loss {model.history['loss'][-1]:.4g} after {model.history.get('steps')} steps")
@@ -229,9 +229,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _check_model_dest(dest: Path) -> None:
-    from n2ce_bbo.errors import OutputError
-    from n2ce_bbo.workflow.folder import MANIFEST
-
     if dest.exists() and not dest.is_dir():
         raise OutputError(f"--out {str(dest)!r} is a file.")
     if dest.is_dir() and any(dest.iterdir()) and not (dest / MANIFEST).is_file():
@@ -245,22 +242,20 @@ def _check_model_dest(dest: Path) -> None:
 
 def cmd_propose(args: argparse.Namespace) -> int:
     """``n2ce-bbo propose``: new designs from a saved model, without retraining."""
-    from n2ce_bbo.utils import ensure_writable_dir
-    from n2ce_bbo.workflow.model import FittedModel
-
-    overrides = _overrides(args)
+    overrides = _settings(args)
     model = FittedModel.load(args.model, device=args.device)
     constraints = _constraints(args, model.schema)
-    if args.budget < 1:
-        raise InvalidDataError(f"--budget must be >= 1, got {args.budget}.")
-    out = ensure_writable_dir(args.out)
+    constraints.require_feasible(model.schema)
+    budget = check_budget(args.budget, "--budget")
     model.method.parallel = _parallel(args)
     seed = model.seed if args.seed is None else args.seed
-    _say(f"n2ce-bbo propose: model {args.model} ({model.method_name} on {model.name}) | budget {args.budget} | seed {seed}")
-    result = model.propose(args.budget, seed=seed, constraints=constraints, config=overrides or None,
-                           show_progress=not args.quiet)
-    result.train_log = []  # the model folder holds the training log
-    result.save(out)
+    with _output_folder(args.out) as out:
+        _say(args, f"n2ce-bbo propose: model {args.model} ({model.method_name} on {model.name}) | budget {budget} | "
+                   f"seed {seed}")
+        result = model.propose(budget, seed=seed, constraints=constraints, config=overrides or None,
+                               show_progress=not args.quiet)
+        result.train_log = []  # the model folder holds the training log
+        result.save(out)
     print(result.summary())
     print(_wrote(out, ["designs.csv", "designs.npz", "result.json", "report.png"]))
     return 0
@@ -268,17 +263,12 @@ def cmd_propose(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """``n2ce-bbo score``: each row of a table with its predicted score and in-distribution percentile."""
-    from n2ce_bbo.errors import OutputError
-    from n2ce_bbo.workflow.model import FittedModel
-
     model = FittedModel.load(args.model, device=args.device)
-    table = model.score(args.data, header=args.header)
+    table = model.score(args.data, header=args.header, sep=args.sep)
     out = Path(args.out)
     if out.is_dir():
         raise OutputError(f"--out {str(out)!r} is a folder; give a file name such as scores.csv.")
     table.save(out)
-    import numpy as np
-
     print(f"scored {len(table.predicted)} designs with {model.method_name} ({model.name}): predicted "
           f"{model.schema.target} {np.min(table.predicted):.4g} to {np.max(table.predicted):.4g}; in-distribution "
           f"percentile median {np.median(table.in_distribution):.0f}")
@@ -317,6 +307,7 @@ def add_commands(sub: Any) -> None:
     h = p.add_mutually_exclusive_group()
     h.add_argument("--header", dest="header", action="store_true", default=None, help="the first line is a header")
     h.add_argument("--no-header", dest="header", action="store_false", help="the first line is data")
+    p.add_argument("--sep", default=None, help=SEP_HELP)
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=cmd_score)

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from n2ce_bbo.utils import atomic_write_bytes
+
 
 def _pca_2d(train: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
     """Training designs and proposals in the training data's first two principal directions (standardised)."""
@@ -66,8 +68,6 @@ def write_report_figure(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from n2ce_bbo.utils import atomic_write_bytes
 
     path = Path(path)
     fig = plt.figure(figsize=(12, 8.5))

@@ -2,16 +2,21 @@
 
     MODEL_DIR/
       model.json     format + version, method name and resolved config, seed, design schema (columns,
-                     alphabet, target), design box, data facts, package versions, data.npz's sha256
+                     alphabet, target), design box, data facts, package versions
       surrogate/     the surrogate's checkpoint (:mod:`n2ce_bbo.training.checkpoint`: JSON config, torch state
-                     dict read with ``weights_only=True``, sha256-checked)
+                     dict read with ``weights_only=True``)
       data.npz       training designs ``x`` and scores ``y`` (read with ``allow_pickle=False``)
       train_log.csv  the trainer's per-step losses (for people; not read back)
+      SHA256SUMS     the sha256 of every other file, model.json included (``sha256sum -c SHA256SUMS`` reads it)
 
 The folder is written under a temporary name next to its destination and renamed into place, so an
 interrupted save never leaves a half-written model; an older model folder at the destination is replaced,
-any other non-empty folder is refused. Loading checks the format version first, then every file:
-a missing, corrupt or incompatible folder raises a typed error that names it (exit status 2 in the CLI).
+any other non-empty folder is refused. Loading checks the format version first, then every file against
+``SHA256SUMS`` (:func:`verify_files`): a file modified after saving (a setting edited in model.json or
+surrogate/config.json, truncated weights), a listed file missing, or a file the save did not write (hidden
+files such as ``.DS_Store`` aside) is refused, so a folder is used exactly as it was saved or not at all. A
+missing, corrupt or incompatible folder raises a typed error that names the file (exit status 2 in the CLI).
+Folders of format version 1 (no ``SHA256SUMS``) are refused with a request to refit.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import time
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -39,27 +46,35 @@ from n2ce_bbo.errors import (
 )
 from n2ce_bbo.io.dataset import DesignData
 from n2ce_bbo.io.schema import DesignSchema
+from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
+from n2ce_bbo.methods.latent_ebm.config import OLD_REHEARSAL_KEY
+from n2ce_bbo.methods.registry import get_method
+from n2ce_bbo.provenance import versions
 from n2ce_bbo.tasks.base import OfflineData
-from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json
+from n2ce_bbo.training.checkpoint import load_checkpoint, save_surrogate
+from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, resolve_device
+from n2ce_bbo.workflow.result import train_log_csv
 
 FORMAT = "n2ce_bbo.fitted_model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "model.json"
+CHECKSUMS = "SHA256SUMS"
+#: Files every model folder lists in :data:`CHECKSUMS`.
+REQUIRED_FILES = (MANIFEST, "data.npz", "surrogate/config.json")
+_SUM_LINE = re.compile(r"(?P<sha>[0-9a-f]{64}) [ *](?P<name>.+)")
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def save_model(model: Any, path: str | Path) -> Path:
-    """Write ``model`` (a latent-EBM :class:`~n2ce_bbo.workflow.model.FittedModel`) to the folder ``path``.
+def save_model(path: str | Path, *, method_name: str, method: LatentEBMMethod, data: DesignData,
+               offline: OfflineData, seed: int, history: dict[str, Any], fit_s: float, name: str) -> Path:
+    """Write a trained latent-EBM method and its training data to the folder ``path``.
 
     Raises:
         OutputError: ``path`` is a file, a non-empty folder that is not a model folder, or cannot be written.
     """
-    from n2ce_bbo.optimize import train_log_csv, versions
-    from n2ce_bbo.training.checkpoint import save_surrogate
-
     dest = Path(path)
     if dest.exists() and not dest.is_dir():
         raise OutputError(f"model folder {str(dest)!r} is a file.")
@@ -74,37 +89,36 @@ def save_model(model: Any, path: str | Path) -> Path:
     except OSError as exc:
         raise OutputError(f"model folder {str(dest)!r} cannot be written: {exc.strerror or exc}") from exc
     try:
-        m = model.method
-        history = {k: v for k, v in model.history.items() if k != "config"}
-        save_surrogate(m.surrogate, m.config.surrogate, tmp / "surrogate", history=_jsonable(history))
+        kept_history = {k: v for k, v in history.items() if k != "config"}
+        save_surrogate(method.surrogate, method.config.surrogate, tmp / "surrogate", history=_jsonable(kept_history))
         buf = io.BytesIO()
-        np.savez_compressed(buf, x=np.ascontiguousarray(model.offline.x), y=np.asarray(model.data.y, dtype=np.float64))
+        np.savez_compressed(buf, x=np.ascontiguousarray(offline.x), y=np.asarray(data.y, dtype=np.float64))
         blob = buf.getvalue()
         atomic_write_bytes(tmp / "data.npz", blob)
-        if model.history.get("step_log"):
-            atomic_write_bytes(tmp / "train_log.csv", train_log_csv(model.history["step_log"]).encode())
-        bounds = model.offline.bounds
+        if history.get("step_log"):
+            atomic_write_bytes(tmp / "train_log.csv", train_log_csv(history["step_log"]).encode())
+        bounds = offline.bounds
         manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "name": model.name,
-            "method": model.method_name,
-            "seed": model.seed,
-            "config": m.config_dict(),
-            "schema": model.schema.to_json(),
+            "name": name,
+            "method": method_name,
+            "seed": seed,
+            "config": method.config_dict(),
+            "schema": data.schema.to_json(),
             "bounds": None if bounds is None else np.asarray(bounds, dtype=np.float64).tolist(),
             "data": {
-                "source": model.data.source, "rows": model.data.n, "rows_read": model.data.n_read,
-                "y_min": float(np.min(model.data.y)), "y_max": float(np.max(model.data.y)),
-                "y_mean": float(np.mean(model.data.y)), "notes": list(model.data.notes),
+                "source": data.source, "rows": data.n, "rows_read": data.n_read,
+                "y_min": float(np.min(data.y)), "y_max": float(np.max(data.y)),
+                "y_mean": float(np.mean(data.y)), "notes": list(data.notes),
             },
-            "method_state": {"selection": _jsonable(getattr(m, "selection", None))},
-            "fit_s": round(model.fit_s, 3),
+            "method_state": {"rehearsal": _jsonable(method.rehearsal)},
+            "fit_s": round(fit_s, 3),
             "versions": versions(),
-            "files": {"data": {"name": "data.npz", "sha256": _sha(blob)}},
         }
         atomic_write_json(tmp / MANIFEST, manifest)
+        atomic_write_bytes(tmp / CHECKSUMS, checksums(tmp).encode())  # last: it covers every file above
         if dest.exists():
             old = dest.parent / f".{dest.name}.old-{os.getpid()}"
             os.replace(dest, old)
@@ -116,6 +130,67 @@ def save_model(model: Any, path: str | Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
+
+
+def _files(folder: Path) -> list[str]:
+    """The folder's files as sorted POSIX paths relative to it, hidden ones (``.DS_Store``) and
+    :data:`CHECKSUMS` left out."""
+    rel = (f.relative_to(folder) for f in folder.rglob("*") if f.is_file())
+    return sorted(r.as_posix() for r in rel if not any(part.startswith(".") for part in r.parts)
+                  and r.as_posix() != CHECKSUMS)
+
+
+def checksums(folder: str | Path) -> str:
+    """The text of :data:`CHECKSUMS` for ``folder``: ``<sha256>  <path>`` per file (the ``sha256sum`` format)."""
+    p = Path(folder)
+    return "".join(f"{_sha((p / name).read_bytes())}  {name}\n" for name in _files(p))
+
+
+def verify_files(path: str | Path) -> None:
+    """Check every file of the model folder ``path`` against its :data:`CHECKSUMS`.
+
+    Raises:
+        CorruptDataError: no or a malformed checksum list, a listed file missing, unreadable or modified (the
+            message names it), a file the list does not hold, or a required file not listed.
+    """
+    p = Path(path)
+    where = f"model folder {str(p)!r}"
+    try:
+        text = (p / CHECKSUMS).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CorruptDataError(f"{where} has no {CHECKSUMS} (the sha256 of each of its files, written by "
+                               "n2ce-bbo fit): it is incomplete or was modified; refit the model.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptDataError(f"{where}: {CHECKSUMS} cannot be read ({exc}).") from exc
+    listed: dict[str, str] = {}
+    for i, line in enumerate(text.splitlines(), 1):
+        m = _SUM_LINE.fullmatch(line)
+        if line.strip() and (m is None or m["name"].startswith("/") or ".." in PurePosixPath(m["name"]).parts):
+            raise CorruptDataError(f"{where}: {CHECKSUMS} line {i} is not '<sha256>  <file>': the folder is corrupt.")
+        if m is not None:
+            listed[m["name"]] = m["sha"]
+    for name, digest in listed.items():
+        try:
+            data = (p / name).read_bytes()
+        except FileNotFoundError:
+            raise CorruptDataError(f"{where}: {name} is missing (listed in {CHECKSUMS}); refit the model.") from None
+        except OSError as exc:
+            raise CorruptDataError(f"{where}: {name} cannot be read ({exc.strerror or exc}).") from exc
+        if _sha(data) != digest:
+            raise CorruptDataError(
+                f"{where}: {name} fails its sha256 check: it was modified (or truncated) after the model was saved. "
+                "A model folder is used exactly as saved: restore the file, or refit to change settings (propose.* "
+                "settings can be given to n2ce-bbo propose)."
+            )
+    unlisted = [n for n in _files(p) if n not in listed]
+    missing = [n for n in REQUIRED_FILES if n not in listed]
+    if unlisted:
+        one = len(unlisted) == 1
+        raise CorruptDataError(f"{where}: {', '.join(unlisted)} {'is' if one else 'are'} not listed in {CHECKSUMS}: "
+                               f"added after the model was saved; remove {'it' if one else 'them'}.")
+    if missing:
+        raise CorruptDataError(f"{where}: {CHECKSUMS} does not list {', '.join(missing)}: the folder is not as "
+                               "saved; refit the model.")
 
 
 def _jsonable(obj: Any) -> Any:
@@ -147,55 +222,70 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
                                      f"{manifest.get('format') if isinstance(manifest, dict) else None!r}).")
     if manifest.get("version") != FORMAT_VERSION:
         written = (manifest.get("versions") or {}).get("n2ce_bbo", "an unknown version")
+        unchecked = " (its files carry no checksums, so edits to them would go unnoticed)" \
+            if manifest.get("version") == 1 else ""
         raise IncompatibleModelError(
-            f"model folder {str(p)!r} has format version {manifest.get('version')!r} (written by n2ce_bbo {written}); "
-            f"this n2ce_bbo reads version {FORMAT_VERSION}: refit the model with this version."
+            f"model folder {str(p)!r} has format version {manifest.get('version')!r} (written by n2ce_bbo {written})"
+            f"{unchecked}; this n2ce_bbo reads version {FORMAT_VERSION}: refit the model with this version."
         )
-    for key, kind in (("method", str), ("config", dict), ("schema", dict), ("files", dict), ("seed", int)):
+    for key, kind in (("method", str), ("config", dict), ("schema", dict), ("seed", int)):
         if not isinstance(manifest.get(key), kind):
             raise CorruptDataError(f"{str(mpath)!r} lacks a valid {key!r} entry: the model folder is corrupt.")
     return manifest
 
 
-def load_model(path: str | Path, device: str | torch.device | None = None) -> Any:
-    """Rebuild the :class:`~n2ce_bbo.workflow.model.FittedModel` saved in ``path`` (no training).
+@dataclass
+class SavedModel:
+    """What a model folder holds, checked and read back (no training).
+
+    Attributes:
+        method_name: the registered method name.
+        config: the method's resolved configuration.
+        seed: the training seed.
+        surrogate: the trained surrogate, on the requested device.
+        history: its training history.
+        rehearsal: the rehearsal's outcome recorded at fit time (``None`` when absent).
+        data: the training data with its schema.
+        offline: the optimiser's view of it.
+        fit_s: seconds the training took.
+    """
+
+    method_name: str
+    config: dict[str, Any]
+    seed: int
+    surrogate: Any
+    history: dict[str, Any]
+    rehearsal: dict[str, Any] | None
+    data: DesignData
+    offline: OfflineData
+    fit_s: float
+
+
+def read_model(path: str | Path, device: str | torch.device | None = None) -> SavedModel:
+    """Read the model folder ``path`` (no training).
 
     Raises:
-        DataNotFoundError, CorruptDataError, IncompatibleModelError: see :func:`read_manifest`; also a modified or
-            truncated ``data.npz``, weights that do not load, a configuration or method this version rejects.
+        DataNotFoundError, CorruptDataError, IncompatibleModelError: see :func:`read_manifest` and
+            :func:`verify_files` (any file modified, missing or added after saving); also weights that do not load,
+            a method this version does not know.
     """
-    from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
-    from n2ce_bbo.methods.registry import make_method
-    from n2ce_bbo.training.checkpoint import load_checkpoint
-    from n2ce_bbo.workflow.model import FittedModel
-
     p = Path(path)
     manifest = read_manifest(p)
+    verify_files(p)
     try:
         schema = DesignSchema.from_json(manifest["schema"])
     except InvalidDataError as exc:
         raise CorruptDataError(f"model folder {str(p)!r}: {exc}") from exc
     try:
-        method = make_method(manifest["method"], manifest["config"], seed=manifest["seed"], device=device)
+        get_method(manifest["method"])
     except (ConfigError, UnknownMethodError) as exc:
         raise IncompatibleModelError(f"model folder {str(p)!r} holds settings this n2ce_bbo does not accept: {exc}") from exc
-    if not isinstance(method, LatentEBMMethod):
-        raise IncompatibleModelError(f"model folder {str(p)!r} holds method {manifest['method']!r}, which cannot be loaded.")
-    entry = manifest["files"].get("data")
-    if not isinstance(entry, dict) or entry.get("name") != "data.npz":
-        raise CorruptDataError(f"{str(p / MANIFEST)!r} does not name its data file: the model folder is corrupt.")
     try:
-        blob = (p / "data.npz").read_bytes()
-    except OSError as exc:
-        raise CorruptDataError(f"model folder {str(p)!r}: data.npz cannot be read ({exc.strerror or exc}).") from exc
-    if _sha(blob) != entry.get("sha256"):
-        raise CorruptDataError(f"model folder {str(p)!r}: data.npz fails its sha256 check (truncated or modified).")
-    try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        with np.load(p / "data.npz", allow_pickle=False) as z:
             x, y = z["x"], z["y"]
     except (ValueError, KeyError, OSError) as exc:
         raise CorruptDataError(f"model folder {str(p)!r}: data.npz is unreadable: {exc}") from exc
-    surrogate, _, _, history = load_checkpoint(p / "surrogate", device=method.device)
+    surrogate, _, _, history = load_checkpoint(p / "surrogate", device=resolve_device(device))
     if surrogate.design_dim != schema.dim or x.shape[1:] != (schema.dim,) or x.shape[0] != y.shape[0]:
         raise CorruptDataError(f"model folder {str(p)!r}: its weights, data and schema disagree on the design shape.")
     bounds = manifest.get("bounds")
@@ -206,9 +296,9 @@ def load_model(path: str | Path, device: str | torch.device | None = None) -> An
         bounds=None if bounds is None else np.asarray(bounds, dtype=np.float32), name=str(manifest.get("name", "model")),
     )
     state = manifest.get("method_state") or {}
-    method.restore(off, surrogate, history or {}, state.get("selection") if isinstance(state, dict) else None)
+    rehearsal = state.get("rehearsal", state.get(OLD_REHEARSAL_KEY)) if isinstance(state, dict) else None
     facts = manifest.get("data") or {}
     data = DesignData(off.x, np.asarray(y, dtype=np.float64), schema, str(facts.get("source", "")), [],
                       int(facts.get("rows_read", x.shape[0])), list(facts.get("notes", [])))
-    return FittedModel(manifest["method"], method, data, off, seed=manifest["seed"], history=history or {},
-                       fit_s=float(manifest.get("fit_s", 0.0)), name=off.name)
+    return SavedModel(manifest["method"], manifest["config"], int(manifest["seed"]), surrogate, history or {},
+                      rehearsal, data, off, float(manifest.get("fit_s", 0.0)))

@@ -11,18 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from n2ce_bbo.methods.selection import box_diagonal
+
 #: Novelty against more training rows than this uses a seeded random sample of this many.
 MAX_NOVELTY_ROWS = 200_000
-
-
-def box_diagonal(bounds: np.ndarray | None, x: np.ndarray) -> float:
-    """Length of the diagonal of the ``[2, d]`` box ``bounds`` (or of ``x``'s bounding box); at least 1e-12."""
-    if bounds is not None:
-        lo, hi = np.asarray(bounds, dtype=np.float64)
-    else:
-        xf = np.asarray(x, dtype=np.float64)
-        lo, hi = xf.min(axis=0), xf.max(axis=0)
-    return max(float(np.linalg.norm(hi - lo)), 1e-12)
 
 
 def nearest_distances(x: np.ndarray, ref: np.ndarray, *, discrete: bool, scale: float = 1.0,

@@ -23,7 +23,6 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,38 +31,28 @@ import torch
 
 from n2ce_bbo.config import deep_merge, from_dict, to_dict
 from n2ce_bbo.constraints import Constraints, build_constraints
-from n2ce_bbo.errors import ConfigError, DataWarning, InvalidDataError
+from n2ce_bbo.errors import ConfigError, DataWarning, IncompatibleModelError
 from n2ce_bbo.io.dataset import FEW_ROWS, DesignData, read_designs
 from n2ce_bbo.io.schema import DesignSchema
-from n2ce_bbo.io.tables import Table
 from n2ce_bbo.methods.base import Method, ParallelSpec
+from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
 from n2ce_bbo.methods.registry import make_method
+from n2ce_bbo.methods.selection import distinct_batch
+from n2ce_bbo.provenance import versions
 from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.tasks.validation import check_budget, check_designs
 from n2ce_bbo.utils import PhaseProgress
+from n2ce_bbo.workflow.data import TrainingData, offline_data
+from n2ce_bbo.workflow.folder import read_model, save_model
 from n2ce_bbo.workflow.metrics import batch_report, percentile_of
+from n2ce_bbo.workflow.result import Result, ScoreTable
 
 #: Training designs used as the reference of the in-distribution percentile (a seeded sample when more).
 MAX_REFERENCE_ROWS = 20_000
 
 
-def offline_data(data: DesignData, bounds: np.ndarray | None = None, name: str = "custom") -> OfflineData:
-    """The optimiser's view of ``data``; continuous designs get ``bounds`` or the data's per-feature range."""
-    x = np.ascontiguousarray(data.x)
-    if data.schema.is_discrete:
-        return OfflineData(x=x.astype(np.int64), y=data.y.astype(np.float32).reshape(-1, 1), is_discrete=True,
-                           num_classes=int(data.schema.vocabulary), name=name)  # type: ignore[arg-type]
-    x = x.astype(np.float32)
-    if bounds is None:
-        lo, hi = x.min(axis=0), x.max(axis=0)
-        bounds = np.stack([lo, np.where(hi > lo, hi, lo + 1.0)])
-    return OfflineData(x=x, y=data.y.astype(np.float32).reshape(-1, 1), is_discrete=False,
-                       bounds=np.asarray(bounds, dtype=np.float32), name=name)
-
-
 def is_latent_ebm(method: Method) -> bool:
     """Whether ``method`` is a latent-EBM method (it can be saved and can score designs)."""
-    from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
-
     return isinstance(method, LatentEBMMethod)
 
 
@@ -78,67 +67,6 @@ def planned_steps(method: Method, n: int) -> int | None:
     return total if t.max_steps is None else min(total, t.max_steps)
 
 
-@dataclass
-class ScoreTable:
-    """Scores of designs from a fitted model.
-
-    Attributes:
-        designs: the designs, as the user writes them (strings for sequences, rows of numbers otherwise).
-        predicted: ``[n]`` predicted score, in the target's units.
-        in_distribution: ``[n]`` percentile (0-100) of each design's prior log-density among the training designs:
-            near 50 is as data-like as a typical training design, near 0 less than every one of them.
-        log_density: ``[n]`` the unnormalised latent prior log-density ``-|μ|²/2 + f_α(μ)`` at the design's encoding.
-        target: the score's name.
-        table: the input table when the designs came from a file (its rows are kept in the output).
-    """
-
-    designs: list[Any]
-    predicted: np.ndarray
-    in_distribution: np.ndarray
-    log_density: np.ndarray
-    target: str = "y"
-    table: Table | None = None
-    schema: DesignSchema | None = field(default=None, repr=False)
-
-    def columns(self) -> tuple[list[str], list[list[Any]]]:
-        """Header and rows of the output table: the input's columns (or the designs) plus the two scores."""
-        extra = [f"predicted_{self.target}", "in_distribution"]
-        if self.table is not None:
-            if self.table.header is not None:
-                header = list(self.table.header)
-            elif self.schema is not None and self.table.width == len(self.schema.columns):
-                header = list(self.schema.columns)
-            else:
-                header = [f"column{j}" for j in range(self.table.width)]
-            keep = [j for j, h in enumerate(header) if h not in extra]
-            rows = [[r[j] for j in keep] for r in self.table.rows]
-            header = [header[j] for j in keep]
-        else:
-            header = self.schema.design_header() if self.schema is not None else ["design"]
-            rows = [[d] if isinstance(d, str) else list(d) for d in self.designs]
-        out = [[*r, f"{p:.6g}", f"{q:.1f}"] for r, p, q in zip(rows, self.predicted, self.in_distribution, strict=True)]
-        return header + extra, out
-
-    def to_csv(self) -> str:
-        """The output table as CSV text."""
-        import csv
-        import io
-
-        header, rows = self.columns()
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buf.getvalue()
-
-    def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_csv` to ``path`` atomically."""
-        from n2ce_bbo.utils import atomic_write_bytes
-
-        atomic_write_bytes(path, self.to_csv().encode())
-        return Path(path)
-
-
 class FittedModel:
     """A trained method with its data schema and training data (see the module docstring).
 
@@ -147,7 +75,7 @@ class FittedModel:
     Attributes:
         method_name: the registered method name.
         method: the trained :class:`~n2ce_bbo.methods.base.Method`.
-        data: the training data (duplicates merged) with its schema.
+        data: the training data with its schema (a user's duplicate designs merged when read, a task's rows as given).
         offline: the optimiser's view of it.
         seed: the training seed (and the default proposal seed).
         history: the trainer's history (latent-EBM methods; ``{}`` otherwise).
@@ -186,7 +114,7 @@ class FittedModel:
     @classmethod
     def fit(
         cls,
-        data: DesignData,
+        data: DesignData | TrainingData,
         method: str = "n2ce",
         config: Mapping[str, Any] | None = None,
         *,
@@ -201,7 +129,9 @@ class FittedModel:
         """Train ``method`` on ``data``.
 
         Args:
-            data: training designs and scores (:mod:`n2ce_bbo.io.dataset`); duplicate designs are merged first.
+            data: training designs and scores, used as given (:func:`n2ce_bbo.workflow.data.load_data` merges a
+                user's duplicate designs when it reads them); :class:`~n2ce_bbo.workflow.data.TrainingData` brings
+                its own ``bounds`` and ``name``.
             method: a registered method name.
             config: overrides of the method's settings (nested mapping).
             seed: seed of training (and the default seed of proposals).
@@ -215,9 +145,10 @@ class FittedModel:
         Fewer than :data:`~n2ce_bbo.io.dataset.FEW_ROWS` rows give a :class:`~n2ce_bbo.errors.DataWarning`;
         the latent-EBM trainer's default length then scales with the rows (``train.steps_per_row``).
         """
-        from n2ce_bbo.io.dataset import merge_duplicates
-
-        data = merge_duplicates(data)
+        if isinstance(data, TrainingData):
+            bounds = data.bounds if bounds is None else bounds
+            name = name or data.name
+            data = data.data
         runner = make_method(method, config, seed=seed, device=device, parallel=parallel, verbose=verbose)
         runner.show_progress = show_progress
         off = offline_data(data, bounds, name or Path(data.source).stem or "custom")
@@ -256,7 +187,7 @@ class FittedModel:
         upper: Any = None,
         config: Mapping[str, Any] | None = None,
         show_progress: bool = False,
-    ) -> Any:
+    ) -> Result:
         """Propose ``budget`` designs from the trained model (no retraining).
 
         Args:
@@ -268,20 +199,23 @@ class FittedModel:
             show_progress: one progress display on stderr.
 
         Returns:
-            A :class:`~n2ce_bbo.optimize.Result` (no oracle scores; ``predicted`` / ``in_distribution`` for
+            A :class:`~n2ce_bbo.workflow.result.Result` (no oracle scores; ``predicted`` / ``in_distribution`` for
             latent-EBM methods). Every design honours the constraints; when fewer than ``budget`` do,
             ``result.shortfall`` says how many are missing (and a :class:`~n2ce_bbo.errors.DataWarning` too).
-        """
-        from n2ce_bbo.optimize import Result, versions
 
-        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-            raise InvalidDataError(f"budget must be a positive integer, got {budget!r}.")
+        Raises:
+            NoFeasibleDesignError: no design is left (none satisfies the constraints); when that is certain from
+                the constraints alone (every allowed design excluded), before any sampling.
+        """
+        budget = check_budget(budget)
         if constraints is None:
             constraints = self.constraints(fix=fix, exclude=exclude, lower=lower, upper=upper)
         constraints.check(is_discrete=self.schema.is_discrete, dim=self.schema.dim, num_classes=self.schema.vocabulary)
+        constraints.require_feasible(self.schema)
+        run_seed = self.seed if seed is None else int(seed)
         m = self.method
         saved = (m.seed, m.constraints, m.show_progress, getattr(m, "config", None))
-        m.seed = self.seed if seed is None else int(seed)
+        m.seed = run_seed
         m.constraints = None if constraints.is_empty else constraints
         m.show_progress = show_progress
         if config:
@@ -290,31 +224,34 @@ class FittedModel:
         try:
             # latent-EBM methods show their own progress (per chunk of chains); others one start/end display
             with PhaseProgress("proposing", None, enabled=show_progress and not self.is_latent_ebm) as bar:
-                proposal = self._propose(int(budget), constraints)
-                bar.note = f"{len(proposal[0])} designs"
+                x, scores, info = self._propose(budget, constraints)
+                bar.note = f"{len(x)} designs"
         finally:
             used_config = m.config_dict()
             m.seed, m.constraints, m.show_progress = saved[0], saved[1], saved[2]
             if saved[3] is not None:
                 m.config = saved[3]
         propose_s = time.perf_counter() - t0
-        x, scores, info = proposal
-        if x.shape[0] < budget:
+        # The batch check every run path shares: designs that fit the data, one copy of each, never more than Q.
+        x = self._validate(x, name="proposed designs", allow_empty=True)
+        x, scores, n_returned = distinct_batch(x, scores, budget, self.method_name)
+        if not x.shape[0]:
+            raise constraints.no_design_error(self.schema)
+        if x.shape[0] < budget and not constraints.is_empty:
             warnings.warn(f"only {x.shape[0]} of the {budget} requested designs satisfy the constraints.",
                           DataWarning, stacklevel=2)
         predicted = in_dist = None
         if self.is_latent_ebm and x.shape[0]:
             predicted, in_dist, _ = self.predict(x)
-        min_distance = _min_distance(m, self.schema)
         report, nov = batch_report(x, self.offline.x, discrete=self.schema.is_discrete, bounds=self.offline.bounds,
-                                   min_distance=min_distance, seed=self.seed)
+                                   min_distance=_min_spacing(m, self.schema), seed=self.seed)
         return Result(
-            task=self.name, method=self.method_name, seed=self.seed if seed is None else int(seed), budget=int(budget),
-            x=x, surrogate_scores=scores, best_training_y=float(np.max(self.data.y)), train_s=self.fit_s,
-            propose_s=propose_s, config=used_config, info=info, versions=versions(), schema=self.schema,
-            predicted=predicted, in_distribution=in_dist, novelty=nov, batch=report,
-            constraints=constraints.describe(self.schema), train_log=list(self.history.get("step_log", [])),
-            reference=(self.offline.x, self.data.y),
+            task=self.name, method=self.method_name, seed=run_seed, budget=budget, x=x, surrogate_scores=scores,
+            best_training_y=float(np.max(self.data.y)), train_s=self.fit_s, propose_s=propose_s, config=used_config,
+            info=info, versions=versions(m.device), schema=self.schema, predicted=predicted, in_distribution=in_dist,
+            novelty=nov, batch=report, constraints=constraints.describe(self.schema),
+            train_log=list(self.history.get("step_log", [])), reference=(self.offline.x, self.data.y),
+            n_returned=n_returned,
         )
 
     def _propose(self, budget: int, constraints: Constraints) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -349,9 +286,9 @@ class FittedModel:
         pred, logp = _encode_scores(surrogate, x)
         return pred, percentile_of(logp, self._reference_log_density()), logp
 
-    def score(self, designs: Any, *, header: bool | None = None) -> ScoreTable:
-        """Score designs: a table file (the schema's columns are read; other columns are kept), a list of strings
-        (sequences), or an array ``[n, ...]``.
+    def score(self, designs: Any, *, header: bool | None = None, sep: str | None = None) -> ScoreTable:
+        """Score designs: a table file (the schema's columns are read; other columns are kept; ``sep`` its
+        delimiter, detected when ``None``), a list of strings (sequences), or an array ``[n, ...]``.
 
         Raises:
             ConfigError: not a latent-EBM method. InvalidDataError / DataNotFoundError: unreadable designs.
@@ -359,7 +296,7 @@ class FittedModel:
         self._require_latent("score designs")
         table = None
         if isinstance(designs, (str, Path)):
-            x, table = read_designs(designs, self.schema, header=header)
+            x, table = read_designs(designs, self.schema, header=header, sep=sep)
         elif self.schema.kind == "sequence" and isinstance(designs, (list, tuple)) and designs and \
                 all(isinstance(d, str) for d in designs):
             x = self.schema.alphabet.encode(list(designs), column=self.schema.columns[0])  # type: ignore[union-attr]
@@ -370,19 +307,11 @@ class FittedModel:
         shown = [c[0] for c in cells] if self.schema.kind == "sequence" else cells
         return ScoreTable(shown, pred, pct, logp, self.schema.target, table, self.schema)
 
-    def _validate(self, x: Any) -> np.ndarray:
-        arr = np.asarray(x)
-        if arr.ndim != 2 or arr.shape[1] != self.schema.dim:
-            raise InvalidDataError(f"designs must have shape [n, {self.schema.dim}], got {arr.shape}.")
-        if self.schema.is_discrete:
-            c = int(self.schema.vocabulary or 0)
-            if not np.issubdtype(arr.dtype, np.integer) or (arr.size and (arr.min() < 0 or arr.max() >= c)):
-                raise InvalidDataError(f"token designs must be integer ids in 0..{c - 1}.")
-            return arr.astype(np.int64)
-        arr = arr.astype(np.float32)
-        if not np.isfinite(arr).all():
-            raise InvalidDataError("designs hold NaN or infinite values.")
-        return arr
+    def _validate(self, x: Any, name: str = "designs", allow_empty: bool = False) -> np.ndarray:
+        """Designs ``[n, ...]`` checked against the schema: int64 token ids in range, or finite float32 values."""
+        return check_designs(x, is_discrete=self.schema.is_discrete,
+                             num_classes=int(self.schema.vocabulary or 0) if self.schema.is_discrete else None,
+                             feature_shape=(self.schema.dim,), name=name, allow_empty=allow_empty)
 
     def _reference_log_density(self) -> np.ndarray:
         if self._reference is None:
@@ -406,17 +335,22 @@ class FittedModel:
     # ------------------------------------------------------------------ save / load
     def save(self, path: str | Path) -> Path:
         """Write the model folder (see :mod:`n2ce_bbo.workflow.folder`); returns its path."""
-        from n2ce_bbo.workflow.folder import save_model
-
         self._require_latent("be saved")
-        return save_model(self, path)
+        m = cast(LatentEBMMethod, self.method)
+        return save_model(path, method_name=self.method_name, method=m, data=self.data, offline=self.offline,
+                          seed=self.seed, history=self.history, fit_s=self.fit_s, name=self.name)
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device | None = None) -> FittedModel:
-        """A model saved by :meth:`save` (checked: format version, file hashes, weights)."""
-        from n2ce_bbo.workflow.folder import load_model
-
-        return load_model(path, device=device)
+        """A model saved by :meth:`save` (checked: format version, file hashes, weights), ready to propose."""
+        saved = read_model(path, device=device)
+        method = make_method(saved.method_name, saved.config, seed=saved.seed, device=device)
+        if not isinstance(method, LatentEBMMethod):
+            raise IncompatibleModelError(f"model folder {str(path)!r} holds method {saved.method_name!r}, which "
+                                         "cannot be loaded.")
+        method.restore(saved.offline, saved.surrogate, saved.history, saved.rehearsal)
+        return cls(saved.method_name, method, saved.data, saved.offline, seed=saved.seed, history=saved.history,
+                   fit_s=saved.fit_s, name=saved.offline.name)
 
 
 def _encode_scores(surrogate: Any, x: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -444,10 +378,7 @@ def _with_propose_overrides(method: Method, config: Mapping[str, Any]) -> Any:
     return cfg
 
 
-def _min_distance(method: Method, schema: DesignSchema) -> float | None:
-    p = getattr(method.config, "propose", None)
-    if p is None:
-        return None
-    if schema.is_discrete:
-        return float(getattr(p, "min_hamming", 1))
-    return getattr(p, "min_distance", None)
+def _min_spacing(method: Method, schema: DesignSchema) -> float | None:
+    """The spacing the method's proposer aims at (Hamming positions or box diagonals), when it has one."""
+    propose: Any = getattr(method.config, "propose", None)
+    return propose.min_spacing(schema.is_discrete) if hasattr(propose, "min_spacing") else None

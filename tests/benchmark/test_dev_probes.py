@@ -1,16 +1,16 @@
-"""The development tasks and probes of ``benchmarks/dev_probes.py`` (seeds >= 100 only)."""
+"""The probes of ``benchmarks/dev_probes.py`` (seeds >= 100 only); its tasks are tested in ``tests/tasks/test_dev.py``."""
 
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import json
 import sys
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pytest
+
+from n2ce_bbo.tasks import dev
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dev_probes.py"
 
@@ -25,27 +25,10 @@ def probes() -> ModuleType:
     return module
 
 
-def test_pair_field_maximum_is_exact(probes: ModuleType) -> None:
-    task = probes.make_pair_field(length=5, num_classes=3, seed=100, n_rows=200)
-    every = np.array(list(itertools.product(range(3), repeat=5)))
-    assert task.predict(every).max() == pytest.approx(task.y_full_max, rel=1e-5)
-    data = task.offline_data()
-    assert np.allclose(task.predict(data.x), data.y)  # PairField labels are the oracle's, without noise
-    assert abs(len(data.x) - 100) <= 1  # the bottom half of 200 rows (the median row itself may tie)
-
-
-def test_epistasis_task_keeps_rows_below_observed_80th_percentile(probes: ModuleType) -> None:
-    task = probes.make_epistasis(length=12, num_classes=4, seed=101, n_rows=2000)
-    data = task.offline_data()
-    assert data.x.shape == (1600, 12)
-    clean = task.predict(data.x).reshape(-1)
-    noisy = data.y.reshape(-1)
-    assert not np.allclose(clean, noisy)  # training labels carry noise, the oracle does not
-    assert np.array_equal(task.predict(data.x), task.predict(data.x))
-    assert np.corrcoef(clean, noisy)[0, 1] > 0.5
-    assert task.y_full_min <= clean.min() and clean.max() <= task.y_full_max
-    other = probes.make_epistasis(length=12, num_classes=4, seed=102, n_rows=2000)
-    assert not np.allclose(other.predict(data.x), task.predict(data.x))  # the seed draws the function
+def test_probes_use_the_package_dev_tasks(probes: ModuleType) -> None:
+    assert probes.make_dev_task is dev.make_dev_task
+    for name in ("PairFieldOracle", "EpistasisOracle", "make_pair_field", "make_epistasis", "_site_and_neighbour"):
+        assert not hasattr(probes, name)
 
 
 def test_reported_seeds_are_refused(probes: ModuleType, tmp_path: Path) -> None:

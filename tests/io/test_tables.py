@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from n2ce_bbo.errors import DataNotFoundError, InvalidDataError
+from n2ce_bbo.io import tables
+from n2ce_bbo.io.dataset import read_training_table
 from n2ce_bbo.io.tables import detect_header, read_table
 
 
@@ -86,3 +89,49 @@ def test_parquet_without_pyarrow_says_what_to_install(tmp_path: Path) -> None:
     pq.write_table(pa.table({"sequence": ["ACGT", "AGGT"], "score": [1.0, 2.5]}), tmp_path / "t.parquet")
     t = read_table(tmp_path / "t.parquet")
     assert t.header == ["sequence", "score"] and t.rows[1] == ["AGGT", "2.5"]
+
+
+def test_a_semicolon_table_with_a_header_reads_with_no_options(tmp_path: Path) -> None:
+    # A European spreadsheet export used to read as one column and fail with "no header line, pass --header".
+    p = _write(tmp_path, "sequence;score\nACGT;1\nAGGT;2.5\nTTTT;0\n")
+    t = read_table(p, names=["score"])
+    assert t.header == ["sequence", "score"] and t.rows[1] == ["AGGT", "2.5"]
+    assert t.sep == ";"
+    d = read_training_table(p, target="score", design_column="sequence")
+    assert d.n == 3 and d.schema.alphabet is not None and d.schema.alphabet.name == "dna"
+
+
+@pytest.mark.parametrize("text, sep", [
+    ("a,b\n1,2\n", ","), ("a\tb\n1\t2\n", "\t"), ("a|b|c\n1|x, y|3\n", "|"),
+    ("seq;y\nACGT;1,5\nAGGT;2,5\n", ";"),   # decimal commas: a tie on the data lines goes to ';'
+    ('name,note,y\nx,"a;b",1\nz,"c;d",2\n', ","),  # quoted semicolons do not split
+    ("ACGT\nAGGT\n", ","),                  # one column: the suffix's default
+])
+def test_delimiter_detection(tmp_path: Path, text: str, sep: str) -> None:
+    assert tables.detect_delimiter(text.splitlines()) == sep
+    assert read_table(_write(tmp_path, text)).sep == sep
+
+
+def test_sep_option_says_the_delimiter(tmp_path: Path) -> None:
+    p = _write(tmp_path, "a;b\n1;2\n3;4\n")
+    assert read_table(p, sep=";").width == 2 and read_table(p, sep="semicolon").width == 2
+    assert read_table(p, sep=",").width == 1  # said outright: not detected
+    assert read_table(_write(tmp_path, "a\tb\n1\t2\n", "t.txt"), sep="tab").header == ["a", "b"]
+    assert read_table(_write(tmp_path, "a|b\n1|2\n", "p.tsv"), sep="|").width == 2
+    for bad in ("ab", "x", '"'):
+        with pytest.raises(InvalidDataError, match="--sep"):
+            read_table(p, sep=bad)
+
+
+def test_column_errors_name_the_delimiter(tmp_path: Path) -> None:
+    note = "(read with delimiter ';'; pass --sep to change it)"
+    t = read_table(_write(tmp_path, "sequence;activity\nACGT;1\nAGGT;2\n"))
+    with pytest.raises(InvalidDataError, match=r"no target column named 'score'.*" + re.escape(note)):
+        t.column_index("score", "target column")
+    with pytest.raises(InvalidDataError, match=r"line 3: 3 fields, but line 1 has 2 " + re.escape(note)):
+        read_table(_write(tmp_path, "a;b\n1;2\n1;2;3\n4;5\n"), sep=";")
+    p = _write(tmp_path, "sequence;score\nACGT;1\nAGGT;2\n", "s.csv")
+    with pytest.raises(InvalidDataError, match=r"no header line .*read with delimiter ','; pass --sep"):
+        read_training_table(p, target="score", design_column="sequence", sep=",")
+    with pytest.raises(InvalidDataError, match=r"column 5 does not exist.*delimiter tab"):
+        read_table(_write(tmp_path, "1\t2\n3\t4\n", "n.tsv")).column_index(5)

@@ -13,10 +13,10 @@ import n2ce_bbo
 from n2ce_bbo.benchmark import load_cells, run_suite, suite_from_dict
 from n2ce_bbo.cli import main
 from n2ce_bbo.errors import ConfigError
-from n2ce_bbo.optimize import resolve_task
 from n2ce_bbo.tasks import make, register
 from n2ce_bbo.tasks.design_bench import tokens_to_codes
 from n2ce_bbo.tasks.registry import task_options_for_run
+from n2ce_bbo.workflow.data import load_data
 
 TASK = "TFBind10-Exact-v0"
 GRAD_TINY = {"regressor": {"epochs": 1, "hidden_sizes": [8], "batch_size": 64}, "n_steps": 2}
@@ -64,11 +64,13 @@ def test_register_checks_the_run_seed_option() -> None:
 
 def test_each_run_seed_draws_its_own_subset(fake_data: Path) -> None:
     opts = {"max_samples": 500}
-    a = resolve_task(TASK, data_dir=fake_data, task_kwargs=opts, run_seed=1)
-    b = resolve_task(TASK, data_dir=fake_data, task_kwargs=opts, run_seed=2)
+    a = load_data(TASK, data_dir=fake_data, task_kwargs=opts, run_seed=1).task
+    b = load_data(TASK, data_dir=fake_data, task_kwargs=opts, run_seed=2).task
+    assert a is not None and b is not None
     assert a.dataset_size == b.dataset_size == 500 and _codes(a) != _codes(b)
     assert _codes(a) == _codes(make(TASK, data_dir=fake_data, max_samples=500, seed=1))
-    fixed = resolve_task(TASK, data_dir=fake_data, task_kwargs={**opts, "seed": 5}, run_seed=2)
+    fixed = load_data(TASK, data_dir=fake_data, task_kwargs={**opts, "seed": 5}, run_seed=2).task
+    assert fixed is not None
     assert _codes(fixed) == _codes(make(TASK, data_dir=fake_data, max_samples=500, seed=5))
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from n2ce_bbo.errors import CorruptDataError
-from n2ce_bbo.models.builder import DataFacts, build_surrogate
+from n2ce_bbo.training.builder import DataFacts, build_surrogate
 from n2ce_bbo.training.checkpoint import load_checkpoint, load_surrogate, save_surrogate
 from n2ce_bbo.training.settings import LatentEBMConfig, ModelConfig, PriorConfig
 

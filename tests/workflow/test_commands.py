@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from n2ce_bbo.cli import main
+from n2ce_bbo.cli import build_parser, main
+from n2ce_bbo.workflow.commands import load_cli_data
 
 from .conftest import TINY, as_overrides, dna_rows, write_dna_csv
 
@@ -44,10 +45,11 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_fit_writes_a_model_folder(fitted: tuple[Path, Path]) -> None:
     _, model = fitted
-    assert sorted(p.name for p in model.iterdir()) == ["data.npz", "model.json", "surrogate", "train_log.csv"]
+    assert sorted(p.name for p in model.iterdir()) == ["SHA256SUMS", "data.npz", "model.json", "surrogate",
+                                                       "train_log.csv"]
     manifest = json.loads((model / "model.json").read_text())
     assert manifest["schema"]["alphabet"]["letters"] == "ACGT" and manifest["schema"]["columns"] == ["sequence"]
-    assert manifest["method"] == "n2ce" and manifest["version"] == 1
+    assert manifest["method"] == "n2ce" and manifest["version"] == 2
     log = _rows(model / "train_log.csv")
     assert log and {"step", "loss", "recon", "kl"} <= set(log[0])
 
@@ -216,3 +218,75 @@ def test_duplicates_with_different_scores_are_said(tmp_path: Path, capsys: pytes
                  str(tmp_path / "m"), "--quiet", "--device", "cpu", *T]) == 0
     err = capsys.readouterr().err
     assert "warning" in err and "different scores" in err and "mean of its scores" in err
+
+
+# ---------------------------------------------------------------------------- delimiters, infeasible constraints, --quiet
+
+
+def test_sep_option_reads_a_semicolon_table(fitted: tuple[Path, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    seqs, ys = dna_rows(60)
+    data = tmp_path / "export.csv"
+    data.write_text("sequence;score\n" + "".join(f"{s};{y}\n" for s, y in zip(seqs, ys, strict=True)))
+    for sep in (";", "semicolon", None):  # said, named, or detected
+        args = build_parser().parse_args(["fit", "--data", str(data), "--target", "score", "--design-column",
+                                          "sequence", "--out", str(tmp_path / "m")] + (["--sep", sep] if sep else []))
+        source = load_cli_data(args)
+        assert source.data.n == 60 and source.data.schema.columns == ("sequence",)
+    _, model = fitted
+    out = tmp_path / "scored.csv"
+    assert main(["score", "--model", str(model), "--data", str(data), "--sep", ";", "--out", str(out),
+                 "--device", "cpu"]) == 0
+    assert len(_rows(out)) == 60
+    assert main(["score", "--model", str(model), "--data", str(data), "--sep", ",", "--out", str(out)]) == 2
+    assert "read with delimiter ','; pass --sep to change it" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    assert main(["fit", "--data", str(data), "--target", "activity", "--design-column", "sequence", "--out", str(bad),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no target column named 'activity'" in err and "read with delimiter ';'" in err and not bad.exists()
+
+
+def test_constraints_no_design_can_meet_exit_2_and_write_nothing(fitted: tuple[Path, Path], tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # This used to write an empty designs table and exit 0.
+    _, model = fitted
+    (tmp_path / "all.csv").write_text("sequence\n" + "".join(f"GGGGG{c}\n" for c in "ACGT"))
+    out = tmp_path / "p"
+    code = main(["propose", "--model", str(model), "--budget", "8", "--fix", "0=G,1=G,2=G,3=G,4=G", "--exclude",
+                 str(tmp_path / "all.csv"), "--out", str(out), "--quiet", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("n2ce-bbo: error: no design satisfies the constraints (fixed positions 0=G, 1=G, 2=G, "
+                          "3=G, 4=G; 4 excluded designs)"), err
+    assert "allow 4 designs and the excluded designs include all of them" in err and not out.exists()
+    # optimize stops before training when the whole (tiny) space is excluded
+    seqs, ys = dna_rows(16, length=2)
+    data = tmp_path / "tiny.csv"
+    data.write_text("sequence,score\n" + "".join(f"{s},{y}\n" for s, y in zip(seqs, ys, strict=True)))
+    out = tmp_path / "o"
+    assert main(["optimize", "--data", str(data), "--target", "score", "--design-column", "sequence", "--exclude",
+                 str(data), "--budget", "4", "--out", str(out), "--quiet", "--device", "cpu", *T]) == 2
+    err = capsys.readouterr().err
+    assert "the design space holds 16 designs and the excluded designs include all of them" in err, err
+    assert not out.exists()
+
+
+def test_quiet_leaves_stderr_empty(fitted: tuple[Path, Path], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # `--quiet` used to print the "n2ce-bbo propose: model ... | budget ... | seed ..." line on stderr.
+    _, model = fitted
+    out = tmp_path / "q"
+    assert main(["propose", "--model", str(model), "--budget", "4", "--out", str(out), "--quiet", "--device",
+                 "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "wrote" in captured.out
+    assert main(["propose", "--model", str(model), "--budget", "4", "--out", str(out), "--device", "cpu"]) == 0
+    assert "n2ce-bbo propose: model" in capsys.readouterr().err  # without --quiet the line is there
+    seqs, ys = dna_rows(60)
+    data = tmp_path / "d.csv"
+    data.write_text("sequence,score\n" + "".join(f"{s},{y}\n" for s, y in zip(seqs, ys, strict=True)))
+    assert main(["optimize", "--data", str(data), "--target", "score", "--design-column", "sequence", "--budget", "4",
+                 "--out", str(tmp_path / "o"), "--quiet", "--device", "cpu", *T, "train.max_steps=10"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "wrote" in captured.out

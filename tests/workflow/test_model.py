@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import n2ce_bbo
+import n2ce_bbo.methods.latent_ebm.method as latent_method
+import n2ce_bbo.methods.latent_ebm.rehearsal as latent_rehearsal
 from n2ce_bbo.errors import ConfigError, CorruptDataError, DataNotFoundError, DataWarning, IncompatibleModelError
 from n2ce_bbo.workflow.model import FittedModel
 
@@ -53,12 +55,11 @@ def test_sampler_path_honours_fixed_positions_and_exclusions() -> None:
 
 def test_saved_model_proposes_the_same_without_training(model: FittedModel, saved: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import n2ce_bbo.methods.latent_ebm as latent
-
     def no_training(*a: object, **k: object) -> None:
         raise AssertionError("a loaded model must not retrain")
 
-    monkeypatch.setattr(latent, "train_surrogate", no_training)
+    monkeypatch.setattr(latent_method, "train_surrogate", no_training)
+    monkeypatch.setattr(latent_rehearsal, "train_surrogate", no_training)
     loaded = n2ce_bbo.load(saved, device="cpu")
     assert loaded.schema == model.schema and loaded.method_name == "n2ce"
     a, b = model.propose(10, seed=5), loaded.propose(10, seed=5)
@@ -149,7 +150,8 @@ def test_save_replaces_a_model_but_not_other_folders(model: FittedModel, tmp_pat
 
     dest = model.save(tmp_path / "m")
     model.save(dest)  # replacing a model folder is fine
-    assert sorted(p.name for p in dest.iterdir()) == ["data.npz", "model.json", "surrogate", "train_log.csv"]
+    assert sorted(p.name for p in dest.iterdir()) == ["SHA256SUMS", "data.npz", "model.json", "surrogate",
+                                                      "train_log.csv"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
     other = tmp_path / "other"
     other.mkdir()
@@ -157,3 +159,20 @@ def test_save_replaces_a_model_but_not_other_folders(model: FittedModel, tmp_pat
     with pytest.raises(OutputError, match="not a model folder"):
         model.save(other)
     assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_no_design_left_raises_a_typed_error(model: FittedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    # propose used to return an empty Result; scripts could not tell "nothing possible" from success.
+    gggg = [f"GGGG{a}{b}" for a in "ACGT" for b in "ACGT"]
+    with pytest.raises(n2ce_bbo.errors.NoFeasibleDesignError,
+                       match=r"fixed positions 0=G, 1=G, 2=G, 3=G; 16 excluded designs.*allow 16 designs"):
+        model.propose(4, fix=["0=G,1=G,2=G,3=G"], exclude=gggg)
+    with warnings.catch_warnings(record=True) as caught:  # a partial batch stays a warning
+        warnings.simplefilter("always")
+        r = model.propose(4, fix=["0=G,1=G,2=G,3=G"], exclude=gggg[:14])
+    assert sorted(r.designs()) == gggg[14:]
+    assert any("only 2 of the 4" in str(w.message) for w in caught)
+    # every candidate broke the constraints, though the constraints alone do not prove it
+    monkeypatch.setattr(model, "_propose", lambda budget, c: (np.zeros((0, 6), np.int64), np.zeros(0), {}))
+    with pytest.raises(n2ce_bbo.errors.NoFeasibleDesignError, match="every candidate the method found broke them"):
+        model.propose(4, fix=["0=G"])

@@ -1,34 +1,33 @@
-"""The one-call API: train a method on offline data, propose designs, and (when possible) score them.
+"""The outcome of a run: :class:`Result` (designs, scores, predictions, batch report), how it is written, and the
+oracle's scores of its designs for a task that has an oracle.
 
-The oracle is called only after the proposals are final, by :func:`evaluate`.
+Every run path builds its :class:`Result` in one place, :meth:`n2ce_bbo.workflow.model.FittedModel.propose`; a
+task's oracle is consulted only afterwards, by :func:`score_with_oracle`, once the proposals are final.
 
-A method owes ``budget`` (Q) distinct designs. :func:`optimize` checks what came back: a repeated design is
-kept once (its first, best-ranked copy), so duplicates never weigh twice in a percentile; more than Q
-designs is an error. A batch with fewer than Q distinct designs is scored as it is (the percentiles are over
-the designs that exist, not padded), and the result says so: ``n_proposed`` (returned, repeats included),
-``n_unique`` (distinct), ``shortfall`` (``Q - n_unique``) and ``short_batch`` in ``result.json``, and a warning
-line in :meth:`Result.summary`.
+A method owes ``budget`` (Q) distinct designs. A repeated design is kept once (its first, best-ranked copy), so
+duplicates never weigh twice in a percentile; a batch with fewer than Q distinct designs is scored as it is (the
+percentiles are over the designs that exist, not padded), and the result says so: ``n_proposed`` (returned,
+repeats included), ``n_unique`` (distinct), ``shortfall`` (``Q - n_unique``) and ``short_batch`` in
+``result.json``, and a warning line in :meth:`Result.summary`.
 """
 
 from __future__ import annotations
 
 import csv
-import platform
+import io
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from n2ce_bbo.errors import InvalidDataError
-from n2ce_bbo.methods.base import ParallelSpec
-from n2ce_bbo.methods.registry import make_method
+from n2ce_bbo.io.schema import DesignSchema
+from n2ce_bbo.io.tables import Table
 from n2ce_bbo.methods.selection import first_occurrences
 from n2ce_bbo.tasks.base import Task
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, ensure_writable_dir
+from n2ce_bbo.workflow.figure import write_report_figure
 
 
 @dataclass
@@ -199,8 +198,6 @@ class Result:
                 arrays[name] = np.asarray(getattr(self, name))
         if self.oracle_scores is not None:
             arrays["normalized_scores"] = np.asarray(self.normalized_scores)
-        import io
-
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         atomic_write_bytes(out / "designs.npz", buf.getvalue())
@@ -209,8 +206,6 @@ class Result:
         if self.train_log:
             atomic_write_bytes(out / "train_log.csv", train_log_csv(self.train_log).encode())
         if plot and self.reference is not None:
-            from n2ce_bbo.workflow.figure import write_report_figure
-
             unit = "positions" if "Hamming" in str(self.batch.get("unit", "")) else "box diagonals"
             write_report_figure(
                 out / "report.png", schema=self.schema, train_x=self.reference[0], train_y=self.reference[1],
@@ -220,8 +215,6 @@ class Result:
         return out
 
     def _csv(self) -> str:
-        import io
-
         buf = io.StringIO()
         writer = csv.writer(buf)
         if self.schema is not None:
@@ -241,6 +234,62 @@ class Result:
         return buf.getvalue()
 
 
+@dataclass
+class ScoreTable:
+    """Scores of designs from a fitted model.
+
+    Attributes:
+        designs: the designs, as the user writes them (strings for sequences, rows of numbers otherwise).
+        predicted: ``[n]`` predicted score, in the target's units.
+        in_distribution: ``[n]`` percentile (0-100) of each design's prior log-density among the training designs:
+            near 50 is as data-like as a typical training design, near 0 less than every one of them.
+        log_density: ``[n]`` the unnormalised latent prior log-density ``-|μ|²/2 + f_α(μ)`` at the design's encoding.
+        target: the score's name.
+        table: the input table when the designs came from a file (its rows are kept in the output).
+    """
+
+    designs: list[Any]
+    predicted: np.ndarray
+    in_distribution: np.ndarray
+    log_density: np.ndarray
+    target: str = "y"
+    table: Table | None = None
+    schema: DesignSchema | None = field(default=None, repr=False)
+
+    def columns(self) -> tuple[list[str], list[list[Any]]]:
+        """Header and rows of the output table: the input's columns (or the designs) plus the two scores."""
+        extra = [f"predicted_{self.target}", "in_distribution"]
+        if self.table is not None:
+            if self.table.header is not None:
+                header = list(self.table.header)
+            elif self.schema is not None and self.table.width == len(self.schema.columns):
+                header = list(self.schema.columns)
+            else:
+                header = [f"column{j}" for j in range(self.table.width)]
+            keep = [j for j, h in enumerate(header) if h not in extra]
+            rows = [[r[j] for j in keep] for r in self.table.rows]
+            header = [header[j] for j in keep]
+        else:
+            header = self.schema.design_header() if self.schema is not None else ["design"]
+            rows = [[d] if isinstance(d, str) else list(d) for d in self.designs]
+        out = [[*r, f"{p:.6g}", f"{q:.1f}"] for r, p, q in zip(rows, self.predicted, self.in_distribution, strict=True)]
+        return header + extra, out
+
+    def to_csv(self) -> str:
+        """The output table as CSV text."""
+        header, rows = self.columns()
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buf.getvalue()
+
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`to_csv` to ``path`` atomically."""
+        atomic_write_bytes(path, self.to_csv().encode())
+        return Path(path)
+
+
 def _cell(v: Any) -> Any:
     f = float(v)
     return f"{f:.6g}" if np.isfinite(f) else ""
@@ -248,8 +297,6 @@ def _cell(v: Any) -> Any:
 
 def train_log_csv(rows: list[dict[str, Any]]) -> str:
     """The trainer's per-step loss records as CSV text (one row per logged step)."""
-    import io
-
     buf = io.StringIO()
     keys = list(rows[0]) if rows else []
     writer = csv.writer(buf)
@@ -257,19 +304,6 @@ def train_log_csv(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         writer.writerow([f"{r[k]:.6g}" if isinstance(r[k], float) else r[k] for k in keys])
     return buf.getvalue()
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages that shape results, and machine facts."""
-    import botorch
-
-    import n2ce_bbo
-
-    return {
-        "n2ce_bbo": n2ce_bbo.__version__, "torch": torch.__version__, "numpy": np.__version__,
-        "botorch": botorch.__version__, "python": platform.python_version(), "machine": platform.platform(),
-        "cuda": torch.version.cuda or "none", "device": "cuda" if torch.cuda.is_available() else "cpu",
-    }
 
 
 def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
@@ -283,125 +317,13 @@ def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
     }
 
 
-def distinct_batch(x: np.ndarray, scores: np.ndarray, budget: int, method: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """A method's proposal as a batch of distinct designs: the first (best-ranked) copy of each design is kept.
-
-    Args:
-        x: ``[n, ...]`` validated designs, best first.
-        scores: ``[n]`` the method's scores of them.
-        budget: Q, the most designs a method may return.
-        method: the method's name, for messages.
-
-    Returns:
-        ``(x [m, ...], scores [m] float64, n)``: the ``m <= n`` distinct designs with their scores, and ``n``.
-
-    Raises:
-        InvalidDataError: more than ``budget`` designs, or not one score per design.
-    """
-    n = int(x.shape[0])
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if scores.shape[0] != n:
-        raise InvalidDataError(f"method {method!r} returned {n} designs but {scores.shape[0]} scores.")
-    if n > budget:
-        raise InvalidDataError(f"method {method!r} returned {n} designs for a budget of {budget}.")
-    keep = first_occurrences(x) if n else np.zeros(0, dtype=np.int64)
-    return x[keep], scores[keep], n
-
-
-def resolve_task(
-    task_or_arrays: Task | str | tuple[np.ndarray, np.ndarray],
-    *,
-    data_dir: str | Path | None = None,
-    num_classes: int | None = None,
-    task_kwargs: Mapping[str, Any] | None = None,
-    run_seed: int | None = None,
-) -> Task:
-    """A Task from a Task, a registered name, or an ``(x, y)`` pair of the user's own data.
-
-    With ``run_seed``, a registered task whose data is drawn per run (TFBind10's subset) is drawn with that seed
-    unless ``task_kwargs`` fixes it (:func:`n2ce_bbo.tasks.registry.task_options_for_run`).
-    """
-    if isinstance(task_or_arrays, Task):
-        return task_or_arrays
-    if isinstance(task_or_arrays, str):
-        from n2ce_bbo.tasks import make
-        from n2ce_bbo.tasks.registry import task_options_for_run
-
-        options = dict(task_kwargs or {})
-        if run_seed is not None:
-            options = task_options_for_run(task_or_arrays, options, run_seed)
-        return make(task_or_arrays, data_dir=data_dir, **options)
-    if isinstance(task_or_arrays, tuple) and len(task_or_arrays) == 2:
-        x, y = task_or_arrays
-        return Task.from_arrays(x, y, num_classes=num_classes, name="custom")
-    raise TypeError("task_or_arrays must be a Task, a registered task name, or an (x, y) tuple of arrays.")
-
-
-def optimize(
-    task_or_arrays: Task | str | tuple[np.ndarray, np.ndarray],
-    method: str = "n2ce",
-    budget: int = 128,
-    seed: int = 0,
-    config: Mapping[str, Any] | None = None,
-    *,
-    data_dir: str | Path | None = None,
-    num_classes: int | None = None,
-    task_kwargs: Mapping[str, Any] | None = None,
-    device: str | torch.device | None = None,
-    parallel: ParallelSpec | None = None,
-    verbose: bool = False,
-) -> Result:
-    """Propose ``budget`` designs for a task (or your own data) with ``method``.
-
-    Args:
-        task_or_arrays: a :class:`Task`, a registered task name (see ``n2ce_bbo.list_tasks()``), or ``(x, y)``
-            arrays of your own data (``x``: ``[n, d]`` floats, or ``[n, L]`` integer tokens with ``num_classes``).
-        method: a registered method name (``n2ce``, ``nce``, ``mle``, ``gaussian``, ``grad``, ...).
-        budget: number of designs to propose (Q; 128 in the Design-Bench protocol).
-        seed: seed of every random choice.
-        config: overrides of the method's configuration (nested mapping).
-        data_dir: Design-Bench data folder (else ``N2CE_BBO_DATA_DIR``).
-        num_classes: token vocabulary size when ``x`` holds token designs.
-        task_kwargs: extra arguments of the task factory (for example ``max_samples``). A task drawn per run
-            (TFBind10's ``max_samples`` subset) is drawn with ``seed`` unless these set its ``seed``.
-        device: ``"cpu"``, ``"cuda"``; default: CUDA when available.
-        parallel: how to spread the proposal work (Ray workers; sequential by default).
-        verbose: show progress.
-
-    Returns:
-        A :class:`Result`; oracle scores and normalised percentiles are filled when the task has an oracle.
-    """
-    if not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise InvalidDataError(f"budget must be a positive integer, got {budget!r}.")
-    used_options: dict[str, Any] = {}
-    if isinstance(task_or_arrays, str):  # a registered name: the options it is built with, run-seeded ones included
-        from n2ce_bbo.tasks.registry import task_options_for_run
-
-        used_options = task_options_for_run(task_or_arrays, task_kwargs, int(seed))
-    task = resolve_task(task_or_arrays, data_dir=data_dir, num_classes=num_classes,
-                        task_kwargs=used_options if isinstance(task_or_arrays, str) else task_kwargs)
-    runner = make_method(method, config, seed=seed, device=device, parallel=parallel, verbose=verbose)
-    data = task.offline_data()
-
+def score_with_oracle(result: Result, task: Task | None) -> Result:
+    """``result`` with the oracle's scores of its (final) designs filled in, when ``task`` has an oracle and the
+    batch is not empty; otherwise ``result`` unchanged."""
+    if task is None or not task.has_oracle or not len(result.x):
+        return result
     t0 = time.perf_counter()
-    runner.fit(data)
-    t1 = time.perf_counter()
-    proposal = runner.propose(int(budget))
-    t2 = time.perf_counter()
-
-    x, scores, n_returned = distinct_batch(task.validate_designs(proposal.x, name="proposed designs"),
-                                           proposal.scores, int(budget), method)
-    result = Result(
-        task=task.name, method=method, seed=int(seed), budget=int(budget), x=x, surrogate_scores=scores,
-        best_training_y=float(np.max(task.y)), task_kwargs=used_options, train_s=t1 - t0, propose_s=t2 - t1,
-        config=runner.config_dict(), info=dict(proposal.info),
-        versions={**versions(), "device": str(getattr(runner, "device", "cpu"))},  # the device this run used
-        n_returned=n_returned,
-    )
-    if task.has_oracle:
-        t3 = time.perf_counter()
-        evaluation = evaluate(task, x)  # proposals are final: only now is the oracle consulted
-        result.eval_s = time.perf_counter() - t3
-        for key, value in evaluation.items():
-            setattr(result, key, value)
+    for key, value in evaluate(task, result.x).items():
+        setattr(result, key, value)
+    result.eval_s = time.perf_counter() - t0
     return result

@@ -7,13 +7,10 @@ a fresh :class:`~n2ce_bbo.models.latent_ebm.LatentEBMSurrogate`; the trainer and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
 from n2ce_bbo.tasks.base import OfflineData
-
-if TYPE_CHECKING:  # the settings are read, not imported at run time (models do not depend on training)
-    from n2ce_bbo.training.settings import LatentEBMConfig
+from n2ce_bbo.training.settings import LatentEBMConfig
 
 
 @dataclass(frozen=True)

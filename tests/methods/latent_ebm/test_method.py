@@ -10,7 +10,8 @@ import torch
 
 from n2ce_bbo.errors import ConfigError
 from n2ce_bbo.methods.base import ParallelSpec
-from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig, _snapshot_steps
+from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig
+from n2ce_bbo.methods.latent_ebm.scoring import value_and_density
 from n2ce_bbo.methods.registry import get_method, make_method
 from n2ce_bbo.methods.selection import RowSet
 from n2ce_bbo.tasks.base import OfflineData
@@ -28,7 +29,7 @@ def _tiny_config(sampler: dict[str, Any] | None = None, **propose: Any) -> dict[
     """TINY with ``propose`` keys (and ``sampler`` keys) replaced; no rehearsal fit by default (it doubles the
     training time; the rehearsal tests switch it on)."""
     sampler_cfg = {**TINY["propose"]["sampler"], **(sampler or {})}
-    return {**TINY, "propose": {**TINY["propose"], **propose, "sampler": sampler_cfg}, "selection": {"enabled": False}}
+    return {**TINY, "propose": {**TINY["propose"], **propose, "sampler": sampler_cfg}, "rehearsal": {"enabled": False}}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def token_data() -> OfflineData:
 def _run(data: OfflineData, seed: int = 0, budget: int = 16, workers: int = 0, rehearse: bool = False,
          **propose: Any) -> Any:
     cfg = _tiny_config(**propose)
-    cfg["selection"]["enabled"] = rehearse
+    cfg["rehearsal"]["enabled"] = rehearse
     m = LatentEBMMethod(cfg, seed=seed, device="cpu", parallel=ParallelSpec(workers=workers))
     m.fit(data)
     return m, m.propose(budget)
@@ -121,7 +122,7 @@ def test_config_keys_stay_flat_and_the_score_weight_has_one_key() -> None:
     m = make_method("n2ce", {"prior": {"M": 10}, "model": {"latent_dim": 3}, "propose": {"n_chains": 8}})
     assert m.config.surrogate.prior.M == 10 and m.config.surrogate.prior.K == 6  # preset kept, M overridden
     d = m.config_dict()
-    assert sorted(d) == ["model", "prior", "propose", "selection", "train"]  # the user's keys, not "surrogate"
+    assert sorted(d) == ["model", "prior", "propose", "rehearsal", "train"]  # the user's keys, not "surrogate"
     assert d["model"]["latent_dim"] == 3 and d["propose"]["sampler"]["name"] == "langevin"
     from n2ce_bbo.errors import ConfigError
 
@@ -133,9 +134,7 @@ def test_config_keys_stay_flat_and_the_score_weight_has_one_key() -> None:
     assert ProposeConfig(score_prior_weight=0.5).score_weight(is_discrete=False) == 0.5
 
 
-def test_snapshot_steps() -> None:
-    assert _snapshot_steps(300, 1) == [300]
-    assert _snapshot_steps(300, 3) == [150, 225, 300]
+def test_one_snapshot_by_default() -> None:
     assert ProposeConfig().snapshots == 1
 
 
@@ -184,16 +183,16 @@ def test_small_token_space_is_searched_exhaustively(token_data: OfflineData) -> 
 
     allx = codes_to_tokens(np.arange(4**6), 6, 4, np.int64)
     allx = allx[[r.tobytes() not in train for r in allx]]
-    assert p.scores[0] == pytest.approx(m._score(allx, p.info["score_weight"]).max())
+    assert p.scores[0] == pytest.approx(m.candidate_scores(allx, p.info["score_weight"]).max())
     _, again = _run(token_data, enumerate_limit=4**6)
     assert np.array_equal(p.x, again.x)
 
 
 def test_rehearsal_picks_a_weight_from_the_grid_and_records_it(token_data: OfflineData) -> None:
     m, p = _run(token_data, enumerate_limit=4**6, rehearse=True)
-    sel = p.info["selection"]
-    assert sel["enabled"] and sel["weight"] in m.config.selection.weights
-    assert set(sel["recovery"]) == {f"{w:g}" for w in m.config.selection.weights}
+    sel = p.info["rehearsal"]
+    assert sel["enabled"] and sel["weight"] in m.config.rehearsal.weights
+    assert set(sel["recovery"]) == {f"{w:g}" for w in m.config.rehearsal.weights}
     assert sel["n_top"] == 40 and sel["n_random"] == 40 and sel["n_fit"] == 320
     assert sel["recovery"][f"{sel['weight']:g}"] == max(sel["recovery"].values())
 
@@ -202,13 +201,13 @@ def test_rehearsal_off_or_too_few_rows_uses_the_configured_weight(token_data: Of
     cfg = _tiny_config(score_prior_weight=0.7)
     m = LatentEBMMethod(cfg, seed=0, device="cpu")
     m.fit(token_data)
-    assert m.selection == {"enabled": False, "weight": 0.7}
+    assert m.rehearsal == {"enabled": False, "weight": 0.7}
     small = OfflineData(x=token_data.x[:60], y=token_data.y[:60], is_discrete=True, num_classes=4)
     cfg2 = _tiny_config(score_prior_weight=0.2)
-    cfg2["selection"]["enabled"] = True
+    cfg2["rehearsal"]["enabled"] = True
     m2 = LatentEBMMethod(cfg2, seed=0, device="cpu")
     m2.fit(small)
-    assert m2.selection["weight"] == 0.2 and "selection.min_rows" in m2.selection["skipped"]
+    assert m2.rehearsal["weight"] == 0.2 and "rehearsal.min_rows" in m2.rehearsal["skipped"]
 
 
 def test_unsupported_pairs_are_never_proposed() -> None:
@@ -232,7 +231,7 @@ def test_every_decoded_design_unsupported_still_gives_a_full_batch() -> None:
     import n2ce_bbo
     from n2ce_bbo.methods.support import fit_pair_support
 
-    cfg = {"train": {"max_steps": 30}, "selection": {"enabled": False},
+    cfg = {"train": {"max_steps": 30}, "rehearsal": {"enabled": False},
            "propose": {"n_chains": 32, "chain_chunk": 32, "sampler": {"n_steps": 5}, "refine_top": 16}}
     r = n2ce_bbo.optimize("Ehrlich-Exact-v0", method="n2ce", budget=16, seed=0, config=cfg)
     assert r.n_unique == 16 and r.info["n_training_designs_as_starts"] == 64
@@ -247,14 +246,13 @@ def test_refinement_stops_when_the_best_candidates_stop_changing(token_data: Off
 
 
 def test_trust_penalty_only_touches_designs_less_data_like_than_the_margin(token_data: OfflineData) -> None:
-    from n2ce_bbo.methods.latent_ebm import _value_and_density
 
     m, _ = _run(token_data)
     x = np.random.default_rng(5).integers(0, 4, size=(300, 6))
-    base = m._score(x, 0.0)
-    value, z = _value_and_density(m.surrogate, x, m.density_stats, 4096)
+    base = m.candidate_scores(x, 0.0)
+    value, z = value_and_density(m.surrogate, x, m.density_stats, 4096)
     m.config.propose.trust_weight, m.config.propose.trust_margin = 2.0, 0.5
-    trusted = m._score(x, 0.0)
+    trusted = m.candidate_scores(x, 0.0)
     inside = z >= -0.5
     assert inside.any() and (~inside).any()
     assert np.allclose(trusted[inside], base[inside])

@@ -1,4 +1,4 @@
-"""Tests of oracle-free model selection (n2ce_bbo.methods.model_selection)."""
+"""Tests of the oracle-free rehearsal (n2ce_bbo.methods.latent_ebm.rehearsal)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from n2ce_bbo.errors import InvalidDataError
-from n2ce_bbo.methods.model_selection import choose, holdout_split, recovery
+from n2ce_bbo.methods.latent_ebm.rehearsal import choose, holdout_split, recovery
 
 
 def test_holdout_split_partitions_rows_and_hides_the_top() -> None:

@@ -1,4 +1,4 @@
-"""Oracle-free model selection: choose data-dependent settings from the training rows alone.
+"""The oracle-free rehearsal: choose a data-dependent setting from the training rows alone.
 
 A user never has an oracle, so a setting that depends on the data set (here: how much the learned prior's
 in-distribution score weighs in the candidate score) is chosen by a rehearsal on the training rows:
@@ -10,18 +10,28 @@ in-distribution score weighs in the candidate score) is chosen by a rehearsal on
 3. :func:`recovery` measures how good the ``k`` designs each setting ranks first really are (mean standardised
    score), and :func:`choose` keeps the best setting (ties: the first listed, so list the simplest first).
 
-The chosen setting is then used with a surrogate refitted on every row. Everything here is a pure function of
-arrays; the orchestration lives in the method.
+The chosen setting is then used with a surrogate refitted on every row. :func:`holdout_split`, :func:`recovery`
+and :func:`choose` are pure functions of arrays; :func:`rehearse_score_weight` runs the rehearsal for the
+latent-EBM method (settings: :class:`~n2ce_bbo.methods.latent_ebm.config.RehearsalConfig`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import torch
 
 from n2ce_bbo.errors import InvalidDataError
+from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig
+from n2ce_bbo.methods.latent_ebm.scoring import density_stats, value_and_density
+from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.training.trainer import train_surrogate
+from n2ce_bbo.utils import derive_seed
 
 
 @dataclass(frozen=True)
@@ -112,3 +122,35 @@ def choose(candidates: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray
     table = {name: recovery(s, y, k) for name, s in items}
     best = max(table, key=lambda name: (table[name], -[n for n, _ in items].index(name)))
     return best, table
+
+
+def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, seed: int, device: torch.device,
+                          verbose: bool = False, show_progress: bool = False) -> dict[str, Any]:
+    """Pick the weight ``w`` of the in-distribution score from the training rows alone.
+
+    Returns:
+        ``{"enabled", "weight", ...}``: with a rehearsal also its ``recovery`` table (weight -> mean score of the
+        ``k`` hidden rows it ranks first), ``k``, the split's sizes and its ``seconds``; without one, the
+        configured weight (and why it was ``skipped``).
+    """
+    sel = config.rehearsal
+    configured = config.propose.score_weight(data.is_discrete)
+    if not sel.enabled:
+        return {"enabled": False, "weight": configured}
+    if data.n < sel.min_rows:
+        return {"enabled": False, "weight": configured,
+                "skipped": f"{data.n} training rows < rehearsal.min_rows ({sel.min_rows})"}
+    t0 = time.perf_counter()
+    rseed = derive_seed(seed, "rehearsal")
+    split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
+    fit_rows = dataclasses.replace(data, x=data.x[split.fit], y=data.y[split.fit])
+    surrogate, _ = train_surrogate(fit_rows, config.surrogate, seed=rseed, device=device, verbose=verbose,
+                                   show_progress=show_progress,
+                                   progress_desc="rehearsal training (chooses the score weight)")
+    stats = density_stats(surrogate, fit_rows.x, config.propose.score_batch)
+    value, density = value_and_density(surrogate, data.x[split.pool], stats, config.propose.score_batch)
+    k = min(sel.k, split.top.size)
+    best, table = choose([(f"{w:g}", value + w * density) for w in sel.weights], data.y[split.pool].reshape(-1), k)
+    return {"enabled": True, "weight": float(best), "recovery": table, "k": k, "n_fit": int(split.fit.size),
+            "n_top": int(split.top.size), "n_random": int(split.random.size),
+            "seconds": round(time.perf_counter() - t0, 3)}

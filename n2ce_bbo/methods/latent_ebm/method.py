@@ -1,0 +1,211 @@
+"""The latent-EBM method: train the energy-based latent surrogate, then propose designs by sampling
+``p(z | y*)`` in latent space (docs/method.md §2-4).
+
+``fit``: the rehearsal chooses the candidate score's weight (:mod:`.rehearsal`), then the surrogate is trained on
+every row (:func:`~n2ce_bbo.training.trainer.train_surrogate`).
+
+``propose(budget)``:
+
+1. ``y*`` = best standardised training score + ``propose.y_star_offset``.
+2. Sample: chunks of latent chains towards ``y*``, decoded to designs (:mod:`.chains`).
+3. Refine: the distinct candidates are scored (:mod:`.scoring`) and a shallow local search in design space adds
+   the neighbours of the best (:mod:`.local_search`).
+4. Fill: when fewer than ``budget`` candidates are new designs, neighbours of the best ones are added.
+5. Select: the top ``budget`` distinct designs as a portfolio of the shallow and a deeper search, spaced apart,
+   training designs after every new one.
+
+Token spaces small enough to enumerate (``propose.enumerate_limit``) skip steps 2-5: every design is scored.
+Token designs with a neighbouring pair the data never contain although they would be expected to (a structural
+zero, :mod:`~n2ce_bbo.methods.support`) are never proposed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from n2ce_bbo.methods.base import Method, Proposal
+from n2ce_bbo.methods.latent_ebm.chains import chain_stats, sample_designs
+from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig, ProposeConfig, renamed_sections
+from n2ce_bbo.methods.latent_ebm.local_search import CandidatePool, fill, refine, select_portfolio
+from n2ce_bbo.methods.latent_ebm.rehearsal import rehearse_score_weight
+from n2ce_bbo.methods.latent_ebm.scoring import CandidateScorer, density_stats
+from n2ce_bbo.methods.search import token_space_size, top_designs
+from n2ce_bbo.methods.selection import RowSet, first_occurrences, select_top, top_indices
+from n2ce_bbo.methods.support import PairSupport, fit_pair_support
+from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.tasks.validation import check_budget
+from n2ce_bbo.training.trainer import train_surrogate
+from n2ce_bbo.utils import PhaseProgress
+
+
+class LatentEBMMethod(Method):
+    """Energy-based latent surrogate (ELBO + N²CE/NCE/MLE/Gaussian prior) with latent-space sampling.
+
+    Attributes (after :meth:`fit` or :meth:`restore`):
+        surrogate: the trained :class:`~n2ce_bbo.models.latent_ebm.LatentEBMSurrogate`.
+        history: the trainer's history (losses, step log).
+        rehearsal: the rehearsal's outcome (``{"weight": w, ...}``, :func:`.rehearsal.rehearse_score_weight`).
+        density_stats: mean and std of the training designs' prior log-density.
+        support: the data's neighbouring-pair support (token designs), or ``None``.
+    """
+
+    Config = LatentEBMMethodConfig
+    reads_constraints = True
+
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        super().__init__(renamed_sections(config) if config is None or isinstance(config, dict) else config,
+                         **kwargs)
+        self.surrogate: Any = None
+        self.history: Any = None
+        self.rehearsal: dict[str, Any] = {}
+        self.density_stats: tuple[float, float] = (0.0, 1.0)
+        self.support: PairSupport | None = None
+
+    def fit(self, data: OfflineData) -> None:
+        """Choose the score weight by rehearsal (when enabled), then train the surrogate on every offline row."""
+        self.data = data
+        t0 = time.perf_counter()
+        self.rehearsal = rehearse_score_weight(data, self.config, seed=self.seed, device=self.device,
+                                               verbose=self.verbose, show_progress=self.show_progress)
+        self.surrogate, self.history = train_surrogate(
+            data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose,
+            show_progress=self.show_progress,
+        )
+        self._prepare_proposals(data)
+        self.fit_s = time.perf_counter() - t0
+
+    def restore(self, data: OfflineData, surrogate: Any, history: dict[str, Any] | None = None,
+                rehearsal: dict[str, Any] | None = None) -> None:
+        """Make the method ready to propose from a surrogate trained earlier (a saved model), without training.
+
+        Args:
+            data: the offline rows the surrogate was trained on.
+            surrogate: the trained :class:`~n2ce_bbo.models.latent_ebm.LatentEBMSurrogate`.
+            history: its training history.
+            rehearsal: the rehearsal's outcome recorded at fit time (``{"weight": w, ...}``); ``None``: the
+                configured weight.
+        """
+        self.data = data
+        self.surrogate = surrogate
+        self.history = history or {}
+        self.rehearsal = dict(rehearsal) if rehearsal else {
+            "enabled": False, "weight": self.config.propose.score_weight(data.is_discrete)}
+        self._prepare_proposals(data)
+
+    def _prepare_proposals(self, data: OfflineData) -> None:
+        """What proposing needs besides the surrogate: density statistics and the pair support (deterministic)."""
+        pcfg: ProposeConfig = self.config.propose
+        self.density_stats = density_stats(self.surrogate, data.x, pcfg.score_batch)
+        self.support = None
+        if data.is_discrete and pcfg.pair_support:
+            self.support = fit_pair_support(data.x, int(data.num_classes or 2), pcfg.pair_support_min_expected)
+
+    def scorer(self) -> CandidateScorer:
+        """The candidate scorer of the current settings, rehearsed weight, pair support and constraints."""
+        return CandidateScorer(self.surrogate, self.density_stats, self.config.propose, float(self.rehearsal["weight"]),
+                               self.support, self.constraints)
+
+    def candidate_scores(self, x: np.ndarray, weight: float | None = None) -> np.ndarray:
+        """``[n]`` float64 candidate scores of the designs ``x [n, ...]`` (:mod:`.scoring`), with the rehearsed weight
+        of the in-distribution score or ``weight``."""
+        scorer = self.scorer()
+        return (scorer if weight is None else dataclasses.replace(scorer, weight=float(weight))).score(x)
+
+    # ------------------------------------------------------------------------------------------ propose
+    def propose(self, budget: int) -> Proposal:
+        """Sample latent chains towards ``y*`` and decode them, refine and fill the candidates in design space,
+        then select the best ``budget`` distinct designs (training designs last). Small token spaces are searched
+        whole instead. Every design honours ``self.constraints``."""
+        data = self._require_fit()
+        budget = check_budget(budget)
+        cfg: ProposeConfig = self.config.propose
+        t0 = time.perf_counter()
+        scorer = self.scorer()
+        exhaustive = self._enumerable(data)
+        n_units = None if exhaustive else -(-cfg.n_chains // cfg.chain_chunk)  # chunks of chains: most of the time
+        with PhaseProgress("proposing", n_units, enabled=self.show_progress, unit="step") as bar:
+            if exhaustive:
+                proposal = self._propose_exhaustive(data, budget, scorer)
+            else:
+                proposal = self._propose_sampled(data, budget, scorer, bar)
+            proposal.info["propose_s"] = round(time.perf_counter() - t0, 3)
+            bar.note = f"{len(proposal.x)} designs" + (" (exhaustive search)" if exhaustive else "")
+        return proposal
+
+    def _enumerable(self, data: OfflineData) -> bool:
+        limit = self.config.propose.enumerate_limit
+        return bool(data.is_discrete and limit and token_space_size(data.dim, int(data.num_classes or 2)) <= limit)
+
+    def _score_info(self, scorer: CandidateScorer) -> dict[str, Any]:
+        return {"score_weight": scorer.weight, "rehearsal": self.rehearsal,
+                "n_banned_pairs": None if self.support is None else self.support.n_banned,
+                "density_mean": self.density_stats[0], "density_std": self.density_stats[1]}
+
+    def _propose_exhaustive(self, data: OfflineData, budget: int, scorer: CandidateScorer) -> Proposal:
+        """Score every design of a small token space and select the batch from the best."""
+        cfg: ProposeConfig = self.config.propose
+        keep = max(64 * budget, 8192)
+        x, scores, n_scored = top_designs(scorer.score, data.dim, int(data.num_classes or 2), keep,
+                                          exclude=data.x if cfg.exclude_training else None,
+                                          allowed=scorer.allowed if scorer.filters else None,
+                                          chunk=max(cfg.score_batch, 65536))
+        if not len(x):  # every design is a training row or not allowed: fall back to the allowed training rows
+            x = data.x.astype(np.int64)
+            x = scorer.keep_allowed(x) if self.constraints is not None else x
+            scores = scorer.score(x)
+        x_top, s_top = select_top(x, scores, budget, min_hamming=cfg.min_hamming)
+        info = {"search": "exhaustive", "n_scored": n_scored, "n_candidates": int(x.shape[0]),
+                **self._score_info(scorer)}
+        return Proposal(x=x_top, scores=s_top, info=info)
+
+    def _propose_sampled(self, data: OfflineData, budget: int, scorer: CandidateScorer,
+                         bar: PhaseProgress) -> Proposal:
+        """The sampler path of :meth:`propose` (``bar`` advances once per chunk of chains)."""
+        cfg: ProposeConfig = self.config.propose
+        y_star = float(self.surrogate.y_max_standardized) + cfg.y_star_offset
+        sampled, results = sample_designs(self.surrogate, data, cfg, seed=self.seed, y_star=y_star,
+                                          device=self.device, parallel=self.parallel, bar=bar)
+        n_decoded_unique = int(first_occurrences(sampled).shape[0])
+        pool = CandidatePool(scorer.keep_allowed(scorer.project(sampled)), scorer.score, scorer.keep_allowed,
+                             scorer.project)
+        train_rows = RowSet(data.x, dtype=pool.x.dtype)  # built once: the training data can have millions of rows
+        n_unique_sampled = len(pool)
+        n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
+        n_from_data = pool.add(self._best_training_designs(data))
+        n_refined = refine(pool, data, cfg, rounds=cfg.refine_rounds, top=cfg.refine_top, seed=self.seed,
+                           stream="refine")
+        n_fill = fill(pool, data, cfg, budget=budget, train_rows=train_rows, seed=self.seed)
+        x_top, s_top, n_explored, n_from_explore = select_portfolio(pool, data, cfg, budget=budget,
+                                                                    train_rows=train_rows, seed=self.seed)
+        info = {
+            "y_star_standardized": y_star,
+            "sampler": cfg.sampler.name,
+            "n_chains": cfg.n_chains,
+            "n_chunks": len(results),
+            "n_candidates": int(sampled.shape[0]),
+            "n_unique_candidates": n_unique_sampled,
+            "n_new_unique_candidates": int(n_new_sampled),
+            "n_refine_candidates": n_refined,
+            "n_training_designs_as_starts": n_from_data,
+            "n_fill_candidates": n_fill,
+            "n_explore_candidates": n_explored,
+            "n_designs_from_explore": n_from_explore,
+            "n_training_designs_in_top": train_rows.count(x_top),
+            "search": "sampler",
+            "n_unsupported_decoded": n_decoded_unique - n_unique_sampled,
+            **self._score_info(scorer),
+            **chain_stats(results),
+        }
+        return Proposal(x=x_top, scores=s_top, info=info)
+
+    def _best_training_designs(self, data: OfflineData) -> np.ndarray:
+        """The ``refine_from_data`` best training designs by measured score (starting points of the local search)."""
+        k = min(self.config.propose.refine_from_data, data.n)
+        if k == 0:
+            return data.x[:0]
+        x = data.x[top_indices(data.y.reshape(-1).astype(np.float64), k)]
+        return x.astype(np.int64) if data.is_discrete else x.astype(np.float32)
