@@ -29,6 +29,7 @@ def test_tasks_and_methods_list(capsys: pytest.CaptureFixture[str]) -> None:
         assert name in out
 
 
+@pytest.mark.slow
 def test_optimize_embedded_task_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     code = main(["optimize", "--task", "Branin-Exact-v0", "--budget", "16", "--seed", "1", "--out", str(out),
@@ -45,6 +46,7 @@ def test_optimize_embedded_task_writes_every_output(tmp_path: Path, capsys: pyte
     assert "100th percentile" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_optimize_own_csv_data_needs_no_oracle(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.integers(0, 4, size=(300, 6))
@@ -95,6 +97,7 @@ def test_config_show_prints_the_resolved_config(capsys: pytest.CaptureFixture[st
     assert "propose:" in out and "M: 100" in out
 
 
+@pytest.mark.slow
 def test_benchmark_narrowed_to_methods_and_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     suite = tmp_path / "suite.yaml"
     suite.write_text(

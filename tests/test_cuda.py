@@ -109,6 +109,7 @@ def test_trainer_steps_on_the_device(device: str) -> None:
     assert all(np.isfinite(history[k]).all() for k in ("loss", "prior_loss"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("task", ["Branin-Exact-v0", "Ehrlich-Exact-v0"])
 def test_tiny_optimize_on_the_device(device: str, task: str) -> None:
@@ -131,6 +132,7 @@ def _dry_run_commands() -> list[list[str]]:
     return [line[2:].split() for line in proc.stdout.splitlines() if line.startswith("$ ")]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_gpu_check_script() -> None:
     """``benchmarks/gpu_check.sh`` parses, plans every step, and each benchmark script accepts its options."""

@@ -37,6 +37,7 @@ def test_reported_seeds_are_refused(probes: ModuleType, tmp_path: Path) -> None:
     assert not (tmp_path / "log.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_ensemble_probe_records_every_ranking(probes: ModuleType, tmp_path: Path) -> None:
     log = tmp_path / "log.jsonl"
     tiny = json.dumps({"train": {"max_steps": 20, "min_steps": 10}})

@@ -231,6 +231,7 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kill_and_resume_runs_each_missing_cell_once(tmp_path):
     out, calls = tmp_path / "run", tmp_path / "calls"
     calls.mkdir()

@@ -26,6 +26,7 @@ def _run(data: OfflineData) -> Any:
     return method.propose(12)
 
 
+@pytest.mark.slow
 def test_continuous_runs_propose_new_designs(cont_data: OfflineData) -> None:
     prop = _run(cont_data)
     assert not RowSet(cont_data.x).mask(prop.x).any()

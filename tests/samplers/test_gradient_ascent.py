@@ -46,6 +46,7 @@ def test_bad_inputs() -> None:
         gradient_ascent(quad, torch.zeros(2, 3), 1, 0.1, bounds=torch.zeros(2, 2))
 
 
+@pytest.mark.slow
 def test_token_logit_ascent_finds_separable_argmax() -> None:
     n, L, C = 8, 6, 4
     w = torch.randn(L, C, generator=torch.Generator().manual_seed(3))

@@ -35,6 +35,7 @@ def test_noise_scale_zero_is_gradient_ascent_to_the_mode() -> None:
     assert torch.allclose(z, MEAN.expand_as(z), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_noise_scale_sharpens_the_samples() -> None:
     gen = torch.Generator().manual_seed(2)
     z0 = torch.randn(1000, 2, generator=gen)

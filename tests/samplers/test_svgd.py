@@ -16,6 +16,7 @@ def log_prob(z: torch.Tensor) -> torch.Tensor:
     return -0.5 * (((z - MEAN) / STD) ** 2).sum(1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer,step", [("adagrad", 0.05), ("sgd", 0.3)])
 def test_svgd_matches_gaussian(optimizer: str, step: float) -> None:
     z0 = torch.randn(150, 2, generator=torch.Generator().manual_seed(0)) * 0.5
@@ -24,6 +25,7 @@ def test_svgd_matches_gaussian(optimizer: str, step: float) -> None:
     assert torch.allclose(z.std(0), STD, rtol=0.2)
 
 
+@pytest.mark.slow
 def test_groups_are_independent_and_each_matches() -> None:
     z0 = torch.randn(150, 2, generator=torch.Generator().manual_seed(1))
     z = svgd(log_prob, z0, n_steps=300, step_size=0.05, group_size=64)  # groups 64, 64, 22

@@ -89,7 +89,7 @@ def _fit(objective: str, steps: int = 200) -> tuple[EBMPrior, Tensor]:
     return prior, center
 
 
-@pytest.mark.parametrize("objective", ["n2ce", "nce", "mle"])
+@pytest.mark.parametrize("objective", ["n2ce", "nce", pytest.param("mle", marks=pytest.mark.slow)])
 def test_prior_fit_moves_f_towards_the_posterior(objective: str) -> None:
     prior, c = _fit(objective)
     with torch.no_grad():

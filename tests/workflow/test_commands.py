@@ -91,6 +91,7 @@ def test_score_adds_two_columns_to_every_row(fitted: tuple[Path, Path], tmp_path
     assert all(0.0 <= float(r["in_distribution"]) <= 100.0 and np.isfinite(float(r["predicted_score"])) for r in rows)
 
 
+@pytest.mark.slow
 def test_xy_files_keep_their_column_names(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(80, 2))
@@ -103,6 +104,7 @@ def test_xy_files_keep_their_column_names(tmp_path: Path) -> None:
     assert len(rows) == 8 and {"temp", "pressure", "predicted_yield", "in_distribution"} <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_optimize_with_bounds_keeps_every_design_inside(tmp_path: Path) -> None:
     out = tmp_path / "branin"
     assert main(["optimize", "--task", "Branin-Exact-v0", "--budget", "16", "--lower", "0,5", "--upper", "x0=5",
@@ -114,6 +116,7 @@ def test_optimize_with_bounds_keeps_every_design_inside(tmp_path: Path) -> None:
     assert result["constraints"] == ["bounds 0 <= x0 <= 5, 5 <= x1 <= inf"]
 
 
+@pytest.mark.slow
 def test_optimize_is_quiet_when_not_a_terminal(tmp_path: Path) -> None:
     out = tmp_path / "quiet"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "default"}
@@ -132,6 +135,7 @@ def test_optimize_is_quiet_when_not_a_terminal(tmp_path: Path) -> None:
         assert (out / name).is_file(), name
 
 
+@pytest.mark.slow
 def test_verbose_prints_the_losses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seqs, ys = dna_rows(60)
     data = tmp_path / "d.csv"
@@ -247,6 +251,7 @@ def test_sep_option_reads_a_semicolon_table(fitted: tuple[Path, Path], tmp_path:
     assert "no target column named 'activity'" in err and "read with delimiter ';'" in err and not bad.exists()
 
 
+@pytest.mark.slow
 def test_constraints_no_design_can_meet_exit_2_and_write_nothing(fitted: tuple[Path, Path], tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     # This used to write an empty designs table and exit 0.
@@ -272,6 +277,7 @@ def test_constraints_no_design_can_meet_exit_2_and_write_nothing(fitted: tuple[P
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_quiet_leaves_stderr_empty(fitted: tuple[Path, Path], tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     # `--quiet` used to print the "n2ce-bbo propose: model ... | budget ... | seed ..." line on stderr.

@@ -41,6 +41,7 @@ def test_fit_propose_strings(model: FittedModel) -> None:
     assert r.batch["novelty"]["n_in_training"] == int((r.novelty == 0).sum())
 
 
+@pytest.mark.slow
 def test_sampler_path_honours_fixed_positions_and_exclusions() -> None:
     seqs, ys = dna_rows(150, length=12)  # 4**12 designs: too many to enumerate, so the chains are sampled
     m = n2ce_bbo.fit((seqs, ys), config=TINY, device="cpu")
@@ -87,6 +88,7 @@ def test_propose_overrides_only_the_propose_section(model: FittedModel) -> None:
         model.propose(4, config={"train": {"lr": 0.1}})
 
 
+@pytest.mark.slow
 def test_few_rows_warn_and_train_shorter(tmp_path: Path) -> None:
     seqs, ys = dna_rows(10)
     cfg = {k: v for k, v in TINY.items() if k != "train"}
@@ -98,6 +100,7 @@ def test_few_rows_warn_and_train_shorter(tmp_path: Path) -> None:
     assert m.history["steps"] == 400  # 40 steps per row (train.steps_per_row), not 5,000
 
 
+@pytest.mark.slow
 def test_baselines_fit_and_propose_but_cannot_be_saved(tmp_path: Path) -> None:
     seqs, ys = dna_rows(60)
     m = n2ce_bbo.fit((seqs, ys), method="grad", config={"regressor": {"epochs": 2}, "n_steps": 20, "n_starts": 32},

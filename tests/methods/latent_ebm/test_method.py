@@ -16,6 +16,8 @@ from n2ce_bbo.methods.registry import get_method, make_method
 from n2ce_bbo.methods.selection import RowSet
 from n2ce_bbo.tasks.base import OfflineData
 
+pytestmark = pytest.mark.slow  # trains models end to end: `make test`, not the fast lane
+
 # Tiny surrogate and sampler settings: the goal is the plumbing, not the optimum.
 TINY: dict[str, Any] = {
     "model": {"latent_dim": 4},
