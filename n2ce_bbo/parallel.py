@@ -26,6 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar
@@ -98,8 +102,6 @@ def ray_init(address: str | None = None, num_cpus: int | None = None) -> None:
 
 def ray_shutdown() -> None:
     """Disconnect from Ray (and stop a local Ray this process started); a no-op when Ray is not running."""
-    import sys
-
     if "ray" not in sys.modules:
         return
     import ray
@@ -115,9 +117,6 @@ def _format_exc(exc: BaseException) -> str:
 @contextlib.contextmanager
 def _alarm(timeout_s: float | None) -> Iterator[None]:
     """Raise ``TimeoutError`` in this thread after ``timeout_s`` seconds (main thread on Unix only; else a no-op)."""
-    import signal
-    import threading
-
     usable = (
         timeout_s is not None and timeout_s > 0 and hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
@@ -186,8 +185,6 @@ def _iter_ray(
     return_exceptions: bool,
     timeout_s: float | None,
 ) -> Iterator[tuple[int, Any]]:
-    import time
-
     import ray
 
     ray_init(address)

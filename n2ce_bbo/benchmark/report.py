@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -176,8 +177,6 @@ def _paired_lines(paired: list[dict[str, Any]], task: str) -> list[str]:
 
 def _provenance(run_dir: Path) -> list[str]:
     """Markdown lines naming every command that wrote this run folder, with its machine and start time."""
-    import json
-
     try:
         runs = json.loads((run_dir / "manifest.json").read_text()).get("runs", [])
     except (OSError, ValueError, AttributeError):

@@ -9,6 +9,7 @@ directions (the raw axes when there are two features).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +143,6 @@ def write_report_figure(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
