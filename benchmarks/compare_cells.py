@@ -1,5 +1,9 @@
-"""Compare the cells of two benchmark run folders: scores and the method's info, timing keys aside."""
-import json, sys
+"""Compare the cells of two benchmark run folders: scores and the method's info, timing keys aside.
+
+    python benchmarks/compare_cells.py RUN_BEFORE RUN_AFTER      # prints a markdown table; exit 1 when any differs
+"""
+import json
+import sys
 from pathlib import Path
 
 TIMING = {"propose_s", "seconds", "fit_s"}
@@ -32,3 +36,4 @@ print("|---|---|---|---|---|")
 for r in rows:
     print("| " + " | ".join(r) + " |")
 print(f"\nall identical: {same_all}")
+sys.exit(0 if same_all else 1)
