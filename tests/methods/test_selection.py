@@ -184,3 +184,14 @@ def test_taken_designs_are_never_returned_and_count_for_the_spacing() -> None:
     pts = np.array([[0.0, 0.0], [0.05, 0.0], [1.0, 1.0]], dtype=np.float32)
     top, _ = select_top(pts, np.array([3.0, 2.0, 1.0]), 1, taken=pts[:1], min_distance=0.1)
     assert top.tolist() == [[1.0, 1.0]]
+
+
+@pytest.mark.parametrize("n, k", [(10, 3), (200_000, 0), (200_000, 1), (200_000, 64), (200_000, 512),
+                                  (300_000, 100_000)])
+def test_top_indices_equals_a_stable_sort_with_ties(n: int, k: int) -> None:
+    rng = np.random.default_rng(n + k)
+    tied = rng.integers(0, 50, size=n).astype(np.float64)  # many ties at every cut
+    tied[rng.integers(0, n, size=5)] = -np.inf
+    smooth = rng.normal(size=n)
+    for y in (tied, smooth):
+        np.testing.assert_array_equal(top_indices(y, k), np.argsort(-y, kind="stable")[:k])

@@ -107,7 +107,8 @@ def select_portfolio(pool: CandidatePool, data: OfflineData, cfg: ProposeConfig,
         return select_top(pool.x, pool.scores, n, exclude=exclude, taken=taken,
                           min_hamming=cfg.min_hamming if data.is_discrete else 1,
                           min_distance=0.0 if data.is_discrete else cfg.min_distance,
-                          distance_scale=1.0 if data.is_discrete else box_diagonal(data.bounds, data.x))
+                          distance_scale=1.0 if data.is_discrete else box_diagonal(data.bounds, data.x),
+                          distinct=True)  # the pool holds each design once
 
     n_explore = min(budget, int(round(cfg.explore_fraction * budget)))
     x_main, s_main = best(budget - n_explore) if budget > n_explore else (pool.x[:0], pool.scores[:0])
