@@ -7,11 +7,12 @@ scores (evaluation only). On ``TFBind8-Exact-v0``, whose 65,536 designs can all 
 reports the *ranking ceiling*: the oracle scores of the surrogate's own top 128 among every design outside
 the training rows, for each ``--score-weights`` w (score = h(μ(x)) + w·f_α(μ(x))).
 
-Prints one JSON line per (seed, variant).
+Prints one JSON line per (seed, variant). Seeds below 100 are refused: the evaluation seeds 0-7 only report
+(docs/protocol.md), and a probe that chooses settings must never see them.
 
 Usage:
     N2CE_BBO_DATA_DIR=/path/to/data .venv/bin/python benchmarks/proposer_probe.py TFBind8-Exact-v0 \
-        --seeds 0 1 --variants variants.yaml [--method n2ce] [--config '{train: {epochs: 60}}'] \
+        --seeds 100 101 --variants variants.yaml [--method n2ce] [--config '{train: {epochs: 60}}'] \
         [--task-kwargs '{max_samples: 10000}'] [--score-weights 0 0.1]
 """
 
@@ -33,6 +34,7 @@ from n2ce_bbo.config import deep_merge, from_dict, load_yaml, to_dict  # noqa: E
 from n2ce_bbo.methods.latent_ebm import ProposeConfig  # noqa: E402
 from n2ce_bbo.methods.registry import make_method  # noqa: E402
 from n2ce_bbo.methods.selection import RowSet  # noqa: E402
+from n2ce_bbo.tasks.dev import MIN_DEV_SEED  # noqa: E402
 from n2ce_bbo.workflow.data import load_data  # noqa: E402
 
 
@@ -50,7 +52,8 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("task")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[MIN_DEV_SEED],
+                    help=f"development seeds (>= {MIN_DEV_SEED}; the reported seeds 0-7 are refused)")
     ap.add_argument("--variants", required=True, help="YAML file: name -> propose overrides")
     ap.add_argument("--method", default="n2ce")
     ap.add_argument("--config", default="{}", help="method config overrides (YAML mapping)")
@@ -58,6 +61,9 @@ def main() -> None:
     ap.add_argument("--score-weights", type=float, nargs="*", default=[0.0, 0.1])
     ap.add_argument("--data-dir", default=os.environ.get("N2CE_BBO_DATA_DIR"))
     args = ap.parse_args()
+    reported = [s for s in args.seeds if s < MIN_DEV_SEED]
+    if reported:
+        ap.error(f"seeds {reported} are below {MIN_DEV_SEED}: probes choose settings on development seeds only.")
     variants = load_yaml(args.variants)
     for seed in args.seeds:
         # a task drawn per run (TFBind10's subset) is drawn with this seed, as in the benchmark
