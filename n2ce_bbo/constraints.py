@@ -1,9 +1,11 @@
-"""Constraints every proposal must honour: fixed sequence positions, excluded designs, bounds on features.
+"""Constraints every proposal must honour: fixed sequence positions, excluded designs, bounds on features, a
+mutation budget (at most K substitutions from a parent; :mod:`n2ce_bbo.mutations`).
 
 A :class:`Constraints` offers two pure operations on a batch of candidate designs:
 
-* :meth:`Constraints.project` moves each candidate to the nearest design that satisfies the *fixed* and
-  *bounds* constraints (tokens: fixed positions set; continuous: clipped into the bounds);
+* :meth:`Constraints.project` moves each candidate to the nearest design that satisfies the *fixed*, *bounds*
+  and *mutation budget* constraints (tokens: fixed positions set, then mutations beyond the budget reverted to the
+  nearest parent's letters; continuous: clipped into the bounds);
 * :meth:`Constraints.allowed` says which candidates satisfy every constraint, exclusions included.
 
 Proposers project their candidates, keep the allowed ones, and select from those, so no proposal can break
@@ -21,8 +23,10 @@ import numpy as np
 
 from n2ce_bbo.errors import InvalidDataError, NoFeasibleDesignError
 from n2ce_bbo.io.dataset import read_designs
+from n2ce_bbo.io.fasta import is_fasta, read_fasta_records
 from n2ce_bbo.io.schema import DesignSchema
 from n2ce_bbo.io.tables import read_table
+from n2ce_bbo.mutations import MutationBudget, build_budget
 
 
 @dataclass(frozen=True)
@@ -34,18 +38,20 @@ class Constraints:
         excluded: ``[m, L]`` / ``[m, d]`` designs never to propose (for example those already tested).
         lower: continuous designs: ``[d]`` lower bounds (``-inf`` where unbounded), in the data's units.
         upper: continuous designs: ``[d]`` upper bounds (``+inf`` where unbounded).
+        mutations: token designs: at most K substitutions from the nearest parent (``--max-mutations``).
     """
 
     fixed: Mapping[int, int] = field(default_factory=dict)
     excluded: np.ndarray | None = None
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
+    mutations: MutationBudget | None = None
 
     @property
     def is_empty(self) -> bool:
         """No constraint at all."""
         return not self.fixed and (self.excluded is None or not len(self.excluded)) and \
-            self.lower is None and self.upper is None
+            self.lower is None and self.upper is None and self.mutations is None
 
     def check(self, *, is_discrete: bool, dim: int, num_classes: int | None) -> None:
         """Check the constraints fit a design space.
@@ -75,13 +81,20 @@ class Constraints:
             raise InvalidDataError(f"feature {j}: lower bound {self.lower[j]:g} exceeds upper bound {self.upper[j]:g}.")
         if self.excluded is not None and len(self.excluded) and np.asarray(self.excluded).shape[1:] != (dim,):
             raise InvalidDataError(f"excluded designs must have {dim} values each, got shape {np.asarray(self.excluded).shape}.")
+        if self.mutations is not None:
+            if not is_discrete:
+                raise InvalidDataError("a mutation budget (--max-mutations) applies to sequence / token designs.")
+            self.mutations.check(dim, num_classes)
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        """Candidates ``[n, ...]`` moved onto the fixed positions / into the bounds (a copy; same dtype)."""
+        """Candidates ``[n, ...]`` moved onto the fixed positions and the mutation budget (fixed positions kept) /
+        into the bounds (a copy; same dtype)."""
         x = np.array(x, copy=True)
         if self.fixed and x.size:
             pos = np.fromiter(self.fixed.keys(), dtype=np.int64)
             x[:, pos] = np.fromiter(self.fixed.values(), dtype=np.int64).astype(x.dtype)
+        if self.mutations is not None and x.size:
+            x = self.mutations.project(x, keep=list(self.fixed))
         if self.lower is not None or self.upper is not None:
             lo = -np.inf if self.lower is None else np.asarray(self.lower)
             hi = np.inf if self.upper is None else np.asarray(self.upper)
@@ -94,6 +107,8 @@ class Constraints:
         if not x.shape[0]:
             return np.ones(0, dtype=bool)
         ok = self._holds_fixed(x)
+        if self.mutations is not None:
+            ok &= self.mutations.allowed(x)
         if self.lower is not None:
             ok &= (x >= np.asarray(self.lower, dtype=x.dtype)).all(axis=1)
         if self.upper is not None:
@@ -112,6 +127,13 @@ class Constraints:
         Raises:
             NoFeasibleDesignError: naming the constraints and the reason.
         """
+        budget = self.mutations
+        if budget is not None and budget.fixed_cost(dict(self.fixed)) > budget.max_mutations:
+            raise self.no_design_error(schema, f"the fixed positions differ from every parent at more than "
+                                               f"{budget.max_mutations} positions")
+        if budget is not None and budget.max_mutations == 0 and not self.allowed(budget.parents).any():
+            raise self.no_design_error(schema, "with --max-mutations 0 only the parents themselves are allowed, and "
+                                               "none of them holds the fixed positions or each is excluded")
         if self.excluded is None or not len(self.excluded):
             return
         if schema.is_discrete:
@@ -144,7 +166,8 @@ class Constraints:
         why = reason or "every candidate the method found broke them"
         return NoFeasibleDesignError(
             f"no design satisfies the constraints ({'; '.join(self.describe(schema))}): {why}. Nothing was proposed; "
-            "loosen them (fewer --fix positions, a shorter --exclude table, wider --lower/--upper bounds)."
+            "loosen them (fewer --fix positions, a shorter --exclude table, wider --lower/--upper bounds, a larger "
+            "--max-mutations)."
         )
 
     def describe(self, schema: DesignSchema | None = None) -> list[str]:
@@ -169,6 +192,8 @@ class Constraints:
                 if np.isfinite(lo) or np.isfinite(hi):
                     parts.append(f"{lo:g} <= {names[j] if names else f'x{j}'} <= {hi:g}")
             out.append("bounds " + ", ".join(parts))
+        if self.mutations is not None:
+            out.append(self.mutations.describe(schema))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -178,6 +203,7 @@ class Constraints:
             "n_excluded": 0 if self.excluded is None else len(self.excluded),
             "lower": None if self.lower is None else [float(v) if np.isfinite(v) else None for v in self.lower],
             "upper": None if self.upper is None else [float(v) if np.isfinite(v) else None for v in self.upper],
+            "mutations": None if self.mutations is None else self.mutations.to_json(),
         }
 
 
@@ -294,17 +320,24 @@ def build_constraints(
     upper: Sequence[str] | np.ndarray | None = None,
     bounds_file: str | Path | None = None,
     header: bool | None = None,
+    parents: Sequence[str] | np.ndarray | None = None,
+    parents_file: str | Path | None = None,
+    max_mutations: int | None = None,
 ) -> Constraints:
     """Constraints from user options, checked against ``schema``.
 
     Args:
         schema: the designs' schema.
         fix: ``POSITION=LETTER`` items (sequences) or ``POSITION=ID`` (tokens).
-        exclude: a table file of designs never to propose (same columns as the data; the score is optional),
+        exclude: a table file of designs never to propose (same columns as the data; the score is optional), a
+            FASTA file of them,
             or the designs themselves (strings for sequences, or an array).
         lower, upper: ``--lower``/``--upper`` items (see :func:`parse_bounds`) or ``[d]`` arrays.
         bounds_file: a ``feature,lower,upper`` CSV (combined with ``lower``/``upper``: the tighter bound wins).
         header: whether the exclude file has a header line (``None``: detect).
+        parents, parents_file, max_mutations: a mutation budget: at most ``max_mutations`` substitutions from the
+            nearest parent; parents as strings (or ``[P, L]`` token ids) and/or a FASTA file or one-column table
+            (see :func:`n2ce_bbo.mutations.build_budget`).
 
     Raises:
         InvalidDataError: any malformed option (see the parsers).
@@ -317,7 +350,8 @@ def build_constraints(
         lo = flo if lo is None else np.maximum(lo, flo)
         hi = fhi if hi is None else np.minimum(hi, fhi)
     excluded = _excluded(exclude, schema, header)
-    cons = Constraints(fixed, excluded, lo, hi)
+    budget = build_budget(schema, parents=parents, parents_file=parents_file, max_mutations=max_mutations)
+    cons = Constraints(fixed, excluded, lo, hi, budget)
     cons.check(is_discrete=schema.is_discrete, dim=schema.dim, num_classes=schema.vocabulary)
     return cons
 
@@ -336,6 +370,10 @@ def _bound_values(v: Sequence[str] | np.ndarray | None, schema: DesignSchema, wh
 def _excluded(exclude: Any, schema: DesignSchema, header: bool | None) -> np.ndarray | None:
     if exclude is None:
         return None
+    if isinstance(exclude, (str, Path)) and is_fasta(exclude) and schema.kind == "sequence":
+        records = read_fasta_records(exclude)
+        return schema.alphabet.encode([r.sequence for r in records], column="excluded designs",  # type: ignore[union-attr]
+                                      rows=[r.label for r in records], source=Path(exclude).name)
     if isinstance(exclude, (str, Path)):
         x, _ = read_designs(exclude, schema, header=header)
         return x

@@ -73,3 +73,11 @@ def test_build_constraints_from_files(tmp_path: Path) -> None:
     (tmp_path / "short.csv").write_text("sequence\nGCG\nGGG\n")
     with pytest.raises(InvalidDataError, match="length 3, but these designs have length 4"):
         build_constraints(DNA4, exclude=tmp_path / "short.csv")
+
+
+def test_exclude_and_budget_from_fasta_files(tmp_path: Path) -> None:
+    (tmp_path / "tested.fa").write_text(">t1\nACGT\n>t2\nGGGG\n")
+    c = build_constraints(DNA4, exclude=tmp_path / "tested.fa", parents=["ACGT"], max_mutations=1)
+    assert c.excluded is not None and c.excluded.tolist() == [[0, 1, 2, 3], [2, 2, 2, 2]]
+    assert c.allowed(np.array([[0, 1, 2, 3], [0, 1, 2, 2], [0, 0, 0, 3]])).tolist() == [False, True, False]
+    assert c.describe(DNA4) == ["2 excluded designs", "at most 1 mutation (substitutions) from the parent ACGT"]

@@ -50,7 +50,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(0, "foundation", ("n2ce_bbo.errors", "n2ce_bbo.config", "n2ce_bbo.registry", "n2ce_bbo.utils",
                             "n2ce_bbo.provenance")),
     Layer(1, "data and maths", ("n2ce_bbo.io", "n2ce_bbo.tasks", "n2ce_bbo.losses", "n2ce_bbo.samplers",
-                                "n2ce_bbo.constraints", "n2ce_bbo.parallel")),
+                                "n2ce_bbo.constraints", "n2ce_bbo.mutations", "n2ce_bbo.parallel")),
     Layer(2, "networks", ("n2ce_bbo.models",)),
     Layer(3, "training", ("n2ce_bbo.training",)),
     Layer(4, "methods", ("n2ce_bbo.methods",)),

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from n2ce_bbo.errors import DataNotFoundError, DataWarning, InvalidDataError
+from n2ce_bbo.errors import DataWarning, InvalidDataError
 from n2ce_bbo.io.alphabets import Alphabet, infer_alphabet, parse_alphabet
+from n2ce_bbo.io.lengths import one_length, one_length_table
+from n2ce_bbo.io.numeric import as_designs, load_npy, read_scores
 from n2ce_bbo.io.schema import (
     DesignSchema,
     continuous_schema,
@@ -85,6 +87,7 @@ def read_training_table(
     alphabet: str | Alphabet | None = None,
     header: bool | None = None,
     sep: str | None = None,
+    length: int | None = None,
 ) -> DesignData:
     """Designs and scores from one table (CSV, TSV or Parquet), one design per row.
 
@@ -98,6 +101,8 @@ def read_training_table(
         header: ``True``/``False`` says whether the first line is a header; ``None`` detects it (see
             :mod:`n2ce_bbo.io.tables`).
         sep: the delimiter of a text table (``None``: detected; see :func:`~n2ce_bbo.io.tables.read_table`).
+        length: sequences: keep only the rows of this length (``None``: all must share one length; see
+            :func:`~n2ce_bbo.io.lengths.one_length`).
 
     Raises:
         DataNotFoundError: the file does not exist.
@@ -108,6 +113,12 @@ def read_training_table(
     names = [str(target)] + [str(f) for f in features or []] + ([str(design_column)] if design_column is not None else [])
     table = read_table(path, header=header, names=names, sep=sep)
     jt = table.column_index(target, "target column")
+    notes: list[str] = []
+    if design_column is not None:
+        table, _, note = one_length_table(table, table.column_index(design_column, "design column"), length)
+        notes += [note] if note else []
+    elif length is not None:
+        raise InvalidDataError("--length keeps the sequences of one length; it needs --design-column.")
     y = _check_scores(table.numbers(jt, "target column", allow_missing=True), table.labels, table.name,
                       table.column_name(jt))
     target_name = table.column_name(jt) if table.header is not None else "y"
@@ -137,7 +148,7 @@ def read_training_table(
         if table.header is None:
             schema = replace(schema, positions=tuple(cols))
     _check_rows(table.n_rows, table.name)
-    return DesignData(x, y, schema, table.name, list(table.labels), table.n_rows)
+    return DesignData(x, y, schema, table.name, list(table.labels), table.n_rows, notes)
 
 
 def _alphabet(spec: str | Alphabet | None, cells: Sequence[str], column: str) -> Alphabet:
@@ -180,12 +191,14 @@ def read_xy_files(
     alphabet: str | Alphabet | None = None,
     header: bool | None = None,
     sep: str | None = None,
+    length: int | None = None,
 ) -> DesignData:
     """Designs and scores from two files (``--x FILE --y FILE``), ``.csv`` or ``.npy`` (read without pickle).
 
     ``x``: numbers ``[n, d]``, token ids ``[n, L]`` with ``num_classes``, or one column of sequence strings with
     ``alphabet``. A CSV header line keeps its column names (``header`` says whether ``x`` has one; ``y``'s is
     always detected). ``y``: one score per row. ``sep``: the delimiter of both CSV files (``None``: detected).
+    ``length``: sequences of several lengths keep only this one (see :func:`~n2ce_bbo.io.lengths.one_length`).
 
     Raises:
         DataNotFoundError: a file does not exist.
@@ -194,9 +207,10 @@ def read_xy_files(
     xp, yp = Path(x_path), Path(y_path)
     if alphabet is not None and num_classes is not None:
         raise InvalidDataError("give --alphabet (sequence strings) or --num-classes (token ids), not both.")
-    y, y_labels, target = _read_scores(yp, sep)
+    y, y_labels, target = read_scores(yp, sep)
+    notes: list[str] = []
     if xp.suffix.lower() == ".npy":
-        x = _load_npy(xp, "--x")
+        x = load_npy(xp, "--x")
         if x.ndim == 1:
             x = x.reshape(-1, 1)
         if x.ndim != 2:
@@ -206,7 +220,7 @@ def read_xy_files(
             continuous_schema(x.shape[1], target=target)
         if alphabet is not None:
             raise InvalidDataError(f"{xp.name}: --alphabet reads sequence strings from a CSV file, not from .npy.")
-        x = _as_designs(x, schema, xp.name)
+        x = as_designs(x, schema, xp.name)
     else:
         table = read_table(xp, header=header, sep=sep)
         labels = list(table.labels)
@@ -215,6 +229,10 @@ def read_xy_files(
             if table.width != 1:
                 raise InvalidDataError(f"{xp.name}: sequence designs must be one column of strings, "
                                        f"found {table.width} columns{table.sep_note()}.")
+            if length is not None:  # rows are dropped from both files
+                _same_count(table.n_rows, y.shape[0], xp, yp)
+            table, keep, note = one_length_table(table, 0, length)
+            y, y_labels, notes = y[keep], [y_labels[i] for i in keep], [note] if note else []
             alpha = _table_alphabet(alphabet, table, 0)
             x = encode_column(alpha, table, 0)
             schema = sequence_schema(alpha, x.shape[1], table.header[0] if table.header else "sequence", target)
@@ -225,54 +243,17 @@ def read_xy_files(
             else:
                 schema = continuous_schema(table.width, names, target)
             x = schema.designs_from_table(table, list(range(table.width)))
-    if x.shape[0] != y.shape[0]:
-        raise InvalidDataError(f"{xp.name} holds {x.shape[0]} designs but {yp.name} holds {y.shape[0]} scores.")
+    if length is not None and schema.kind != "sequence":
+        raise InvalidDataError("--length keeps the sequences of one length; --x holds no sequence strings.")
+    _same_count(x.shape[0], y.shape[0], xp, yp)
     _check_scores(y, y_labels, yp.name, target)
     _check_rows(x.shape[0], xp.name)
-    return DesignData(x, y, schema, xp.name, labels, x.shape[0])
+    return DesignData(x, y, schema, xp.name, labels, x.shape[0], notes)
 
 
-def _read_scores(yp: Path, sep: str | None) -> tuple[np.ndarray, list[str], str]:
-    if yp.suffix.lower() == ".npy":
-        y = _load_npy(yp, "--y").astype(np.float64)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise InvalidDataError(f"{yp.name}: scores must be one per design ([n] or [n, 1]), got shape {y.shape}.")
-        return y, [f"row {i + 1}" for i in range(y.shape[0])], "y"
-    table = read_table(yp, sep=sep)  # one numeric column: its header (if any) is always detected
-    if table.width != 1:
-        raise InvalidDataError(f"{yp.name}: scores must be one column, found {table.width}{table.sep_note()}.")
-    return table.numbers(0, "score column", allow_missing=True), list(table.labels), \
-        (table.header[0] if table.header else "y")
-
-
-def _load_npy(p: Path, what: str) -> np.ndarray:
-    if not p.is_file():
-        raise DataNotFoundError(f"{what} file {str(p)!r} does not exist.")
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        raise InvalidDataError(f"{what} file {p.name!r} is not a plain numeric .npy array: {exc}") from exc
-    if not np.issubdtype(arr.dtype, np.number):
-        raise InvalidDataError(f"{what} file {p.name!r} holds {arr.dtype} values, not numbers.")
-    return arr
-
-
-def _as_designs(x: np.ndarray, schema: DesignSchema, where: str) -> np.ndarray:
-    if schema.kind == "continuous":
-        x = np.asarray(x, dtype=np.float32)
-        if not np.isfinite(x).all():
-            r, c = (int(v) for v in np.argwhere(~np.isfinite(x))[0])
-            raise InvalidDataError(f"{where}: row {r + 1}, column {c}: the design value is NaN or infinite.")
-        return x
-    xf = np.asarray(x, dtype=np.float64)
-    bad = ~np.isfinite(xf) | (xf != np.round(xf)) | (xf < 0) | (xf >= int(schema.num_classes or 0))
-    if bad.any():
-        r, c = (int(v) for v in np.argwhere(bad)[0])
-        raise InvalidDataError(f"{where}: row {r + 1}, column {c}: {xf[r, c]:g} is not a token id in "
-                               f"0..{int(schema.num_classes or 0) - 1}.")
-    return xf.astype(np.int64)
+def _same_count(n_x: int, n_y: int, xp: Path, yp: Path) -> None:
+    if n_x != n_y:
+        raise InvalidDataError(f"{xp.name} holds {n_x} designs but {yp.name} holds {n_y} scores.")
 
 
 def from_arrays(
@@ -284,6 +265,7 @@ def from_arrays(
     feature_names: Sequence[str] | None = None,
     target: str = "y",
     design_column: str = "sequence",
+    length: int | None = None,
 ) -> DesignData:
     """Designs and scores from Python objects.
 
@@ -296,19 +278,26 @@ def from_arrays(
         feature_names: names of continuous / token columns (default ``x0 ...``).
         target: the score's name.
         design_column: the name of the sequence column in outputs.
+        length: string designs of several lengths keep only this one (see :func:`~n2ce_bbo.io.lengths.one_length`).
 
     Raises:
         InvalidDataError: malformed arrays, NaN scores, unequal lengths, letters outside the alphabet.
     """
     yv = np.asarray(y, dtype=np.float64).reshape(-1)
     seqs = _as_strings(x)
+    notes: list[str] = []
     if seqs is not None:
+        if len(seqs) != yv.shape[0]:
+            raise InvalidDataError(f"{len(seqs)} designs but {yv.shape[0]} scores.")
+        keep, note = one_length(seqs, [f"row {i + 1}" for i in range(len(seqs))], source="designs",
+                                column=design_column, length=length)
+        seqs, yv, notes = [seqs[i] for i in keep], yv[keep], [note] if note else []
         alpha = _alphabet(alphabet, seqs, design_column)
         xa = alpha.encode(seqs, column=design_column)
         schema = sequence_schema(alpha, xa.shape[1], design_column, target)
     else:
-        if alphabet is not None:
-            raise InvalidDataError("alphabet is for designs given as strings.")
+        if alphabet is not None or length is not None:
+            raise InvalidDataError("alphabet and length are for designs given as strings.")
         xa = np.asarray(x)
         if xa.ndim == 1:
             xa = xa.reshape(-1, 1)
@@ -317,13 +306,13 @@ def from_arrays(
                                    f"of shape {xa.shape}.")
         schema = token_schema(xa.shape[1], num_classes, feature_names, target) if num_classes is not None else \
             continuous_schema(xa.shape[1], feature_names, target)
-        xa = _as_designs(xa, schema, "designs")
+        xa = as_designs(xa, schema, "designs")
     labels = [f"row {i + 1}" for i in range(xa.shape[0])]
     if xa.shape[0] != yv.shape[0]:
         raise InvalidDataError(f"{xa.shape[0]} designs but {yv.shape[0]} scores.")
     _check_scores(yv, labels, "scores", target)
     _check_rows(xa.shape[0], "designs")
-    return DesignData(xa, yv, schema, "arrays", labels, xa.shape[0])
+    return DesignData(xa, yv, schema, "arrays", labels, xa.shape[0], notes)
 
 
 def _as_strings(x: object) -> list[str] | None:

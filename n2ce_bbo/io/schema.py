@@ -190,7 +190,7 @@ def encode_column(alphabet: Alphabet, table: Table, j: int) -> np.ndarray:
     try:
         return alphabet.encode(table.cells(j), column=table.column_name(j), rows=table.labels, source=table.name)
     except InvalidDataError as exc:
-        raise _with_header_hint(exc, table) from None
+        raise with_header_hint(exc, table) from None
 
 
 def infer_column_alphabet(table: Table, j: int) -> Alphabet:
@@ -203,10 +203,10 @@ def infer_column_alphabet(table: Table, j: int) -> Alphabet:
     try:
         return infer_alphabet(table.cells(j), column=table.column_name(j), rows=table.labels, source=table.name)
     except InvalidDataError as exc:
-        raise _with_header_hint(exc, table) from None
+        raise with_header_hint(exc, table) from None
 
 
-def _with_header_hint(exc: InvalidDataError, table: Table) -> InvalidDataError:
+def with_header_hint(exc: InvalidDataError, table: Table) -> InvalidDataError:
     """``exc``, with a ``--header`` hint when it names the first line of a file read without a header."""
     if table.header is None and table.labels and re.search(re.escape(table.labels[0]) + r"\b", str(exc)):
         return InvalidDataError(f"{exc} If {table.labels[0]} is a header, pass --header{table.sep_note()}.")

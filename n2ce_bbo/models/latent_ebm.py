@@ -306,6 +306,40 @@ class LatentEBMSurrogate(nn.Module):
             return empty, empty
         return torch.cat(hs), torch.cat(lps)
 
+    @torch.no_grad()
+    def heads_and_log_density(self, x: Any, batch_size: int = 4096) -> tuple[Tensor, Tensor]:
+        """Every value head's prediction at the encoding and the prior log-density, from one pass (detached).
+
+        Args:
+            x: designs ``[n, d]`` / tokens ``[n, L]`` in original units.
+            batch_size: rows per forward pass.
+
+        Returns:
+            ``(members [E, n], log_p [n])``: ``members[k] = h_k(μ(x))`` (standardised score units; their mean over
+            ``k`` is :meth:`value`, computed the same way) and ``log p_α(μ(x))`` as in :meth:`value_and_log_density`.
+        """
+        t = self.as_designs(x)
+        ms, lps = [], []
+        for s in range(0, t.shape[0], batch_size):
+            mu, _ = self._encode_tensor(t[s : s + batch_size])
+            ms.append(self.value_members(mu))
+            lps.append(self.log_prior(mu))
+        if not ms:
+            return torch.zeros(len(self.value_heads), 0, device=self.device), torch.zeros(0, device=self.device)
+        return torch.cat(ms, dim=1), torch.cat(lps)
+
+    def predictive_std(self, members: Tensor) -> Tensor:
+        """Predictive std ``sqrt(var_k h_k + σ_y²)`` ``[n]`` (standardised score units) of head predictions
+        ``members [E, n]``: the variance of the equal mixture of the heads' ``N(h_k, σ_y²)`` (spread taken over
+        the ``E`` heads with divisor ``E``; ``σ_y`` alone for one head)."""
+        spread = members.var(dim=0, unbiased=False) if members.shape[0] > 1 else torch.zeros_like(members[0])
+        return (spread + self.y_noise_std**2).sqrt()
+
+    @staticmethod
+    def head_mean(members: Tensor) -> Tensor:
+        """``h`` from head predictions ``members [E, n]``, exactly as :meth:`value` combines them ``[n]``."""
+        return members[0] if members.shape[0] == 1 else members.mean(dim=0)
+
     # ------------------------------------------------------------------ training terms
     def elbo_terms(self, x: Tensor, y_std: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """Minibatch terms of the negative ELBO (each a batch mean; scalar tensors) and the posterior sample.

@@ -17,16 +17,21 @@ import torch
 
 from n2ce_bbo.constraints import Constraints
 from n2ce_bbo.methods.base import ParallelSpec
+from n2ce_bbo.methods.registry import make_method
 from n2ce_bbo.tasks.validation import check_budget
 from n2ce_bbo.workflow.data import TrainingData, load_data
-from n2ce_bbo.workflow.model import FittedModel
+from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
+from n2ce_bbo.workflow.prediction import acquisition_overrides, with_propose_overrides
 from n2ce_bbo.workflow.result import Result, score_with_oracle
 
 
 def propose_for(model: FittedModel, source: TrainingData, budget: int, *, seed: int,
-                constraints: Constraints | None = None, progress: bool = False) -> Result:
-    """``model``'s batch for ``source``'s data, scored by the task's oracle when the source has one."""
-    result = model.propose(budget, seed=seed, constraints=constraints, show_progress=progress)
+                constraints: Constraints | None = None, progress: bool = False, acquisition: str | None = None,
+                ucb_beta: float | None = None) -> Result:
+    """``model``'s batch for ``source``'s data, scored by the task's oracle when the source has one
+    (``acquisition``, ``ucb_beta``: see :meth:`FittedModel.propose`)."""
+    result = model.propose(budget, seed=seed, constraints=constraints, show_progress=progress,
+                           acquisition=acquisition, ucb_beta=ucb_beta)
     result.task_kwargs = dict(source.task_options)
     return score_with_oracle(result, source.task)
 
@@ -45,6 +50,8 @@ def optimize(
     parallel: ParallelSpec | None = None,
     verbose: bool = False,
     progress: bool = False,
+    acquisition: str | None = None,
+    ucb_beta: float | None = None,
 ) -> Result:
     """Fit ``method`` and propose ``budget`` designs for a task (or your own data), in one call.
 
@@ -64,17 +71,40 @@ def optimize(
         parallel: how to spread the proposal work (Ray workers; sequential by default).
         verbose: print the training losses.
         progress: one progress display per phase on stderr.
+        acquisition: what the proposal ranks candidates by: ``"mean"`` (the predicted score; the configured
+            ``propose.acquisition`` when ``None``, ``"mean"`` by default), ``"ucb"`` (mean + ``ucb_beta`` · std) or
+            ``"ei"`` (expected improvement); ``ucb`` / ``ei`` need a latent-EBM method (else ConfigError, before
+            any training).
+        ucb_beta: ``β`` of ``ucb`` (``None``: the configured ``propose.ucb_beta``, 1.0 by default).
 
     Returns:
         A :class:`~n2ce_bbo.workflow.result.Result`; oracle scores and normalised percentiles are filled when the
         task has an oracle.
     """
     budget = check_budget(budget)
+    check_acquisition(method, config, acquisition, ucb_beta)
     source = load_data(task_or_arrays, num_classes=num_classes, data_dir=data_dir, task_kwargs=task_kwargs,
                        run_seed=int(seed))
     model = FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose,
                             show_progress=progress, parallel=parallel)
-    return propose_for(model, source, budget, seed=int(seed), progress=progress)
+    return propose_for(model, source, budget, seed=int(seed), progress=progress, acquisition=acquisition,
+                       ucb_beta=ucb_beta)
+
+
+def check_acquisition(method: str, config: Mapping[str, Any] | None, acquisition: str | None,
+                      ucb_beta: float | None) -> None:
+    """Refuse, before any training, an acquisition ``method`` cannot use (``ucb`` / ``ei`` without a latent-EBM
+    method) or an invalid one.
+
+    Raises:
+        ConfigError: see :func:`~n2ce_bbo.workflow.prediction.acquisition_overrides`.
+    """
+    if acquisition is None and ucb_beta is None:
+        return
+    runner = make_method(method, config, seed=0, device="cpu")
+    overrides = acquisition_overrides(method, is_latent_ebm(runner), None, acquisition, ucb_beta)
+    if overrides:
+        with_propose_overrides(runner, overrides)  # validates the values (e.g. a negative ucb_beta)
 
 
 def fit(
@@ -95,11 +125,15 @@ def fit(
     progress: bool = False,
     parallel: ParallelSpec | None = None,
     data_dir: str | Path | None = None,
+    values: str | Path | None = None,
+    id_column: str | int | None = None,
+    length: int | None = None,
 ) -> FittedModel:
     """Train a method on your data once; then ``model.propose(...)``, ``model.score(...)``, ``model.save(...)``.
 
     Args:
-        data: a table file (``.csv``, ``.tsv``, ``.parquet``) with ``target``; an ``(x, y)`` pair (``x``: numbers
+        data: a table file (``.csv``, ``.tsv``, ``.parquet``) with ``target``; a FASTA file (``.fasta``, ``.fa``,
+            ..., ``.gz``) with ``target=VALUE`` in each header or with ``values``; an ``(x, y)`` pair (``x``: numbers
             ``[n, d]``, token ids ``[n, L]`` with ``num_classes``, or a list of sequence strings); a pair of file
             paths; a :class:`~n2ce_bbo.tasks.base.Task`; or a registered task name.
         target: the score column of a table (name or 0-based index); the score's name for arrays.
@@ -118,12 +152,16 @@ def fit(
         progress: show a progress display on stderr.
         parallel: Ray workers for the proposal chains.
         data_dir: Design-Bench data folder (registered Design-Bench tasks).
+        values: FASTA data: a table of scores keyed by record id (its ``id_column``; default its first column).
+        id_column: the ``values`` table's record-id column.
+        length: sequences of several lengths: keep only those of this length (default: one length is required).
 
     Example:
         >>> model = n2ce_bbo.fit("activity.csv", target="score", design_column="sequence")  # doctest: +SKIP
     """
     source = load_data(data, target, features=features, design_column=design_column, alphabet=alphabet,
-                       header=header, sep=sep, num_classes=num_classes, data_dir=data_dir, run_seed=seed)
+                       header=header, sep=sep, num_classes=num_classes, data_dir=data_dir, run_seed=seed,
+                       values=values, id_column=id_column, length=length)
     return FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose, show_progress=progress,
                            parallel=parallel)
 

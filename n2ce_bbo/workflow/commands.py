@@ -25,10 +25,11 @@ from n2ce_bbo.constraints import Constraints, build_constraints
 from n2ce_bbo.errors import InvalidDataError, OutputError
 from n2ce_bbo.io.schema import DesignSchema
 from n2ce_bbo.methods.base import ParallelSpec
+from n2ce_bbo.methods.latent_ebm.uncertainty import ACQUISITIONS, calibration_line
 from n2ce_bbo.methods.registry import make_method
 from n2ce_bbo.tasks.validation import check_budget
 from n2ce_bbo.utils import ensure_writable_dir
-from n2ce_bbo.workflow.api import propose_for
+from n2ce_bbo.workflow.api import check_acquisition, propose_for
 from n2ce_bbo.workflow.data import TrainingData, load_data
 from n2ce_bbo.workflow.folder import MANIFEST
 from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
@@ -47,8 +48,16 @@ def add_data_args(p: argparse.ArgumentParser, *, allow_task: bool = True) -> Non
         g.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="an option of the task, repeatable (e.g. max_samples=10000); TFBind10's subset is drawn "
                             "with --seed unless seed=N is given")
-    g.add_argument("--data", default=None, help="one table (.csv, .tsv, .parquet): designs and scores, one row each")
-    g.add_argument("--target", default=None, help="the score column of --data (name, or 0-based index); higher is better")
+    g.add_argument("--data", default=None, help="one table (.csv, .tsv, .parquet): designs and scores, one row each; "
+                   "or a FASTA file (.fasta .fa .faa .fna .fas, also .gz): one record a design, its score in the "
+                   "header (>v17 activity=1.25) or in --values")
+    g.add_argument("--target", default=None, help="the score column of --data (name, or 0-based index); higher is "
+                   "better; FASTA: the header key (activity in >v17 activity=1.25) or the --values column")
+    g.add_argument("--values", default=None, metavar="FILE", help="FASTA --data: a table of scores keyed by record "
+                   "id (column --id-column, scores in column --target)")
+    g.add_argument("--id-column", default=None, help="the record-id column of --values (default: its first column)")
+    g.add_argument("--length", type=int, default=None, metavar="N", help="sequences of several lengths: keep only "
+                   "those of length N (the others are dropped, and counted); default: one length is required")
     g.add_argument("--features", default=None, help="continuous design columns of --data, comma-separated "
                    "(default: every column but the target)")
     g.add_argument("--design-column", default=None, help="the column of sequence strings (designs are sequences)")
@@ -87,6 +96,16 @@ def add_device_args(p: argparse.ArgumentParser) -> None:
                    "no progress display); the summary still goes to stdout")
 
 
+def add_acquisition_args(p: argparse.ArgumentParser) -> None:
+    """``--acquisition`` and ``--ucb-beta``: what the proposal ranks candidates by (``propose.acquisition``)."""
+    p.add_argument("--acquisition", choices=ACQUISITIONS, default=None,
+                   help="rank candidates by the predicted score (mean, the default: exploit near the data), mean + "
+                        "beta * std (ucb) or the expected improvement over the best training score (ei): explore "
+                        "when a round can afford misses; ucb and ei need a latent-EBM method")
+    p.add_argument("--ucb-beta", type=float, default=None, metavar="BETA",
+                   help="beta of --acquisition ucb, in predictive standard deviations (default 1.0)")
+
+
 def add_constraint_args(p: argparse.ArgumentParser) -> None:
     """``--budget`` and the constraints every proposal honours."""
     p.add_argument("--budget", type=int, default=128, help="number of designs to propose (default 128)")
@@ -99,6 +118,12 @@ def add_constraint_args(p: argparse.ArgumentParser) -> None:
                    "comma-separated (empty: none), or NAME=VALUE; repeatable")
     g.add_argument("--upper", action="append", default=[], help="continuous: upper bounds, as --lower")
     g.add_argument("--bounds", default=None, metavar="FILE", help="continuous: a CSV with columns feature,lower,upper")
+    g.add_argument("--parent", action="append", default=[], metavar="SEQ",
+                   help="sequences: a parent of the mutation budget (--max-mutations); repeatable")
+    g.add_argument("--parents", default=None, metavar="FILE",
+                   help="parents of the mutation budget: a FASTA file, or a table of one column of sequences")
+    g.add_argument("--max-mutations", type=int, default=None, metavar="K",
+                   help="every proposal lies within K substitutions of at least one parent (--parent / --parents)")
 
 
 # ---------------------------------------------------------------------------- shared steps
@@ -128,15 +153,19 @@ def load_cli_data(args: argparse.Namespace) -> TrainingData:
             raise InvalidDataError("--data needs --target: the column holding the score.")
         features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
         return load_data(Path(args.data), args.target, features=features, design_column=args.design_column,
-                         alphabet=args.alphabet, header=args.header, sep=args.sep)
-    for opt, val in (("--target", args.target), ("--features", args.features), ("--design-column", args.design_column)):
+                         alphabet=args.alphabet, header=args.header, sep=args.sep, values=args.values,
+                         id_column=args.id_column, length=args.length)
+    for opt, val in (("--target", args.target), ("--features", args.features), ("--design-column", args.design_column),
+                     ("--values", args.values), ("--id-column", args.id_column)):
         if val is not None:
             raise InvalidDataError(f"{opt} applies to --data (one table).")
     if args.x is not None:
         if args.y is None:
             raise InvalidDataError("--x needs --y: a file with one score per design.")
         return load_data((Path(args.x), Path(args.y)), num_classes=args.num_classes, alphabet=args.alphabet,
-                         header=args.header, sep=args.sep)
+                         header=args.header, sep=args.sep, length=args.length)
+    if args.length is not None:
+        raise InvalidDataError("--length keeps the sequences of one length of --data or --x; a --task has none.")
     if args.sep is not None:
         raise InvalidDataError("--sep is the delimiter of --data or --x/--y files; a --task has none.")
     return load_data(str(task_name), data_dir=args.data_dir, task_kwargs=parse_overrides(task_args),
@@ -145,7 +174,8 @@ def load_cli_data(args: argparse.Namespace) -> TrainingData:
 
 def _constraints(args: argparse.Namespace, schema: DesignSchema) -> Constraints:
     return build_constraints(schema, fix=args.fix, exclude=args.exclude, lower=args.lower or None,
-                             upper=args.upper or None, bounds_file=args.bounds, header=None)
+                             upper=args.upper or None, bounds_file=args.bounds, header=None,
+                             parents=args.parent or None, parents_file=args.parents, max_mutations=args.max_mutations)
 
 
 def _parallel(args: argparse.Namespace) -> ParallelSpec:
@@ -188,12 +218,14 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     constraints = _constraints(args, source.data.schema)
     constraints.require_feasible(source.data.schema)  # before any training
     budget = check_budget(args.budget, "--budget")
+    check_acquisition(args.method, config, args.acquisition, args.ucb_beta)  # before any training
     with _output_folder(args.out) as out:  # checked before any training
         _say(args, f"n2ce-bbo: {source.name}: {source.data.n} rows, {source.data.schema.describe()} | method "
                    f"{args.method} | budget {budget} | seed {args.seed}")
         model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
                                 show_progress=not args.quiet, parallel=_parallel(args))
-        result = propose_for(model, source, budget, seed=args.seed, constraints=constraints, progress=not args.quiet)
+        result = propose_for(model, source, budget, seed=args.seed, constraints=constraints, progress=not args.quiet,
+                             acquisition=args.acquisition, ucb_beta=args.ucb_beta)
         result.save(out)
     saved = "model/"
     if model.is_latent_ebm:
@@ -201,6 +233,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     else:
         saved = ""
     print(result.summary())
+    if model.is_latent_ebm:
+        print(calibration_line(model.calibration))
     print(_wrote(out, ["designs.csv", "designs.npz", "result.json", "report.png", "train_log.csv", saved]))
     if not saved:
         print(f"(the model is not saved: only the latent-EBM methods can be; {args.method!r} is not one)")
@@ -224,7 +258,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
           f"(target {model.schema.target!r})")
     if model.history.get("loss"):
         print(f"final training loss {model.history['loss'][-1]:.4g} after {model.history.get('steps')} steps")
-    print(f"wrote {path}: model.json, surrogate/, data.npz, train_log.csv")
+    print(calibration_line(model.calibration))
+    print(f"wrote {path}: model.json, calibration.json, surrogate/, data.npz, train_log.csv")
     return 0
 
 
@@ -253,7 +288,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
         _say(args, f"n2ce-bbo propose: model {args.model} ({model.method_name} on {model.name}) | budget {budget} | "
                    f"seed {seed}")
         result = model.propose(budget, seed=seed, constraints=constraints, config=overrides or None,
-                               show_progress=not args.quiet)
+                               show_progress=not args.quiet, acquisition=args.acquisition, ucb_beta=args.ucb_beta)
         result.train_log = []  # the model folder holds the training log
         result.save(out)
     print(result.summary())
@@ -283,6 +318,7 @@ def add_commands(sub: Any) -> None:
     add_constraint_args(p)
     p.add_argument("--out", required=True, help="output folder")
     add_run_args(p)
+    add_acquisition_args(p)
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("fit", help="train a latent-EBM method once and save it as a model folder")
@@ -299,6 +335,7 @@ def add_commands(sub: Any) -> None:
     add_device_args(p)
     p.add_argument("--config", default=None, help="YAML file of propose.* settings")
     p.add_argument("overrides", nargs="*", help="propose.* overrides such as propose.n_chains=1024")
+    add_acquisition_args(p)
     p.set_defaults(func=cmd_propose)
 
     p = sub.add_parser("score", help="predicted score and in-distribution percentile of each row of a table")

@@ -21,6 +21,7 @@ import numpy as np
 
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.io.dataset import DesignData, from_arrays, merge_duplicates, read_training_table, read_xy_files
+from n2ce_bbo.io.fasta import is_fasta, read_fasta
 from n2ce_bbo.io.schema import continuous_schema, token_schema
 from n2ce_bbo.io.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
 from n2ce_bbo.tasks.base import OfflineData, Task
@@ -74,12 +75,17 @@ def load_data(
     data_dir: str | Path | None = None,
     task_kwargs: Mapping[str, Any] | None = None,
     run_seed: int | None = None,
+    values: str | Path | None = None,
+    id_column: str | int | None = None,
+    length: int | None = None,
 ) -> TrainingData:
     """Training data from any input the run path accepts.
 
     Args:
         source: a table file (``.csv``, ``.tsv``, ``.parquet``; a :class:`~pathlib.Path` is always a file, a string
-            one when it has a table's suffix or exists, else a task name) with ``target``; a pair of file paths (designs,
+            one when it has a table's suffix or exists, else a task name) with ``target``; a FASTA file (``.fasta``,
+            ``.fa``, ``.faa``, ``.fna``, ``.fas``, also ``.gz``; :func:`~n2ce_bbo.io.fasta.read_fasta`) whose headers
+            hold ``target=VALUE``, or with ``values``; a pair of file paths (designs,
             scores; ``.csv`` or ``.npy``); an ``(x, y)`` pair of arrays (``x``: numbers ``[n, d]``, token ids
             ``[n, L]`` with ``num_classes``, or a list of sequence strings); a :class:`DesignData`; a
             :class:`Task`; or a registered task name.
@@ -95,22 +101,46 @@ def load_data(
         task_kwargs: options of a registered task (e.g. ``max_samples``).
         run_seed: the run's seed: a registered task drawn per run (TFBind10's subset) is drawn with it unless
             ``task_kwargs`` fixes its ``seed``.
+        values: FASTA data: a table of scores keyed by record id (column ``id_column``; default its first column).
+        id_column: the ``values`` table's column of record ids (name or 0-based index).
+        length: sequences of several lengths: keep only the rows of this length (``None``: all must share one;
+            see :func:`~n2ce_bbo.io.lengths.one_length`).
 
     Raises:
         InvalidDataError, DataNotFoundError, UnknownTaskError: unreadable or unknown input, or options that do not
             fit the source.
     """
+    fasta = _is_path(source) and is_fasta(source)
+    if (values is not None or id_column is not None) and not fasta:
+        raise InvalidDataError("values / id_column (--values, --id-column) give the scores of a FASTA file's records; "
+                               "the data is not a FASTA file (.fasta, .fa, .faa, .fna, .fas).")
+    if fasta:
+        p = Path(source).expanduser()
+        if target is None:
+            raise InvalidDataError(f"{p.name}: say which value is the score (target=..., --target): a header key "
+                                   "such as activity in '>v17 activity=1.25', or a column of the values table.")
+        if features is not None or design_column is not None:
+            raise InvalidDataError(f"{p.name}: features / design_column apply to tables; a FASTA file's designs are "
+                                   "its sequences.")
+        d = read_fasta(p, target=str(target), values=values, id_column=id_column, alphabet=alphabet, length=length,
+                       header=header, sep=sep)
+        return TrainingData(merge_duplicates(d), None, p.name.split(".")[0] or "custom")
+    no_length = InvalidDataError("length (--length) keeps the sequences of one length of a file or of arrays; "
+                                 "a task or DesignData is used as given.")
+    if length is not None and isinstance(source, (Task, DesignData)):
+        raise no_length
     if isinstance(source, Task):
         return task_data(source)
     if isinstance(source, DesignData):
         return TrainingData(merge_duplicates(source), None, Path(source.source).stem or "custom")
     if isinstance(source, tuple) and len(source) == 2 and all(_is_path(s) for s in source):
-        d = read_xy_files(source[0], source[1], num_classes=num_classes, alphabet=alphabet, header=header, sep=sep)
+        d = read_xy_files(source[0], source[1], num_classes=num_classes, alphabet=alphabet, header=header, sep=sep,
+                          length=length)
         return TrainingData(merge_duplicates(d), None, Path(source[0]).stem)
     if isinstance(source, tuple) and len(source) == 2:
         names = [str(f) for f in features] if features else None
         d = from_arrays(source[0], source[1], num_classes=num_classes, alphabet=alphabet, feature_names=names,
-                        target=str(target) if target is not None else "y")
+                        target=str(target) if target is not None else "y", length=length)
         return TrainingData(merge_duplicates(d), None, "custom")
     if _is_path(source):
         p = Path(source).expanduser()
@@ -119,8 +149,10 @@ def load_data(
             if target is None:
                 raise InvalidDataError(f"{p.name}: say which column holds the score (target=..., --target).")
             d = read_training_table(p, target=target, features=features, design_column=design_column,
-                                    alphabet=alphabet, header=header, sep=sep)
+                                    alphabet=alphabet, header=header, sep=sep, length=length)
             return TrainingData(merge_duplicates(d), None, p.stem)
+        if length is not None:
+            raise no_length
         options = dict(task_kwargs or {})
         if run_seed is not None:
             options = task_options_for_run(str(source), options, int(run_seed))

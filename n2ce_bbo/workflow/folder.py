@@ -7,6 +7,8 @@
                      dict read with ``weights_only=True``)
       data.npz       training designs ``x`` and scores ``y`` (read with ``allow_pickle=False``)
       train_log.csv  the trainer's per-step losses (for people; not read back)
+      calibration.json  how often the 68 % / 95 % predictive intervals covered rows held out at fit time, or why
+                     that was not measured (for people; the same record is in model.json's rehearsal)
       SHA256SUMS     the sha256 of every other file, model.json included (``sha256sum -c SHA256SUMS`` reads it)
 
 The folder is written under a temporary name next to its destination and renamed into place, so an
@@ -48,6 +50,7 @@ from n2ce_bbo.io.dataset import DesignData
 from n2ce_bbo.io.schema import DesignSchema
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
 from n2ce_bbo.methods.latent_ebm.config import OLD_REHEARSAL_KEY
+from n2ce_bbo.methods.latent_ebm.uncertainty import not_measured
 from n2ce_bbo.methods.registry import get_method
 from n2ce_bbo.provenance import versions
 from n2ce_bbo.tasks.base import OfflineData
@@ -58,6 +61,7 @@ from n2ce_bbo.workflow.result import train_log_csv
 FORMAT = "n2ce_bbo.fitted_model"
 FORMAT_VERSION = 2
 MANIFEST = "model.json"
+CALIBRATION = "calibration.json"
 CHECKSUMS = "SHA256SUMS"
 #: Files every model folder lists in :data:`CHECKSUMS`.
 REQUIRED_FILES = (MANIFEST, "data.npz", "surrogate/config.json")
@@ -97,6 +101,8 @@ def save_model(path: str | Path, *, method_name: str, method: LatentEBMMethod, d
         atomic_write_bytes(tmp / "data.npz", blob)
         if history.get("step_log"):
             atomic_write_bytes(tmp / "train_log.csv", train_log_csv(history["step_log"]).encode())
+        calibration = method.rehearsal.get("calibration") or not_measured("the fit recorded no calibration")
+        atomic_write_json(tmp / CALIBRATION, _jsonable(calibration))
         bounds = offline.bounds
         manifest = {
             "format": FORMAT,

@@ -18,7 +18,6 @@ says how data-like a design is.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -29,7 +28,6 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from n2ce_bbo.config import deep_merge, from_dict, to_dict
 from n2ce_bbo.constraints import Constraints, build_constraints
 from n2ce_bbo.errors import ConfigError, DataWarning, IncompatibleModelError
 from n2ce_bbo.io.dataset import FEW_ROWS, DesignData, read_designs
@@ -45,6 +43,7 @@ from n2ce_bbo.utils import PhaseProgress
 from n2ce_bbo.workflow.data import TrainingData, offline_data
 from n2ce_bbo.workflow.folder import read_model, save_model
 from n2ce_bbo.workflow.metrics import batch_report, percentile_of
+from n2ce_bbo.workflow.prediction import Prediction, acquisition_overrides, predict_raw, with_propose_overrides
 from n2ce_bbo.workflow.result import Result, ScoreTable
 
 #: Training designs used as the reference of the in-distribution percentile (a seeded sample when more).
@@ -169,11 +168,14 @@ class FittedModel:
     # ------------------------------------------------------------------ propose
     def constraints(
         self, *, fix: Sequence[str] = (), exclude: Any = None, lower: Any = None, upper: Any = None,
-        bounds_file: str | Path | None = None, header: bool | None = None,
+        bounds_file: str | Path | None = None, header: bool | None = None, parents: Any = None,
+        parents_file: str | Path | None = None, max_mutations: int | None = None,
     ) -> Constraints:
-        """Constraints for :meth:`propose` from user options (see :func:`n2ce_bbo.constraints.build_constraints`)."""
+        """Constraints for :meth:`propose` from user options (see :func:`n2ce_bbo.constraints.build_constraints`;
+        ``parents`` + ``max_mutations``: at most K substitutions from the nearest parent)."""
         return build_constraints(self.schema, fix=fix, exclude=exclude, lower=lower, upper=upper,
-                                 bounds_file=bounds_file, header=header)
+                                 bounds_file=bounds_file, header=header, parents=parents, parents_file=parents_file,
+                                 max_mutations=max_mutations)
 
     def propose(
         self,
@@ -185,8 +187,12 @@ class FittedModel:
         exclude: Any = None,
         lower: Any = None,
         upper: Any = None,
+        parents: Any = None,
+        max_mutations: int | None = None,
         config: Mapping[str, Any] | None = None,
         show_progress: bool = False,
+        acquisition: str | None = None,
+        ucb_beta: float | None = None,
     ) -> Result:
         """Propose ``budget`` designs from the trained model (no retraining).
 
@@ -194,9 +200,13 @@ class FittedModel:
             budget: Q, the number of designs.
             seed: seed of the proposal's randomness (default: the training seed).
             constraints: a :class:`~n2ce_bbo.constraints.Constraints`; or give ``fix`` / ``exclude`` / ``lower`` /
-                ``upper`` as for :meth:`constraints`.
+                ``upper`` / ``parents`` + ``max_mutations`` (a mutation budget) as for :meth:`constraints`.
             config: overrides of the ``propose`` section (latent-EBM methods), e.g. ``{"propose": {"n_chains": 1024}}``.
             show_progress: one progress display on stderr.
+            acquisition: what candidates are ranked by (``propose.acquisition``): ``"mean"`` (the predicted score),
+                ``"ucb"`` (mean + ``ucb_beta`` · std) or ``"ei"`` (expected improvement over the best training
+                score); ``None``: as configured (``"mean"`` by default). ``ucb`` / ``ei`` need a latent-EBM method.
+            ucb_beta: ``β`` of ``ucb`` (``None``: as configured, 1.0 by default).
 
         Returns:
             A :class:`~n2ce_bbo.workflow.result.Result` (no oracle scores; ``predicted`` / ``in_distribution`` for
@@ -206,10 +216,13 @@ class FittedModel:
         Raises:
             NoFeasibleDesignError: no design is left (none satisfies the constraints); when that is certain from
                 the constraints alone (every allowed design excluded), before any sampling.
+            ConfigError: ``ucb`` / ``ei`` for a method that is not a latent-EBM method.
         """
         budget = check_budget(budget)
+        config = acquisition_overrides(self.method_name, self.is_latent_ebm, config, acquisition, ucb_beta)
         if constraints is None:
-            constraints = self.constraints(fix=fix, exclude=exclude, lower=lower, upper=upper)
+            constraints = self.constraints(fix=fix, exclude=exclude, lower=lower, upper=upper, parents=parents,
+                                           max_mutations=max_mutations)
         constraints.check(is_discrete=self.schema.is_discrete, dim=self.schema.dim, num_classes=self.schema.vocabulary)
         constraints.require_feasible(self.schema)
         run_seed = self.seed if seed is None else int(seed)
@@ -219,7 +232,7 @@ class FittedModel:
         m.constraints = None if constraints.is_empty else constraints
         m.show_progress = show_progress
         if config:
-            m.config = _with_propose_overrides(m, config)
+            m.config = with_propose_overrides(m, config)
         t0 = time.perf_counter()
         try:
             # latent-EBM methods show their own progress (per chunk of chains); others one start/end display
@@ -240,16 +253,17 @@ class FittedModel:
         if x.shape[0] < budget and not constraints.is_empty:
             warnings.warn(f"only {x.shape[0]} of the {budget} requested designs satisfy the constraints.",
                           DataWarning, stacklevel=2)
-        predicted = in_dist = None
-        if self.is_latent_ebm and x.shape[0]:
-            predicted, in_dist, _ = self.predict(x)
+        pred = self.predict_with_std(x) if self.is_latent_ebm and x.shape[0] else None
+        predicted, predicted_std, in_dist = (None, None, None) if pred is None else (
+            pred.predicted, pred.predicted_std, pred.in_distribution)
         report, nov = batch_report(x, self.offline.x, discrete=self.schema.is_discrete, bounds=self.offline.bounds,
                                    min_distance=_min_spacing(m, self.schema), seed=self.seed)
         return Result(
             task=self.name, method=self.method_name, seed=run_seed, budget=budget, x=x, surrogate_scores=scores,
             best_training_y=float(np.max(self.data.y)), train_s=self.fit_s, propose_s=propose_s, config=used_config,
-            info=info, versions=versions(m.device), schema=self.schema, predicted=predicted, in_distribution=in_dist,
-            novelty=nov, batch=report, constraints=constraints.describe(self.schema),
+            info=info, versions=versions(m.device), schema=self.schema, predicted=predicted,
+            predicted_std=predicted_std, in_distribution=in_dist, novelty=nov, batch=report,
+            constraints=constraints.describe(self.schema),
             train_log=list(self.history.get("step_log", [])), reference=(self.offline.x, self.data.y),
             n_returned=n_returned,
         )
@@ -281,10 +295,32 @@ class FittedModel:
         Raises:
             ConfigError: the method is not a latent-EBM method.
         """
+        p = self.predict_with_std(x)
+        return p.predicted, p.in_distribution, p.log_density
+
+    def predict_with_std(self, x: np.ndarray) -> Prediction:
+        """:meth:`predict` with the predictive std of each score (target units): a
+        :class:`~n2ce_bbo.workflow.prediction.Prediction` of designs ``x [n, ...]`` (latent-EBM methods only).
+
+        Raises:
+            ConfigError: the method is not a latent-EBM method.
+        """
         surrogate = self._surrogate()
-        x = self._validate(x)
-        pred, logp = _encode_scores(surrogate, x)
-        return pred, percentile_of(logp, self._reference_log_density()), logp
+        pred, std, logp = predict_raw(surrogate, self._validate(x))
+        return Prediction(pred, std, percentile_of(logp, self._reference_log_density()), logp)
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """Coverage of the 68 % / 95 % predictive intervals on rows held out at fit time (the rehearsal's hidden
+        rows): ``{"coverage_68", "coverage_95", "n_rows", ...}``, or with ``"not_measured"`` (the reason) and
+        ``None`` coverages; ``None`` for a method without a predictive std."""
+        if not self.is_latent_ebm:
+            return None
+        rehearsal = getattr(self.method, "rehearsal", None) or {}
+        found = rehearsal.get("calibration")
+        return dict(found) if isinstance(found, dict) else {
+            "coverage_68": None, "coverage_95": None, "n_rows": 0,
+            "not_measured": "this model was fitted before calibration was recorded"}
 
     def score(self, designs: Any, *, header: bool | None = None, sep: str | None = None) -> ScoreTable:
         """Score designs: a table file (the schema's columns are read; other columns are kept; ``sep`` its
@@ -302,10 +338,11 @@ class FittedModel:
             x = self.schema.alphabet.encode(list(designs), column=self.schema.columns[0])  # type: ignore[union-attr]
         else:
             x = np.asarray(designs)
-        pred, pct, logp = self.predict(x)
+        p = self.predict_with_std(x)
         cells = self.schema.design_cells(self._validate(x))
         shown = [c[0] for c in cells] if self.schema.kind == "sequence" else cells
-        return ScoreTable(shown, pred, pct, logp, self.schema.target, table, self.schema)
+        return ScoreTable(shown, p.predicted, p.in_distribution, p.log_density, self.schema.target, table, self.schema,
+                          predicted_std=p.predicted_std)
 
     def _validate(self, x: Any, name: str = "designs", allow_empty: bool = False) -> np.ndarray:
         """Designs ``[n, ...]`` checked against the schema: int64 token ids in range, or finite float32 values."""
@@ -319,7 +356,7 @@ class FittedModel:
             if x.shape[0] > MAX_REFERENCE_ROWS:
                 idx = np.random.default_rng(self.seed).choice(x.shape[0], MAX_REFERENCE_ROWS, replace=False)
                 x = x[np.sort(idx)]
-            self._reference = _encode_scores(self._surrogate(), x)[1]
+            self._reference = predict_raw(self._surrogate(), x)[2]
         return self._reference
 
     def _surrogate(self) -> Any:
@@ -351,31 +388,6 @@ class FittedModel:
         method.restore(saved.offline, saved.surrogate, saved.history, saved.rehearsal)
         return cls(saved.method_name, method, saved.data, saved.offline, seed=saved.seed, history=saved.history,
                    fit_s=saved.fit_s, name=saved.offline.name)
-
-
-def _encode_scores(surrogate: Any, x: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """``(predicted score in raw units, prior log-density)`` at the encoder means of designs ``x``."""
-    if not x.shape[0]:
-        return np.zeros(0), np.zeros(0)
-    value, logp = surrogate.value_and_log_density(x, batch_size=batch)
-    return surrogate.unstandardize_y(value.double().cpu().numpy()), logp.double().cpu().numpy()
-
-
-def _with_propose_overrides(method: Method, config: Mapping[str, Any]) -> Any:
-    """A copy of ``method.config`` with only its ``propose`` section changed.
-
-    Raises:
-        ConfigError: the overrides touch another section, or are invalid.
-    """
-    other = sorted(k for k in config if k != "propose")
-    if other:
-        raise ConfigError(f"only propose.* settings can change after fitting; got {other} (refit to change them).")
-    cfg = copy.copy(method.config)
-    if not hasattr(cfg, "propose"):
-        raise ConfigError(f"{type(method).__name__} has no propose section.")
-    merged = deep_merge(to_dict(cfg.propose), dict(config["propose"] or {}))
-    cfg.propose = from_dict(type(cfg.propose), merged, path="propose")
-    return cfg
 
 
 def _min_spacing(method: Method, schema: DesignSchema) -> float | None:

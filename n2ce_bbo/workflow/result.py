@@ -54,6 +54,8 @@ class Result:
         schema: the designs' :class:`~n2ce_bbo.io.schema.DesignSchema` (column names, alphabet), or ``None``.
         predicted: ``[Q]`` the model's predicted score of each proposal in the target's units (latent-EBM
             methods), or ``None``.
+        predicted_std: ``[Q]`` float64 predictive std of ``predicted``, in the target's units (the spread of the
+            value heads plus the value head's noise σ_y; latent-EBM methods), or ``None``.
         in_distribution: ``[Q]`` how data-like each proposal is: the percentile (0-100) of its prior log-density
             among the training designs (latent-EBM methods), or ``None``.
         novelty: ``[Q]`` distance of each proposal to its nearest training design (Hamming positions, or box
@@ -88,6 +90,7 @@ class Result:
     schema: Any = None
     predicted: np.ndarray | None = None
     in_distribution: np.ndarray | None = None
+    predicted_std: np.ndarray | None = None
     novelty: np.ndarray | None = None
     batch: dict[str, Any] = field(default_factory=dict)
     constraints: list[str] = field(default_factory=list)
@@ -135,6 +138,10 @@ class Result:
             out["batch"] = self.batch
         if self.predicted is not None:
             out["predicted"] = {"best": float(np.max(self.predicted)), "median": float(np.median(self.predicted))}
+            if self.predicted_std is not None and len(self.predicted_std):
+                std = np.asarray(self.predicted_std, dtype=np.float64)
+                out["predicted"].update(std_median=float(np.median(std)), std_min=float(np.min(std)),
+                                        std_max=float(np.max(std)))
         out["constraints"] = self.constraints
         if include_designs:
             out["x"] = self.x.tolist()
@@ -163,6 +170,9 @@ class Result:
             lines.append(f"predicted {self.target}: best {np.max(self.predicted):.4g}, median "
                          f"{np.median(self.predicted):.4g}"
                          + (f" (best in training data {self.best_training_y:.4g})" if self.best_training_y is not None else ""))
+            if self.predicted_std is not None:
+                lines.append(f"predictive std of {self.target}: median {np.median(self.predicted_std):.3g} (from "
+                             f"{np.min(self.predicted_std):.3g} to {np.max(self.predicted_std):.3g})")
         if self.in_distribution is not None and n:
             lines.append(f"in-distribution percentile (prior density among training designs): median "
                          f"{np.median(self.in_distribution):.0f}, lowest {np.min(self.in_distribution):.0f}")
@@ -193,7 +203,7 @@ class Result:
         data is known) and ``train_log.csv`` (when there is one) into ``out_dir``, each atomically."""
         out = ensure_writable_dir(out_dir)
         arrays: dict[str, Any] = {"x": self.x, "surrogate_scores": self.surrogate_scores}
-        for name in ("predicted", "in_distribution", "novelty", "oracle_scores"):
+        for name in ("predicted", "predicted_std", "in_distribution", "novelty", "oracle_scores"):
             if getattr(self, name) is not None:
                 arrays[name] = np.asarray(getattr(self, name))
         if self.oracle_scores is not None:
@@ -223,7 +233,8 @@ class Result:
             design_header = [f"x{i}" for i in range(self.x.shape[1])]
             cells = [[v.item() for v in row] for row in self.x]
         columns: list[tuple[str, np.ndarray | None]] = [
-            (f"predicted_{self.target}", self.predicted), ("in_distribution", self.in_distribution),
+            (f"predicted_{self.target}", self.predicted), (f"predicted_{self.target}_std", self.predicted_std),
+            ("in_distribution", self.in_distribution),
             ("distance_to_training", self.novelty), ("surrogate_score", self.surrogate_scores),
             ("oracle_score", self.oracle_scores), ("normalized_score", self.normalized_scores),
         ]
@@ -246,6 +257,7 @@ class ScoreTable:
         log_density: ``[n]`` the unnormalised latent prior log-density ``-|μ|²/2 + f_α(μ)`` at the design's encoding.
         target: the score's name.
         table: the input table when the designs came from a file (its rows are kept in the output).
+        predicted_std: ``[n]`` float64 predictive std of ``predicted``, in the target's units (``None``: no column).
     """
 
     designs: list[Any]
@@ -255,10 +267,13 @@ class ScoreTable:
     target: str = "y"
     table: Table | None = None
     schema: DesignSchema | None = field(default=None, repr=False)
+    predicted_std: np.ndarray | None = None
 
     def columns(self) -> tuple[list[str], list[list[Any]]]:
-        """Header and rows of the output table: the input's columns (or the designs) plus the two scores."""
-        extra = [f"predicted_{self.target}", "in_distribution"]
+        """Header and rows of the output table: the input's columns (or the designs) plus the predicted score, its
+        std (when known) and the in-distribution percentile."""
+        std_name = [f"predicted_{self.target}_std"] if self.predicted_std is not None else []
+        extra = [f"predicted_{self.target}", *std_name, "in_distribution"]
         if self.table is not None:
             if self.table.header is not None:
                 header = list(self.table.header)
@@ -272,7 +287,9 @@ class ScoreTable:
         else:
             header = self.schema.design_header() if self.schema is not None else ["design"]
             rows = [[d] if isinstance(d, str) else list(d) for d in self.designs]
-        out = [[*r, f"{p:.6g}", f"{q:.1f}"] for r, p, q in zip(rows, self.predicted, self.in_distribution, strict=True)]
+        stds = [[f"{v:.6g}"] for v in self.predicted_std] if self.predicted_std is not None else [[]] * len(rows)
+        out = [[*r, f"{p:.6g}", *sd, f"{q:.1f}"]
+               for r, p, sd, q in zip(rows, self.predicted, stds, self.in_distribution, strict=True)]
         return header + extra, out
 
     def to_csv(self) -> str:

@@ -20,13 +20,14 @@ def test_quick_suite_runs_by_name_from_any_folder_and_reports(tmp_path, monkeypa
     work.mkdir()
     monkeypatch.chdir(work)
     assert REPO.resolve() not in work.resolve().parents
-    # one seed keeps the test short; the shipped suite has two
-    assert main(["benchmark", "quick", "--out", "X", "--workers", "0", "--seeds", "1"]) == 0
+    # one seed and one task keep the test short (the shipped suite has two of each; Ehrlich's end-to-end path is
+    # tested in tests/test_cuda.py and tests/methods/latent_ebm/)
+    assert main(["benchmark", "quick", "--out", "X", "--workers", "0", "--seeds", "1", "--tasks", "Branin-Exact-v0"]) == 0
     assert "# Benchmark report: quick" in capsys.readouterr().out
     suite = load_suite("quick")
     out = work / "X"
     records, corrupt = load_cells(out)
-    assert not corrupt and len(records) == len(suite.tasks) * len(suite.methods)
+    assert not corrupt and len(records) == len(suite.methods)
     assert {r["seed"] for r in records.values()} == {0}
     bad = {k: r.get("error") for k, r in records.items() if r["status"] != "ok"}
     assert not bad, bad

@@ -45,7 +45,8 @@ def test_headerless_table_by_index(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, kwargs, parts", [
     ("sequence,score\nACGT,1\nAXGT,2\n", {"alphabet": "dna"}, ["line 3", "'sequence'", "'X'", "position 1"]),
-    ("sequence,score\nACGT,1\nACGTA,2\nAAAA,3\n", {}, ["line 3", "'sequence'", "length 5", "length 4"]),
+    ("sequence,score\nACGT,1\nACGTA,2\nAAAA,3\n", {}, ["'sequence'", "2 lengths: 4 (2 rows), 5 (1, first at line 3)",
+                                                     "--length 4"]),
     ("seq,score\nACGT,1\nAGGT,2\n", {}, ["no design column named 'sequence'", "['seq', 'score']"]),
     ("sequence,activity\nACGT,1\nAGGT,2\n", {}, ["no target column named 'score'", "'activity'"]),
     ("sequence,score\n", {}, ["header line", "no data rows"]),
@@ -130,3 +131,30 @@ def test_the_readme_example_tables_read_as_the_tour_says() -> None:
     assert d.n == 300 and d.x.shape == (300, 10) and d.schema.target == "activity"
     a = read_training_table(examples / "alloys.csv", target="hardness")
     assert a.n == 200 and a.schema.columns == ("cu", "ni", "al", "ti", "anneal_c")
+
+
+def test_every_reader_refuses_several_lengths_alike_and_length_keeps_one(tmp_path: Path) -> None:
+    """Tables, --x/--y files and arrays share the one-length rule (n2ce_bbo.io.lengths), as FASTA files do."""
+    seqs = ["ACGT", "AGGT", "ACGTA", "TTTT", "AC"]
+    ys = [1.0, 2.0, 3.0, 4.0, 5.0]
+    table = _csv(tmp_path, "sequence,score\n" + "".join(f"{s},{y}\n" for s, y in zip(seqs, ys, strict=True)))
+    xfile = _csv(tmp_path, "sequence\n" + "".join(f"{s}\n" for s in seqs), "x.csv")
+    yfile = _csv(tmp_path, "y\n" + "".join(f"{y}\n" for y in ys), "y.csv")
+    readers = [
+        lambda **kw: read_training_table(table, target="score", design_column="sequence", **kw),
+        lambda **kw: read_xy_files(xfile, yfile, header=True, **kw),
+        lambda **kw: from_arrays(seqs, ys, **kw),
+    ]
+    for read in readers:
+        with pytest.raises(InvalidDataError, match=r"3 lengths: 4 \(3 rows\), 2 \(1, first at (line 6|row 5)\), "
+                                                   r"5 \(1, first at (line 4|row 3)\).*--length 4"):
+            read()
+        with pytest.warns(DataWarning, match="kept 3 of 5 rows"):
+            d = read(length=4)
+        assert d.x.shape == (3, 4) and d.notes and "dropped 2" in d.notes[-1]
+        np.testing.assert_allclose(d.y, [1, 2, 4])
+        assert d.schema.design_cells(d.x) == [["ACGT"], ["AGGT"], ["TTTT"]]
+        with pytest.raises(InvalidDataError, match="no sequence has length 3"):
+            read(length=3)
+    with pytest.raises(InvalidDataError, match="--length .* needs --design-column"):
+        read_training_table(_csv(tmp_path, "a,b,y\n1,2,3\n2,3,4\n", "num.csv"), target="y", length=4)

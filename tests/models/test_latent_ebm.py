@@ -121,3 +121,24 @@ def test_value_heads_form_an_ensemble_whose_mean_is_the_value() -> None:
     assert members.shape == (3, 7)
     assert torch.allclose(s.value(z), members.mean(dim=0))
     assert not torch.allclose(members[0], members[1])  # independently initialised
+
+
+@pytest.mark.parametrize("heads", [1, 3])
+def test_heads_and_predictive_std_match_value_and_density(heads: int) -> None:
+    torch.manual_seed(0)
+    s = LatentEBMSurrogate(5, is_discrete=True, num_classes=3, latent_dim=4, hidden=8, value_heads=heads,
+                           y_noise_std=0.2)
+    x = torch.randint(0, 3, (9, 5))
+    members, lp = s.heads_and_log_density(x, batch_size=4)
+    value, lp_ref = s.value_and_log_density(x, batch_size=4)
+    assert members.shape == (heads, 9) and not members.requires_grad
+    assert torch.equal(s.head_mean(members), value) and torch.equal(lp, lp_ref)  # bit-identical to h(μ(x))
+    std = s.predictive_std(members)
+    assert std.shape == (9,) and (std >= 0.2 - 1e-7).all()
+    if heads == 1:
+        assert torch.allclose(std, torch.full((9,), 0.2))
+    else:
+        assert torch.allclose(std.square(), members.var(dim=0, unbiased=False) + 0.04)
+        assert std.std() > 0  # the heads disagree more on some designs than on others
+    empty, lp0 = s.heads_and_log_density(x[:0])
+    assert empty.shape == (heads, 0) and lp0.shape == (0,)

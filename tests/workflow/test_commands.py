@@ -45,8 +45,8 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_fit_writes_a_model_folder(fitted: tuple[Path, Path]) -> None:
     _, model = fitted
-    assert sorted(p.name for p in model.iterdir()) == ["SHA256SUMS", "data.npz", "model.json", "surrogate",
-                                                       "train_log.csv"]
+    assert sorted(p.name for p in model.iterdir()) == ["SHA256SUMS", "calibration.json", "data.npz", "model.json",
+                                                       "surrogate", "train_log.csv"]
     manifest = json.loads((model / "model.json").read_text())
     assert manifest["schema"]["alphabet"]["letters"] == "ACGT" and manifest["schema"]["columns"] == ["sequence"]
     assert manifest["method"] == "n2ce" and manifest["version"] == 2
@@ -87,7 +87,7 @@ def test_score_adds_two_columns_to_every_row(fitted: tuple[Path, Path], tmp_path
     assert main(["score", "--model", str(model), "--data", str(data), "--out", str(out), "--device", "cpu"]) == 0
     rows = _rows(out)
     assert len(rows) == 150
-    assert list(rows[0]) == ["sequence", "score", "predicted_score", "in_distribution"]
+    assert list(rows[0]) == ["sequence", "score", "predicted_score", "predicted_score_std", "in_distribution"]
     assert all(0.0 <= float(r["in_distribution"]) <= 100.0 and np.isfinite(float(r["predicted_score"])) for r in rows)
 
 
@@ -152,7 +152,8 @@ def test_verbose_prints_the_losses(tmp_path: Path, capsys: pytest.CaptureFixture
 BAD_TABLES = {
     "letter outside the alphabet": ("sequence,score\nACGTAC,1\nACGXAC,2\nGGGGGG,3\n",
                                     ["line 3", "'sequence'", "'X'", "position 3"]),
-    "unequal lengths": ("sequence,score\nACGTAC,1\nACGTA,2\nGGGGGG,3\n", ["line 3", "'sequence'", "length 5", "length 6"]),
+    "unequal lengths": ("sequence,score\nACGTAC,1\nACGTA,2\nGGGGGG,3\n",
+                        ["'sequence'", "2 lengths: 6 (2 rows), 5 (1, first at line 3)", "--length 6"]),
     "missing target column": ("sequence,activity\nACGTAC,1\nGGGGGG,3\n", ["no target column named 'score'", "activity"]),
     "header-only file": ("sequence,score\n", ["header line", "no data rows"]),
     "NaN targets": ("sequence,score\nACGTAC,1\nACGTAA,nan\nGGGGGG,\n", ["NaN", "line 3", "line 4"]),
@@ -296,3 +297,67 @@ def test_quiet_leaves_stderr_empty(fitted: tuple[Path, Path], tmp_path: Path,
                  "--out", str(tmp_path / "o"), "--quiet", "--device", "cpu", *T, "train.max_steps=10"]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and "wrote" in captured.out
+
+
+# ---------------------------------------------------------------------------- FASTA, --length, the mutation budget
+
+
+def _hamming(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True))
+
+
+def _write_fasta(path: Path, n: int = 150, extra: int = 0) -> list[str]:
+    """:func:`dna_rows` as FASTA with ``activity=`` in each header; ``extra`` records of length 7 first."""
+    seqs, ys = dna_rows(n)
+    odd = "".join(f">odd{i} activity=0.5\nACGTACG\n" for i in range(extra))
+    path.write_text(odd + "".join(f">v{i} activity={y} expression=1\n{s}\n" for i, (s, y) in
+                                  enumerate(zip(seqs, ys, strict=True))))
+    return seqs
+
+
+def test_fasta_with_length_and_a_mutation_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A FASTA library of two lengths is refused naming both; --length keeps one; every proposal of
+    --max-mutations 2 --parent S lies within 2 substitutions of S."""
+    data = tmp_path / "library.fa"
+    seqs = _write_fasta(data, extra=3)
+    out = tmp_path / "run"
+    base = ["optimize", "--data", str(data), "--target", "activity", "--out", str(out), "--quiet", "--device", "cpu",
+            "--budget", "12"]
+    assert main(base + T) == 2
+    err = capsys.readouterr().err
+    assert "2 lengths: 6 (150 records), 7 (3, first at record odd0 (line 1))" in err and "--length 6" in err
+    assert not out.exists()
+    parent = seqs[0]
+    assert main(base + ["--length", "6", "--max-mutations", "2", "--parent", parent, *T]) == 0
+    err = capsys.readouterr().err
+    assert "kept 150 of 153 records" in err and "dropped 3" in err
+    designs = [r["sequence"] for r in _rows(out / "designs.csv")]
+    assert designs and all(len(s) == 6 and _hamming(s, parent) <= 2 for s in designs)
+    assert json.loads((out / "result.json").read_text())["constraints"] == \
+        [f"at most 2 mutations (substitutions) from the parent {parent}"]
+
+
+def test_fasta_options_and_budget_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "seqs.fasta"
+    seqs = _write_fasta(data, n=40)
+    (tmp_path / "scores.csv").write_text("id,activity\n" + "".join(f"v{i},{i}\n" for i in range(40)))
+    args = build_parser().parse_args(["fit", "--data", str(data), "--values", str(tmp_path / "scores.csv"),
+                                      "--id-column", "id", "--target", "activity", "--out", str(tmp_path / "m")])
+    source = load_cli_data(args)
+    assert source.data.n == 40 and source.data.schema.target == "activity" and source.name == "seqs"
+    assert sorted(source.data.y.tolist()) == list(range(40))
+    out = tmp_path / "o"
+    for extra, message in ((["--max-mutations", "2"], "needs the parents"),
+                           (["--parent", seqs[0]], "add --max-mutations"),
+                           (["--parent", "ACGT", "--max-mutations", "1"], "length 4; the designs have length 6"),
+                           (["--parent", "ACGTNA", "--max-mutations", "1"], "'N'"),
+                           (["--target", "potency"], "no record's header has a value named 'potency'")):
+        argv = ["optimize", "--data", str(data), "--target", "activity", "--out", str(out), "--quiet", *extra, *T]
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err, extra
+        assert not out.exists()
+    table = tmp_path / "t.csv"
+    table.write_text("sequence,score\nACGTAC,1\nACGTAA,2\n")
+    assert main(["fit", "--data", str(table), "--target", "score", "--design-column", "sequence", "--values",
+                 str(tmp_path / "scores.csv"), "--out", str(out), "--quiet"]) == 2
+    assert "not a FASTA file" in capsys.readouterr().err

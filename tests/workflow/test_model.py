@@ -74,7 +74,7 @@ def test_saved_model_proposes_the_same_without_training(model: FittedModel, save
 def test_score_table_keeps_input_rows(model: FittedModel, dna_csv: Path) -> None:
     t = model.score(dna_csv)
     header, rows = t.columns()
-    assert header == ["sequence", "score", "predicted_score", "in_distribution"]
+    assert header == ["sequence", "score", "predicted_score", "predicted_score_std", "in_distribution"]
     assert len(rows) == 150
     # the training designs themselves spread over the percentiles
     assert 30 <= float(np.median(t.in_distribution)) <= 70
@@ -153,8 +153,8 @@ def test_save_replaces_a_model_but_not_other_folders(model: FittedModel, tmp_pat
 
     dest = model.save(tmp_path / "m")
     model.save(dest)  # replacing a model folder is fine
-    assert sorted(p.name for p in dest.iterdir()) == ["SHA256SUMS", "data.npz", "model.json", "surrogate",
-                                                      "train_log.csv"]
+    assert sorted(p.name for p in dest.iterdir()) == ["SHA256SUMS", "calibration.json", "data.npz", "model.json",
+                                                      "surrogate", "train_log.csv"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
     other = tmp_path / "other"
     other.mkdir()

@@ -17,6 +17,7 @@ from n2ce_bbo.errors import ConfigError
 from n2ce_bbo.training.settings import LatentEBMConfig
 
 Sampler = Literal["langevin", "svgd", "gradient_ascent"]
+Acquisition = Literal["mean", "ucb", "ei"]
 
 #: Weight of ``f_α`` in the candidate score when ``propose.score_prior_weight`` is null, per design kind
 #: (benchmarks/results/branin/first_run_score_weight_0.1.md and benchmarks/results/proposer_tuning.md).
@@ -111,6 +112,11 @@ class ProposeConfig:
             training designs never contain although it would be expected at least ``pair_support_min_expected``
             times (a structural zero; :mod:`n2ce_bbo.methods.support`).
         pair_support_min_expected: that expected-count threshold.
+        acquisition: what replaces the predicted value ``h`` in the candidate score, so the whole local search
+            climbs it (:mod:`.uncertainty`; standardised score units): ``"mean"`` is ``h`` itself (exploitation);
+            ``"ucb"`` is ``h + ucb_beta · std``; ``"ei"`` the expected improvement over the best training score.
+            ``std`` is the predictive std (the value heads' spread and ``σ_y``), constant with one value head.
+        ucb_beta: ``β`` of ``"ucb"``, in predictive standard deviations (0: the same ranking as ``"mean"``).
     """
 
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
@@ -142,6 +148,8 @@ class ProposeConfig:
     enumerate_limit: int = 2**21
     pair_support: bool = True
     pair_support_min_expected: float = 10.0
+    acquisition: Acquisition = "mean"
+    ucb_beta: float = 1.0
 
     def __post_init__(self) -> None:
         require(at_least=1, n_chains=self.n_chains, chain_chunk=self.chain_chunk, snapshots=self.snapshots,
@@ -152,7 +160,7 @@ class ProposeConfig:
         require(above=0, pair_support_min_expected=self.pair_support_min_expected)
         require(above=0, fill_scale=self.fill_scale)
         require(at_least=0, trust_weight=self.trust_weight, trust_margin=self.trust_margin,
-                min_distance=self.min_distance)
+                min_distance=self.min_distance, ucb_beta=self.ucb_beta)
         require(optional=True, score_prior_weight=self.score_prior_weight)
         if not 0.0 <= self.explore_fraction <= 1.0:
             raise ConfigError(f"must lie in [0, 1], got {self.explore_fraction}.", key="explore_fraction")

@@ -10,7 +10,8 @@ in-distribution score weighs in the candidate score) is chosen by a rehearsal on
 3. :func:`recovery` measures how good the ``k`` designs each setting ranks first really are (mean standardised
    score), and :func:`choose` keeps the best setting (ties: the first listed, so list the simplest first).
 
-The chosen setting is then used with a surrogate refitted on every row. :func:`holdout_split`, :func:`recovery`
+The chosen setting is then used with a surrogate refitted on every row. The same hidden rows measure, at no
+extra fit, how well the rehearsal surrogate's predictive std is calibrated (:func:`rehearsal_calibration`). :func:`holdout_split`, :func:`recovery`
 and :func:`choose` are pure functions of arrays; :func:`rehearse_score_weight` runs the rehearsal for the
 latent-EBM method (settings: :class:`~n2ce_bbo.methods.latent_ebm.config.RehearsalConfig`).
 """
@@ -29,6 +30,7 @@ import torch
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig
 from n2ce_bbo.methods.latent_ebm.scoring import density_stats, value_and_density
+from n2ce_bbo.methods.latent_ebm.uncertainty import interval_coverage, not_measured, predictive
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.trainer import train_surrogate
 from n2ce_bbo.utils import derive_seed
@@ -136,10 +138,13 @@ def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, s
     sel = config.rehearsal
     configured = config.propose.score_weight(data.is_discrete)
     if not sel.enabled:
-        return {"enabled": False, "weight": configured}
-    if data.n < sel.min_rows:
         return {"enabled": False, "weight": configured,
-                "skipped": f"{data.n} training rows < rehearsal.min_rows ({sel.min_rows})"}
+                "calibration": not_measured("rehearsal.enabled is false: the calibration is measured on the rows the "
+                                            "rehearsal hides")}
+    if data.n < sel.min_rows:
+        skipped = f"{data.n} training rows < rehearsal.min_rows ({sel.min_rows})"
+        return {"enabled": False, "weight": configured, "skipped": skipped,
+                "calibration": not_measured(f"no rehearsal: {skipped}")}
     t0 = time.perf_counter()
     rseed = derive_seed(seed, "rehearsal")
     split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
@@ -151,6 +156,31 @@ def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, s
     value, density = value_and_density(surrogate, data.x[split.pool], stats, config.propose.score_batch)
     k = min(sel.k, split.top.size)
     best, table = choose([(f"{w:g}", value + w * density) for w in sel.weights], data.y[split.pool].reshape(-1), k)
+    calibration = rehearsal_calibration(surrogate, data.x[split.pool], data.y[split.pool], int(split.top.size),
+                                        config.propose.score_batch)
     return {"enabled": True, "weight": float(best), "recovery": table, "k": k, "n_fit": int(split.fit.size),
-            "n_top": int(split.top.size), "n_random": int(split.random.size),
+            "n_top": int(split.top.size), "n_random": int(split.random.size), "calibration": calibration,
             "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def rehearsal_calibration(surrogate: Any, x: np.ndarray, y: np.ndarray, n_top: int, batch: int) -> dict[str, Any]:
+    """Interval coverage (:func:`~.uncertainty.interval_coverage`) of the rehearsal surrogate on its hidden rows.
+
+    Args:
+        surrogate: the rehearsal surrogate (fitted without these rows).
+        x: the hidden rows' designs ``[m, ...]``, top slice first (:attr:`HoldoutSplit.pool`).
+        y: their true scores ``[m]`` or ``[m, 1]`` (raw units).
+        n_top: how many of them are the top slice.
+        batch: rows per surrogate call.
+
+    Returns:
+        ``{"coverage_68", "coverage_95", "n_rows", "rows", "by_slice": {"top": ..., "random": ...}}``: over every
+        hidden row, and per slice (the top slice lies beyond the fitted rows' scores, so expect less coverage there).
+    """
+    mean, std, _ = predictive(surrogate, x, batch)
+    truth = surrogate.standardize_y(np.asarray(y, dtype=np.float64).reshape(-1))
+    out = interval_coverage(truth, mean, std)
+    out["rows"] = "the rehearsal's hidden rows (its top slice and random slice), scored by the rehearsal surrogate"
+    out["by_slice"] = {"top": interval_coverage(truth[:n_top], mean[:n_top], std[:n_top]),
+                       "random": interval_coverage(truth[n_top:], mean[n_top:], std[n_top:])}
+    return out

@@ -4,6 +4,9 @@ A design's candidate score is ``h(μ(x)) + w · z(x) + trust_weight · min(0, z(
 at the encoded design, plus ``w`` times its in-distribution score ``z(x)`` (the prior log-density ``log p_α(μ(x))``
 standardised over the training designs), plus an optional trust penalty. Designs that break the data's
 neighbouring-pair support or the user's constraints are never candidates.
+
+With ``propose.acquisition`` ``"ucb"`` or ``"ei"`` the acquisition of the prediction (:mod:`.uncertainty`) takes the
+place of ``h``; ``"mean"`` (the default) computes the score exactly as before.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
+from n2ce_bbo.methods.latent_ebm.uncertainty import acquisition, predictive
 from n2ce_bbo.methods.support import PairSupport
 
 
@@ -33,6 +37,16 @@ def value_and_density(surrogate: Any, x: np.ndarray, stats: tuple[float, float],
     value, lp = surrogate.value_and_log_density(x, batch_size=batch)
     density = (lp.double().cpu().numpy() - stats[0]) / stats[1]
     return value.double().cpu().numpy(), density
+
+
+def acquisition_and_density(surrogate: Any, x: np.ndarray, stats: tuple[float, float], config: ProposeConfig,
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """``(a [n], z [n])`` float64: the acquisition ``config.acquisition`` of the prediction (standardised score
+    units; ``ei`` over the best standardised training score) and the in-distribution score, of designs ``x``."""
+    mean, std, lp = predictive(surrogate, x, config.score_batch)
+    value = acquisition(config.acquisition, mean, std, best=float(surrogate.y_max_standardized),
+                        beta=config.ucb_beta)
+    return value, (lp - stats[0]) / stats[1]
 
 
 @dataclass
@@ -58,7 +72,10 @@ class CandidateScorer:
     def score(self, x: np.ndarray) -> np.ndarray:
         """``[n]`` float64 candidate scores of the designs ``x [n, ...]``."""
         cfg = self.config
-        value, density = value_and_density(self.surrogate, x, self.stats, cfg.score_batch)
+        if cfg.acquisition == "mean":  # the predicted value itself, computed as it always was
+            value, density = value_and_density(self.surrogate, x, self.stats, cfg.score_batch)
+        else:
+            value, density = acquisition_and_density(self.surrogate, x, self.stats, cfg)
         return value + self.weight * density + cfg.trust_weight * np.minimum(0.0, density + cfg.trust_margin)
 
     @property

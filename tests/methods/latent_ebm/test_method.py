@@ -203,13 +203,16 @@ def test_rehearsal_off_or_too_few_rows_uses_the_configured_weight(token_data: Of
     cfg = _tiny_config(score_prior_weight=0.7)
     m = LatentEBMMethod(cfg, seed=0, device="cpu")
     m.fit(token_data)
-    assert m.rehearsal == {"enabled": False, "weight": 0.7}
+    assert {k: v for k, v in m.rehearsal.items() if k != "calibration"} == {"enabled": False, "weight": 0.7}
+    assert m.rehearsal["calibration"]["coverage_68"] is None and "rehearsal.enabled" in \
+        m.rehearsal["calibration"]["not_measured"]
     small = OfflineData(x=token_data.x[:60], y=token_data.y[:60], is_discrete=True, num_classes=4)
     cfg2 = _tiny_config(score_prior_weight=0.2)
     cfg2["rehearsal"]["enabled"] = True
     m2 = LatentEBMMethod(cfg2, seed=0, device="cpu")
     m2.fit(small)
     assert m2.rehearsal["weight"] == 0.2 and "rehearsal.min_rows" in m2.rehearsal["skipped"]
+    assert "rehearsal.min_rows" in m2.rehearsal["calibration"]["not_measured"]
 
 
 def test_unsupported_pairs_are_never_proposed() -> None:
