@@ -17,6 +17,7 @@ statistics held as buffers (saved with the weights).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -274,12 +275,14 @@ class LatentEBMSurrogate(nn.Module):
             prior_weight: ``w``.
             batch_size: rows per forward pass.
         """
-        t = self.as_designs(x)
-        out = []
-        for s in range(0, t.shape[0], batch_size):
-            mu, _ = self._encode_tensor(t[s : s + batch_size])
-            out.append(self.value(mu) + prior_weight * self.prior_f(mu))
+        out = [self.value(mu) + prior_weight * self.prior_f(mu) for mu in self._encoded_batches(x, batch_size)]
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
+
+    def _encoded_batches(self, x: Any, batch_size: int) -> Iterator[Tensor]:
+        """Encoder means ``μ(x)`` ``[b, d_z]`` of the designs ``x`` in batches of at most ``batch_size`` rows."""
+        t = self.as_designs(x)
+        for s in range(0, t.shape[0], batch_size):
+            yield self._encode_tensor(t[s : s + batch_size])[0]
 
     @torch.no_grad()
     def value_and_log_density(self, x: Any, batch_size: int = 4096) -> tuple[Tensor, Tensor]:
@@ -295,10 +298,8 @@ class LatentEBMSurrogate(nn.Module):
             ``log Z_α``): high where the training designs' encodings lie (by the learned EBM prior; by N(0, I)
             alone for the Gaussian prior), low for designs unlike the data.
         """
-        t = self.as_designs(x)
         hs, lps = [], []
-        for s in range(0, t.shape[0], batch_size):
-            mu, _ = self._encode_tensor(t[s : s + batch_size])
+        for mu in self._encoded_batches(x, batch_size):
             hs.append(self.value(mu))
             lps.append(self.log_prior(mu))
         if not hs:
@@ -318,10 +319,8 @@ class LatentEBMSurrogate(nn.Module):
             ``(members [E, n], log_p [n])``: ``members[k] = h_k(μ(x))`` (standardised score units; their mean over
             ``k`` is :meth:`value`, computed the same way) and ``log p_α(μ(x))`` as in :meth:`value_and_log_density`.
         """
-        t = self.as_designs(x)
         ms, lps = [], []
-        for s in range(0, t.shape[0], batch_size):
-            mu, _ = self._encode_tensor(t[s : s + batch_size])
+        for mu in self._encoded_batches(x, batch_size):
             ms.append(self.value_members(mu))
             lps.append(self.log_prior(mu))
         if not ms:
