@@ -44,6 +44,7 @@ from n2ce_bbo.workflow.data import TrainingData, offline_data
 from n2ce_bbo.workflow.folder import read_model, save_model
 from n2ce_bbo.workflow.metrics import batch_report, percentile_of
 from n2ce_bbo.workflow.prediction import Prediction, acquisition_overrides, predict_raw, with_propose_overrides
+from n2ce_bbo.workflow.proposing import min_spacing, run_proposer
 from n2ce_bbo.workflow.result import Result, ScoreTable
 
 #: Training designs used as the reference of the in-distribution percentile (a seeded sample when more).
@@ -237,7 +238,7 @@ class FittedModel:
         try:
             # latent-EBM methods show their own progress (per chunk of chains); others one start/end display
             with PhaseProgress("proposing", None, enabled=show_progress and not self.is_latent_ebm) as bar:
-                x, scores, info = self._propose(budget, constraints)
+                x, scores, info = run_proposer(m, budget, constraints)
                 bar.note = f"{len(x)} designs"
         finally:
             used_config = m.config_dict()
@@ -257,7 +258,7 @@ class FittedModel:
         predicted, predicted_std, in_dist = (None, None, None) if pred is None else (
             pred.predicted, pred.predicted_std, pred.in_distribution)
         report, nov = batch_report(x, self.offline.x, discrete=self.schema.is_discrete, bounds=self.offline.bounds,
-                                   min_distance=_min_spacing(m, self.schema), seed=self.seed)
+                                   min_distance=min_spacing(m, self.schema), seed=self.seed)
         return Result(
             task=self.name, method=self.method_name, seed=run_seed, budget=budget, x=x, surrogate_scores=scores,
             best_training_y=float(np.max(self.data.y)), train_s=self.fit_s, propose_s=propose_s, config=used_config,
@@ -267,25 +268,6 @@ class FittedModel:
             train_log=list(self.history.get("step_log", [])), reference=(self.offline.x, self.data.y),
             n_returned=n_returned,
         )
-
-    def _propose(self, budget: int, constraints: Constraints) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        """``(x, scores, info)`` honouring ``constraints``."""
-        m = self.method
-        if m.reads_constraints or constraints.is_empty:
-            p = m.propose(budget)
-            x, s = np.asarray(p.x), np.asarray(p.scores, dtype=np.float64).reshape(-1)
-            info = dict(p.info)
-        else:
-            # A method that does not read constraints: ask for more, keep the allowed ones in its own order.
-            p = m.propose(4 * budget)
-            x, s = np.asarray(p.x), np.asarray(p.scores, dtype=np.float64).reshape(-1)
-            keep = constraints.allowed(x)
-            x, s = x[keep][:budget], s[keep][:budget]
-            info = {**dict(p.info), "constraints": "filtered after proposing (this method does not read them)"}
-        if constraints.is_empty:
-            return x, s, info
-        ok = constraints.allowed(x)  # a last guard: no proposal may break a constraint
-        return x[ok], s[ok], info
 
     # ------------------------------------------------------------------ score
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -389,8 +371,3 @@ class FittedModel:
         return cls(saved.method_name, method, saved.data, saved.offline, seed=saved.seed, history=saved.history,
                    fit_s=saved.fit_s, name=saved.offline.name)
 
-
-def _min_spacing(method: Method, schema: DesignSchema) -> float | None:
-    """The spacing the method's proposer aims at (Hamming positions or box diagonals), when it has one."""
-    propose: Any = getattr(method.config, "propose", None)
-    return propose.min_spacing(schema.is_discrete) if hasattr(propose, "min_spacing") else None

@@ -176,6 +176,7 @@ def test_no_design_left_raises_a_typed_error(model: FittedModel, monkeypatch: py
     assert sorted(r.designs()) == gggg[14:]
     assert any("only 2 of the 4" in str(w.message) for w in caught)
     # every candidate broke the constraints, though the constraints alone do not prove it
-    monkeypatch.setattr(model, "_propose", lambda budget, c: (np.zeros((0, 6), np.int64), np.zeros(0), {}))
+    monkeypatch.setattr(n2ce_bbo.workflow.model, "run_proposer",
+                        lambda m, budget, c: (np.zeros((0, 6), np.int64), np.zeros(0), {}))
     with pytest.raises(n2ce_bbo.errors.NoFeasibleDesignError, match="every candidate the method found broke them"):
         model.propose(4, fix=["0=G"])
