@@ -175,6 +175,34 @@ def _paired_lines(paired: list[dict[str, Any]], task: str) -> list[str]:
     return [*lines, ""]
 
 
+#: A seed's best design counts as "at the optimum" within this raw-unit gap (Branin's goal: within 0.05 of −0.398).
+OPTIMUM_TOLERANCE = 0.05
+
+
+def _optimum_lines(records: dict[str, dict[str, Any]], task: str, labels: list[str]) -> list[str]:
+    """Markdown: each method's best design in raw units against the task's known optimum (empty when no cell of
+    ``task`` records one): mean ± std and worst seed of the raw p100, its gap to the optimum, the share of the
+    optimum reached (a positive optimum only) and the seeds within :data:`OPTIMUM_TOLERANCE` of it."""
+    ok = [r for r in records.values() if r["task"] == task and r["status"] == "ok"]
+    optima = {float(r["optimum"]) for r in ok if isinstance(r.get("optimum"), (int, float))}
+    if len(optima) != 1:
+        return []
+    opt = optima.pop()
+    lines = [f"Raw units against the known optimum {opt:.4g}: the best design of each seed (raw p100), its gap "
+             f"to the optimum, and the seeds within {OPTIMUM_TOLERANCE} of it.", "",
+             "| method | raw p100 | worst seed | mean gap | share of optimum | seeds within |", "|---|---|---|---|---|---|"]
+    for label in labels:
+        best = [float(r["p100_raw"]) for r in ok if r["label"] == label and isinstance(r.get("p100_raw"), (int, float))]
+        if not best:
+            continue
+        mean, std = float(np.mean(best)), float(np.std(best))
+        share = f"{mean / opt:.2f}" if opt > 0 else "–"
+        within = sum(opt - b <= OPTIMUM_TOLERANCE for b in best)
+        lines.append(f"| {label} | {mean:.4g} ± {std:.2g} | {min(best):.4g} | {opt - mean:.4g} | {share} | "
+                     f"{within} of {len(best)} |")
+    return [*lines, ""]
+
+
 def _provenance(run_dir: Path) -> list[str]:
     """Markdown lines naming every command that wrote this run folder, with its machine and start time."""
     try:
@@ -246,6 +274,7 @@ def _markdown(run_dir: Path, suite: dict[str, Any], rows: list[dict[str, Any]], 
             v, who = P50_BEST[task]
             lines.append(f"| **published**: best p50 ({who}; {P50_SOURCE}) | 8 | | {v:.3f} | | | | |")
         lines.append("")
+        lines += _optimum_lines(records, task, [r["method"] for r in rows if r["task"] == task])
         lines += _paired_lines(paired, task)
         if task in REPRODUCED_ORACLES:
             lines += [f"Note: {REPRODUCED_ORACLES[task]}", ""]

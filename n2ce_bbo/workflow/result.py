@@ -44,6 +44,7 @@ class Result:
         p100, p50: 100th / 50th percentile of the normalised scores (``None`` without an oracle); over the
             ``n_distinct`` designs when the batch is short (see :attr:`shortfall`).
         p100_raw, p50_raw: the same percentiles of the raw oracle scores.
+        optimum: the oracle's known maximum in raw units (``None`` when the task does not know it).
         best_training_y: the best score among the training rows (raw units).
         task_kwargs: the options the task was built with (for a registered name), the run-seeded ones included
             (TFBind10's subset ``seed`` follows the run's seed unless given).
@@ -79,6 +80,7 @@ class Result:
     p50: float | None = None
     p100_raw: float | None = None
     p50_raw: float | None = None
+    optimum: float | None = None
     best_training_y: float | None = None
     task_kwargs: dict[str, Any] = field(default_factory=dict)
     train_s: float = 0.0
@@ -125,7 +127,7 @@ class Result:
         out: dict[str, Any] = {
             "task": self.task, "method": self.method, "seed": self.seed, "budget": self.budget,
             "p100": self.p100, "p50": self.p50, "p100_raw": self.p100_raw, "p50_raw": self.p50_raw,
-            "best_training_y": self.best_training_y, "task_kwargs": self.task_kwargs,
+            "optimum": self.optimum, "best_training_y": self.best_training_y, "task_kwargs": self.task_kwargs,
             "train_s": round(self.train_s, 3), "propose_s": round(self.propose_s, 3), "eval_s": round(self.eval_s, 3),
             "n_unique": self.n_unique,
             "n_proposed": int(self.x.shape[0]) if self.n_returned is None else self.n_returned,
@@ -324,13 +326,16 @@ def train_log_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
-    """Score final proposals with the task's oracle: raw and normalised scores and their percentiles."""
+    """Score final proposals with the task's oracle: raw and normalised scores and their percentiles, and the
+    task's known optimum (raw units; ``None`` when unknown) so that a report can show the distance to it."""
     raw = task.predict(x).reshape(-1).astype(np.float64)
     norm = task.normalize(raw).reshape(-1)
+    optimum = getattr(task, "optimum", None)
     return {
         "oracle_scores": raw, "normalized_scores": norm,
         "p100": float(np.max(norm)), "p50": float(np.percentile(norm, 50)),
         "p100_raw": float(np.max(raw)), "p50_raw": float(np.percentile(raw, 50)),
+        "optimum": None if optimum is None else float(optimum),
     }
 
 
