@@ -1,54 +1,19 @@
-"""Development tasks: where defaults are chosen, never on the reported tasks or seeds.
+"""Token fields of site, neighbour and pair terms: ``PairFieldDev-C-L`` and ``EpistasisDev-C-L``.
 
-Defaults are decided on tasks that share no oracle and no data with the reported tasks (TFBind8, TFBind10,
-Superconductor, Branin, Ehrlich), and on seeds that never report (100 and up; see ``docs/protocol.md``), so that
-no reported number has been used to pick the settings that produced it. This module builds those tasks;
-:func:`make_dev_task` is the entry point and refuses seeds below :data:`MIN_DEV_SEED`. Each synthetic task is
-drawn from the run seed, so seed 100 and seed 101 are different functions as well as different runs:
-
-* ``EhrlichDev-V-L``: an Ehrlich function (:func:`n2ce_bbo.tasks.ehrlich.make_ehrlich`) with ``V`` states and
-  length ``L`` whose generator seed is the run seed (the reported Ehrlich task's is fixed); 30,000 sampled rows
-  (20,000 when ``V <= 8``), those at or below the 80th percentile given. It stands in for feasibility: banned
-  transitions make most sequences score 0. (The built :class:`~n2ce_bbo.tasks.base.Task` keeps the name
-  ``make_ehrlich`` gives it, ``"Ehrlich-Exact-v0"``.)
-* ``PairFieldDev-C-L`` (:func:`make_pair_field`): a random field over ``C`` tokens and length ``L`` with site
-  and neighbour terms; 20,000 uniform rows, the bottom half by score given. Its maximum, the normalised score 1,
-  is exact (dynamic programming, :func:`chain_maximum`). A DNA-like field where a surrogate can extrapolate.
-* ``EpistasisDev-C-L`` (:func:`make_epistasis`): site, neighbour and ``L`` random long-range pair terms under a
-  saturating ``tanh``; noisy training labels, the rows below the observed 80th percentile given. A task where
-  the best training rows are already good, so a batch can lose to them.
-* a registered task name (:func:`n2ce_bbo.tasks.make`): the reported tasks themselves, on runs that never
-  report (development seeds only); TFBind10 takes its own 10,000-row subset drawn with that seed.
-
-The three synthetic tasks' designs are int64 tokens ``[n, L]`` in ``0..C-1``; training scores and oracle values are float32 ``[n, 1]``.
+Both draw ``n_rows`` uniform int64 sequences ``[n, L]`` over ``C`` tokens; see :mod:`n2ce_bbo.tasks.dev` for what
+each task stands in for. The random streams are pinned by tests (``tests/tasks/test_dev.py``): recorded development
+results were made with them, so a change here must keep every draw byte-identical.
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 
-from n2ce_bbo.errors import ConfigError, InvalidDataError, UnknownTaskError
+from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.tasks.base import Task
-from n2ce_bbo.tasks.ehrlich import make_ehrlich
-from n2ce_bbo.tasks.registry import make
 
-__all__ = [
-    "MIN_DEV_SEED", "DEV_TASK_PATTERNS", "PairFieldOracle", "EpistasisOracle", "site_and_neighbour", "chain_maximum",
-    "make_pair_field", "make_epistasis", "make_dev_task",
-]
-
-MIN_DEV_SEED = 100
-"""The smallest seed a development task accepts; lower seeds are kept for reported evaluations."""
-
-DEV_TASK_PATTERNS = ("EhrlichDev-V-L", "PairFieldDev-C-L", "EpistasisDev-C-L")
-"""The development task names :func:`make_dev_task` parses, besides registered task names."""
-
-_DEV_NAME = re.compile(r"(EhrlichDev|PairFieldDev|EpistasisDev)-(\d+)-(\d+)")
-_DEV_PREFIXES = ("EhrlichDev", "PairFieldDev", "EpistasisDev")
+__all__ = ["PairFieldOracle", "EpistasisOracle", "site_and_neighbour", "chain_maximum", "check_sizes",
+           "make_pair_field", "make_epistasis"]
 
 
 class PairFieldOracle:
@@ -91,7 +56,7 @@ def chain_maximum(theta: np.ndarray, phi: np.ndarray) -> float:
     return float(value.max())
 
 
-def _check_sizes(task: str, length: int, num_classes: int, n_rows: int) -> None:
+def check_sizes(task: str, length: int, num_classes: int, n_rows: int) -> None:
     if length < 2 or num_classes < 2 or n_rows < 2:
         raise InvalidDataError(
             f"{task} needs length >= 2, num_classes >= 2 and n_rows >= 2; "
@@ -110,14 +75,15 @@ def make_pair_field(length: int, num_classes: int, seed: int, n_rows: int = 20_0
     Args:
         length: sequence length ``L``.
         num_classes: tokens ``C``.
-        seed: draws the field and the rows (no check on its range here; see :func:`make_dev_task`).
+        seed: draws the field and the rows (no check on its range here; see
+            :func:`~n2ce_bbo.tasks.dev.make_dev_task`).
         n_rows: rows drawn before the bottom half is kept.
 
     Returns:
         A task named ``PairFieldDev-C-L`` with about ``n_rows / 2`` int64 designs ``[n, L]`` and float32 scores
         ``[n, 1]`` (rows tying the median are kept), and a :class:`PairFieldOracle`.
     """
-    _check_sizes("PairFieldDev", length, num_classes, n_rows)
+    check_sizes("PairFieldDev", length, num_classes, n_rows)
     rng = np.random.default_rng([seed, 7])
     theta = rng.normal(size=(length, num_classes))
     phi = rng.normal(scale=0.7, size=(length - 1, num_classes, num_classes))
@@ -163,14 +129,14 @@ def make_epistasis(length: int, num_classes: int, seed: int, n_rows: int = 20_00
         length: sequence length ``L`` (also the number of long-range pairs).
         num_classes: tokens ``C``.
         seed: draws the function, the rows and the label noise (``default_rng([seed, 11])``; no check on its
-            range here; see :func:`make_dev_task`).
+            range here; see :func:`~n2ce_bbo.tasks.dev.make_dev_task`).
         n_rows: rows drawn before the top 20% by noisy label are hidden.
 
     Returns:
         A task named ``EpistasisDev-C-L`` with about ``0.8 * n_rows`` int64 designs ``[n, L]`` and noisy float32
         scores ``[n, 1]``, and an :class:`EpistasisOracle`.
     """
-    _check_sizes("EpistasisDev", length, num_classes, n_rows)
+    check_sizes("EpistasisDev", length, num_classes, n_rows)
     rng = np.random.default_rng([seed, 11])
     theta = rng.normal(size=(length, num_classes))
     phi = rng.normal(scale=0.7, size=(length - 1, num_classes, num_classes))
@@ -183,46 +149,3 @@ def make_epistasis(length: int, num_classes: int, seed: int, n_rows: int = 20_00
     keep = y_obs.reshape(-1) <= np.quantile(y_obs, 0.8)
     return Task(f"EpistasisDev-{num_classes}-{length}", x[keep], y_obs[keep], oracle=oracle,
                 num_classes=num_classes, y_full_min=float(y.min()), y_full_max=float(y.max()))
-
-
-def make_dev_task(name: str, seed: int, data_dir: str | Path | None) -> Task:
-    """A development task at a development seed.
-
-    Args:
-        name: ``EhrlichDev-V-L``, ``PairFieldDev-C-L`` or ``EpistasisDev-C-L`` (integers, seeded by ``seed``; see
-            the module docstring), or a registered task name (TFBind10 tasks take a 10,000-row subset drawn with
-            ``seed``; other registered tasks ignore it).
-        seed: the run seed, ``>= MIN_DEV_SEED`` (100).
-        data_dir: Design-Bench data folder for registered tasks that need one (else ``$N2CE_BBO_DATA_DIR``).
-
-    Raises:
-        ConfigError: ``seed`` below 100 (those seeds are kept for reported evaluations) or not an integer.
-        UnknownTaskError: a malformed development task name, or a name that is neither one nor registered.
-        InvalidDataError: sizes a development task cannot be built with (for example ``PairFieldDev-1-50``).
-    """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ConfigError(f"must be an integer, got {seed!r}.", key="seed")
-    if seed < MIN_DEV_SEED:
-        raise ConfigError(
-            f"must be >= {MIN_DEV_SEED} for a development task, got {seed}: seeds below {MIN_DEV_SEED} are kept "
-            "for reported evaluations, and defaults are never chosen on them.", key="seed",
-        )
-    if name.startswith(_DEV_PREFIXES):
-        match = _DEV_NAME.fullmatch(name)
-        if match is None:
-            raise UnknownTaskError(
-                f"Malformed development task name {name!r}: expected one of {list(DEV_TASK_PATTERNS)} with integer "
-                "V or C (tokens) and L (length), for example 'PairFieldDev-4-50'."
-            )
-        kind, classes, length = match[1], int(match[2]), int(match[3])
-        if kind == "PairFieldDev":
-            return make_pair_field(length, classes, seed)
-        if kind == "EpistasisDev":
-            return make_epistasis(length, classes, seed)
-        return make_ehrlich(num_states=classes, length=length, n_samples=30_000 if classes > 8 else 20_000,
-                            seed=seed)
-    kwargs: dict[str, Any] = {"max_samples": 10_000, "seed": seed} if name.startswith("TFBind10") else {}
-    try:
-        return make(name, data_dir=data_dir, **kwargs)
-    except UnknownTaskError as e:
-        raise UnknownTaskError(f"{e} Development tasks: {', '.join(DEV_TASK_PATTERNS)}.") from e
