@@ -23,6 +23,12 @@ and the real difficulty it stands in for:
   by the seed; 4,000 Latin-hypercube rows in the box, the top 40% hidden; the optimum is known and normalises to
   1. Continuous designs of a few dimensions: many local optima (Ackley, Levy, Styblinski-Tang), a curved valley
   (Rosenbrock), heavy low tails.
+* ``MotifNetDev-C-L`` (:func:`make_motifnet`, ``L >= 32``; the suite uses ``4-50``): a fixed random network
+  over motif features (PWM occupancy, saturating counts, pair spacings, composition) times a folding threshold;
+  20,000 mutants of six parents at varied depths (rows cluster, many deep mutants are dead), noisy labels, the
+  rows below the observed 80th percentile given. What makes measured biological data hard: a rugged landscape
+  where the top training rows are already good, random designs score about 0, and extrapolating along a
+  surrogate's gradient leaves the folded region. See :mod:`n2ce_bbo.tasks.dev.motifs`.
 * a registered task name (:func:`n2ce_bbo.tasks.make`): the reported tasks themselves, on runs that never
   report (development seeds only); TFBind10 takes its own 10,000-row subset drawn with that seed.
 
@@ -50,19 +56,21 @@ from n2ce_bbo.tasks.dev.fields import (
     make_pair_field,
     site_and_neighbour,
 )
+from n2ce_bbo.tasks.dev.motifs import MotifLibrary, MotifNetOracle, draw_motifnet, make_motifnet
 from n2ce_bbo.tasks.ehrlich import make_ehrlich
 from n2ce_bbo.tasks.registry import make
 
 __all__ = [
     "MIN_DEV_SEED", "DEV_TASK_PATTERNS", "PairFieldOracle", "EpistasisOracle", "site_and_neighbour", "chain_maximum",
     "make_pair_field", "make_epistasis", "make_dev_task", "RotatedOracle", "draw_continuous", "make_continuous_dev",
+    "MotifNetOracle", "MotifLibrary", "draw_motifnet", "make_motifnet",
 ]
 
 MIN_DEV_SEED = 100
 """The smallest seed a development task accepts; lower seeds are kept for reported evaluations."""
 
 DEV_TASK_PATTERNS = ("EhrlichDev-V-L", "PairFieldDev-C-L", "EpistasisDev-C-L", "AckleyDev-D", "LevyDev-D",
-                     "RosenbrockDev-D", "StyblinskiTangDev-D")
+                     "RosenbrockDev-D", "StyblinskiTangDev-D", "MotifNetDev-C-L")
 """The development task names :func:`make_dev_task` parses, besides registered task names."""
 
 
@@ -75,6 +83,7 @@ _BUILDERS: dict[str, tuple[Callable[..., Task], str]] = {
     "EhrlichDev": (_ehrlich, "V-L"),
     "PairFieldDev": (lambda c, n, seed: make_pair_field(n, c, seed), "C-L"),
     "EpistasisDev": (lambda c, n, seed: make_epistasis(n, c, seed), "C-L"),
+    "MotifNetDev": (lambda c, n, seed: make_motifnet(n, c, seed), "C-L"),
     **{prefix: ((lambda d, seed, p=prefix: make_continuous_dev(p, d, seed)), "D") for prefix in CONTINUOUS_FUNCTIONS},
 }
 _DEV_PREFIXES = tuple(_BUILDERS)
