@@ -29,6 +29,11 @@ and the real difficulty it stands in for:
   rows below the observed 80th percentile given. What makes measured biological data hard: a rugged landscape
   where the top training rows are already good, random designs score about 0, and extrapolating along a
   surrogate's gradient leaves the folded region. See :mod:`n2ce_bbo.tasks.dev.motifs`.
+* ``TableDev-D`` (:func:`make_table`, D from 3 to 12): a user's property table: ``D - 1`` composition fractions
+  and an annealing temperature in °C (mixed scales), a hardness-like property with mixing terms, a
+  composition-dependent best temperature and a narrow peak; 2,500 rows, noisy labels, the rows at or below the
+  observed 80th percentile given. :func:`write_dev_table` writes it as a CSV (and the ``--bounds`` file) so a
+  probe can run it through the user path, ``n2ce-bbo optimize --data``. See :mod:`n2ce_bbo.tasks.dev.table`.
 * a registered task name (:func:`n2ce_bbo.tasks.make`): the reported tasks themselves, on runs that never
   report (development seeds only); TFBind10 takes its own 10,000-row subset drawn with that seed.
 
@@ -57,20 +62,22 @@ from n2ce_bbo.tasks.dev.fields import (
     site_and_neighbour,
 )
 from n2ce_bbo.tasks.dev.motifs import MotifLibrary, MotifNetOracle, draw_motifnet, make_motifnet
+from n2ce_bbo.tasks.dev.table import TableOracle, draw_table, make_table, table_columns, write_dev_table
 from n2ce_bbo.tasks.ehrlich import make_ehrlich
 from n2ce_bbo.tasks.registry import make
 
 __all__ = [
     "MIN_DEV_SEED", "DEV_TASK_PATTERNS", "PairFieldOracle", "EpistasisOracle", "site_and_neighbour", "chain_maximum",
     "make_pair_field", "make_epistasis", "make_dev_task", "RotatedOracle", "draw_continuous", "make_continuous_dev",
-    "MotifNetOracle", "MotifLibrary", "draw_motifnet", "make_motifnet",
+    "MotifNetOracle", "MotifLibrary", "draw_motifnet", "make_motifnet", "TableOracle", "draw_table", "make_table",
+    "table_columns", "write_dev_table",
 ]
 
 MIN_DEV_SEED = 100
 """The smallest seed a development task accepts; lower seeds are kept for reported evaluations."""
 
 DEV_TASK_PATTERNS = ("EhrlichDev-V-L", "PairFieldDev-C-L", "EpistasisDev-C-L", "AckleyDev-D", "LevyDev-D",
-                     "RosenbrockDev-D", "StyblinskiTangDev-D", "MotifNetDev-C-L")
+                     "RosenbrockDev-D", "StyblinskiTangDev-D", "MotifNetDev-C-L", "TableDev-D")
 """The development task names :func:`make_dev_task` parses, besides registered task names."""
 
 
@@ -84,6 +91,7 @@ _BUILDERS: dict[str, tuple[Callable[..., Task], str]] = {
     "PairFieldDev": (lambda c, n, seed: make_pair_field(n, c, seed), "C-L"),
     "EpistasisDev": (lambda c, n, seed: make_epistasis(n, c, seed), "C-L"),
     "MotifNetDev": (lambda c, n, seed: make_motifnet(n, c, seed), "C-L"),
+    "TableDev": (make_table, "D"),
     **{prefix: ((lambda d, seed, p=prefix: make_continuous_dev(p, d, seed)), "D") for prefix in CONTINUOUS_FUNCTIONS},
 }
 _DEV_PREFIXES = tuple(_BUILDERS)
