@@ -7,13 +7,14 @@ oracle, for this log. Reported seeds 0-7 are refused. Results are printed and ap
     python benchmarks/dev_probes.py enumerate TFBind10-Exact-v0 100
     python benchmarks/dev_probes.py feasibility 101 n2ce
     python benchmarks/dev_probes.py evaluate EhrlichDev-32-32 100 n2ce --set '{"propose": {"pair_support": false}}'
+    python benchmarks/dev_probes.py table TableDev-5 100 n2ce --work runs/dev_table
 
-Tasks: registered names (TFBind10 takes a 10,000-row subset drawn with the run seed), ``EhrlichDev-V-L``: an
-Ehrlich function with V states and length L whose generator seed is the run seed (not the reported task), or
-``PairFieldDev-C-L``: a seeded random field over C tokens and length L (site plus neighbour terms), 20,000 uniform
-rows of which the bottom half are given; its maximum (normalised score 1) is exact, by dynamic programming.
-``EpistasisDev-C-L``: site, neighbour and long-range pair terms under a saturating squash, noisy training labels,
-the rows below the observed 80th percentile given. The tasks are built by ``n2ce_bbo.tasks.dev``.
+Tasks (built by ``n2ce_bbo.tasks.dev``; its docstring and ``docs/protocol.md`` say what each stands in for):
+registered names (TFBind10 takes a 10,000-row subset drawn with the run seed); ``EhrlichDev-V-L``,
+``PairFieldDev-C-L``, ``EpistasisDev-C-L`` and ``MotifNetDev-C-L`` (token sequences); ``AckleyDev-D``,
+``LevyDev-D``, ``RosenbrockDev-D``, ``StyblinskiTangDev-D`` (continuous, known optimum: ``evaluate`` also records
+the raw regret) and ``TableDev-D`` (a property table; ``table`` runs it through the user path: the CSV,
+``n2ce-bbo optimize --data``, then the oracle on ``designs.csv``).
 The data folder comes from ``--data-dir`` or ``$N2CE_BBO_DATA_DIR``.
 """
 
@@ -142,7 +143,63 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                    "best_train_top128_oracle": float(task.normalize(task.predict(
                        data.x[top_indices(data.y, 128)]).reshape(-1)).max()),
                    "fit_s": round(fit_s, 1), "propose_s": round(propose_s, 1), "search": info.get("search"),
-                   "rehearsal": info.get("rehearsal"), "n_banned_pairs": info.get("n_banned_pairs")})
+                   "rehearsal": info.get("rehearsal"), "n_banned_pairs": info.get("n_banned_pairs"),
+                   **_regret(task, y, data.y)})
+
+
+def _regret(task: Task, y: np.ndarray, train_y: np.ndarray) -> dict[str, Any]:
+    """Raw units against a known optimum (continuous development tasks): the optimum, the batch's best and the
+    best training label's distance to it; nothing when the optimum is unknown."""
+    if task.optimum is None:
+        return {}
+    return {"optimum": task.optimum, "regret": float(task.optimum - y.max()),
+            "regret_best_train": float(task.optimum - train_y.max())}
+
+
+def _cli_overrides(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    """``{"train": {"max_steps": 500}}`` -> ``["train.max_steps=500"]`` (values JSON-encoded, which YAML reads)."""
+    out: list[str] = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out += _cli_overrides(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}={json.dumps(value)}")
+    return out
+
+
+def cmd_table(args: argparse.Namespace) -> None:
+    """A ``TableDev-D`` task through the user path: its training rows written as a CSV with a ``--bounds`` file,
+    ``n2ce-bbo optimize --data`` on them (in this process), then the oracle on the written ``designs.csv``."""
+    import csv
+
+    from n2ce_bbo.cli import main as cli_main
+    from n2ce_bbo.tasks.dev import write_dev_table
+
+    task = make_dev_task(args.task, args.seed, args.data_dir)
+    work = Path(args.work) / f"{args.task}_s{args.seed}_{args.method}"
+    columns = write_dev_table(task, work / "table.csv", bounds_path=work / "bounds.csv")
+    overrides = json.loads(args.set)
+    argv = ["optimize", "--data", str(work / "table.csv"), "--target", "hardness", "--bounds", str(work / "bounds.csv"),
+            "--out", str(work / "run"), "--method", args.method, "--seed", str(args.seed), "--budget", "128",
+            "--device", "cpu", "--quiet", *_cli_overrides(overrides)]
+    t0 = time.perf_counter()
+    rc = cli_main(argv)
+    run_s = time.perf_counter() - t0
+    with (work / "run" / "designs.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    x = np.array([[float(r[c]) for c in columns] for r in rows])
+    y = task.predict(x).reshape(-1)
+    ny = task.normalize(y)
+    bounds = task.bounds if task.bounds is not None else np.array([[-np.inf], [np.inf]])
+    data = task.offline_data()
+    _record(args, {"probe": "table", "task": args.task, "seed": args.seed, "method": args.method, "set": overrides,
+                   "cli": "n2ce-bbo " + " ".join(argv), "rc": rc, "n_designs": len(rows),
+                   "p100": float(ny.max()), "p50": float(np.median(ny)), "raw_best": float(y.max()),
+                   "in_bounds": bool(np.all((x >= bounds[0] - 1e-6) & (x <= bounds[1] + 1e-6))),
+                   "best_train": float(task.normalize(data.y.reshape(-1)).max()),
+                   "best_train_top128_oracle": float(task.normalize(task.predict(
+                       data.x[top_indices(data.y, 128)]).reshape(-1)).max()),
+                   "run_s": round(run_s, 1)})
 
 
 def cmd_variants(args: argparse.Namespace) -> None:
@@ -277,12 +334,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mlps", type=int, default=0)
     p.add_argument("--min-hamming", type=int, default=3)
     p.add_argument("--corr", action="store_true", help="also the Spearman correlation over the whole space")
+    p = sub.add_parser("table")
+    p.add_argument("task", help="TableDev-D")
+    p.add_argument("seed", type=int)
+    p.add_argument("method", nargs="?", default="n2ce")
+    p.add_argument("--work", default="runs/dev_table", help="folder for the CSV, the bounds file and the run")
     args = parser.parse_args(argv)
     if args.seed < 100:
         parser.error(f"seed {args.seed}: development probes use seeds >= 100 (0-7 only report).")
     torch.set_num_threads(args.threads)
     {"enumerate": cmd_enumerate, "feasibility": cmd_feasibility, "evaluate": cmd_evaluate,
-     "variants": cmd_variants, "ensemble": cmd_ensemble}[args.cmd](args)
+     "variants": cmd_variants, "ensemble": cmd_ensemble, "table": cmd_table}[args.cmd](args)
     return 0
 
 
