@@ -20,6 +20,7 @@ from n2ce_bbo.errors import ConfigError, DataWarning, N2CEBBOError
 from n2ce_bbo.methods import list_methods, make_method
 from n2ce_bbo.tasks import task_table
 from n2ce_bbo.workflow.commands import add_commands
+from n2ce_bbo.workflow.tracking import add_tracking_args, tracker_from_args
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
@@ -43,14 +44,18 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         rows = [[name, _suite_summary(path), str(path)] for name, path in shipped_suites().items()]
         _print_table(["suite", "what it runs", "file"], rows)
         return 0
+    named = args.mlflow or ""
+    if args.suite is None and (named in shipped_suites() or named.endswith((".yaml", ".yml"))):
+        args.suite, args.mlflow = named, ""  # `--mlflow quick`: argparse took the suite for the URI
     if args.suite is None or args.out is None:
         raise ConfigError("benchmark needs a suite (a shipped name such as 'quick', or a YAML file) and --out DIR; "
                                "--list shows the shipped suites.")
     suite = _narrow_suite(load_suite(args.suite), args)
+    tracking = tracker_from_args(args)
     run_dir = run_suite(
         suite, args.out, resume=args.resume, workers=args.workers,
         address=args.ray_address or os.environ.get("RAY_ADDRESS"), data_dir=args.data_dir,
-        rerun_stale=args.rerun_stale, allow_dirty=args.allow_dirty,
+        rerun_stale=args.rerun_stale, allow_dirty=args.allow_dirty, tracking=tracking,
     )
     csv_path, md_path = write_report(run_dir)
     print(Path(md_path).read_text())
@@ -163,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-dirty", action="store_true",
                    help="let --rerun-stale run although the current tree is dirty or its commit unknown "
                         "(the rerun cells are then marked dirty)")
+    add_tracking_args(p)
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, paired.csv, summary.md, plots)")

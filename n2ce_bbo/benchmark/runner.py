@@ -24,6 +24,7 @@ Do not point two runners at the same folder at the same time.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import functools
@@ -48,6 +49,8 @@ from n2ce_bbo.parallel import ParallelTaskError, iter_parallel, ray_init, resolv
 from n2ce_bbo.provenance import config_hash, source_state, versions
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, ensure_writable_dir
 from n2ce_bbo.workflow.api import optimize
+from n2ce_bbo.workflow.run_logs import log_cell
+from n2ce_bbo.workflow.tracking import NULL_TRACKER, Tracker
 
 CellFn = Callable[[Cell], Any]
 
@@ -221,6 +224,7 @@ def run_suite(
     data_dir: str | Path | None = None,
     rerun_stale: bool = False,
     allow_dirty: bool = False,
+    tracking: Tracker | None = None,
 ) -> Path:
     """Run every missing cell of ``suite`` into ``out_dir``; return ``out_dir``.
 
@@ -239,6 +243,10 @@ def run_suite(
         rerun_stale: with ``resume``, also rerun the ``ok`` cells whose recorded code is not the current code
             (another commit, a dirty tree, no commit recorded), overwriting each when its rerun succeeds.
         allow_dirty: let ``rerun_stale`` run although the current tree is dirty or its commit unknown.
+        tracking: where to log (:func:`~n2ce_bbo.workflow.tracking.open_tracker`, MLflow): one run for this
+            invocation of the suite and, nested under it, one run per cell it finishes (task, label, method, seed,
+            settings, oracle scores; :func:`~n2ce_bbo.workflow.run_logs.log_cell`), logged by this driver process
+            as each cell's file is written; cells already done on a resume are not logged again. ``None``: none.
 
     Raises:
         OutputError: ``out_dir`` is not writable, or holds cells and ``resume`` is false.
@@ -309,7 +317,14 @@ def run_suite(
         gpus_per_task=suite.gpus_per_cell, max_retries=suite.cell_retries, return_exceptions=True,
         timeout_s=suite.cell_timeout_s,
     )
-    try:
+    tracker = tracking or NULL_TRACKER
+    with tracker.run(f"benchmark {suite.name}", kind="benchmark", tags={"n2ce_bbo.suite": suite.name}) as suite_run, \
+            contextlib.closing(stream):
+        suite_run.log_params({"suite": suite.name, "budget": suite.budget,
+                              "tasks": ",".join(t.name for t in suite.tasks),
+                              "methods": ",".join(m.label for m in suite.methods), "seeds": list(suite.seeds or []),
+                              "cells_total": len(cells), "cells_to_run": len(todo), "workers": workers,
+                              "resume": resume, "run_folder": str(out)})
         for k, (i, outcome) in enumerate(stream, start=1):
             cell = todo[i]
             if isinstance(outcome, ParallelTaskError):
@@ -319,11 +334,11 @@ def run_suite(
                 rec = _ok_record(cell, outcome, source)
             if rec["status"] == "ok" or cell.cell_id not in stale:
                 atomic_write_json(cell_path(out, cell.cell_id), rec)
+            log_cell(tracker, suite_run, rec, suite=suite.name)
             if progress:
                 kept = "; kept its stale ok record" if rec["status"] != "ok" and cell.cell_id in stale else ""
                 print(_progress_line(k, len(todo), cell, rec) + kept, flush=True)
-    finally:
-        stream.close()
+        suite_run.log_metrics({"cells_ok": len(todo) - n_failed, "cells_failed": n_failed})
     if progress and todo:
         print(f"finished: {len(todo) - n_failed} ok, {n_failed} failed (run with --resume to retry failed cells)"
               if n_failed else f"finished: {len(todo)} ok", flush=True)

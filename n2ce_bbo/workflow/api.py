@@ -23,6 +23,8 @@ from n2ce_bbo.workflow.data import TrainingData, load_data
 from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
 from n2ce_bbo.workflow.prediction import acquisition_overrides, with_propose_overrides
 from n2ce_bbo.workflow.result import Result, score_with_oracle
+from n2ce_bbo.workflow.run_logs import log_fit, log_proposal
+from n2ce_bbo.workflow.tracking import Tracker, open_tracker
 
 
 def propose_for(model: FittedModel, source: TrainingData, budget: int, *, seed: int,
@@ -52,6 +54,7 @@ def optimize(
     progress: bool = False,
     acquisition: str | None = None,
     ucb_beta: float | None = None,
+    mlflow: bool | str | Tracker | None = None,
 ) -> Result:
     """Fit ``method`` and propose ``budget`` designs for a task (or your own data), in one call.
 
@@ -76,6 +79,8 @@ def optimize(
             ``"ei"`` (expected improvement); ``ucb`` / ``ei`` need a latent-EBM method (else ConfigError, before
             any training).
         ucb_beta: ``β`` of ``ucb`` (``None``: the configured ``propose.ucb_beta``, 1.0 by default).
+        mlflow: log the run to MLflow (``docs/tracking.md``): ``True`` (``$MLFLOW_TRACKING_URI``, else
+            ``./mlruns``), a URI or folder, or a :class:`~n2ce_bbo.workflow.tracking.Tracker`; ``None``: nothing.
 
     Returns:
         A :class:`~n2ce_bbo.workflow.result.Result`; oracle scores and normalised percentiles are filled when the
@@ -83,12 +88,17 @@ def optimize(
     """
     budget = check_budget(budget)
     check_acquisition(method, config, acquisition, ucb_beta)
+    tracker = open_tracker(mlflow)
     source = load_data(task_or_arrays, num_classes=num_classes, data_dir=data_dir, task_kwargs=task_kwargs,
                        run_seed=int(seed))
-    model = FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose,
-                            show_progress=progress, parallel=parallel)
-    return propose_for(model, source, budget, seed=int(seed), progress=progress, acquisition=acquisition,
-                       ucb_beta=ucb_beta)
+    with tracker.run(f"optimize {source.name}", kind="optimize") as run:
+        model = FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose,
+                                show_progress=progress, parallel=parallel)
+        result = propose_for(model, source, budget, seed=int(seed), progress=progress, acquisition=acquisition,
+                             ucb_beta=ucb_beta)
+        log_fit(run, model, task_options=source.task_options)
+        log_proposal(run, result)
+    return result
 
 
 def check_acquisition(method: str, config: Mapping[str, Any] | None, acquisition: str | None,
@@ -128,6 +138,7 @@ def fit(
     values: str | Path | None = None,
     id_column: str | int | None = None,
     length: int | None = None,
+    mlflow: bool | str | Tracker | None = None,
 ) -> FittedModel:
     """Train a method on your data once; then ``model.propose(...)``, ``model.score(...)``, ``model.save(...)``.
 
@@ -155,6 +166,8 @@ def fit(
         values: FASTA data: a table of scores keyed by record id (its ``id_column``; default its first column).
         id_column: the ``values`` table's record-id column.
         length: sequences of several lengths: keep only those of this length (default: one length is required).
+        mlflow: log the fit to MLflow (``docs/tracking.md``): ``True`` (``$MLFLOW_TRACKING_URI``, else
+            ``./mlruns``), a URI or folder, or a :class:`~n2ce_bbo.workflow.tracking.Tracker`; ``None``: nothing.
 
     Example:
         >>> model = n2ce_bbo.fit("activity.csv", target="score", design_column="sequence")  # doctest: +SKIP
@@ -162,8 +175,11 @@ def fit(
     source = load_data(data, target, features=features, design_column=design_column, alphabet=alphabet,
                        header=header, sep=sep, num_classes=num_classes, data_dir=data_dir, run_seed=seed,
                        values=values, id_column=id_column, length=length)
-    return FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose, show_progress=progress,
-                           parallel=parallel)
+    with open_tracker(mlflow).run(f"fit {source.name}", kind="fit") as run:
+        model = FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose,
+                                show_progress=progress, parallel=parallel)
+        log_fit(run, model, task_options=source.task_options)
+    return model
 
 
 def load(path: str | Path, device: str | torch.device | None = None) -> FittedModel:

@@ -33,6 +33,8 @@ from n2ce_bbo.workflow.api import check_acquisition, propose_for
 from n2ce_bbo.workflow.data import TrainingData, load_data
 from n2ce_bbo.workflow.folder import MANIFEST
 from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
+from n2ce_bbo.workflow.run_logs import log_fit, log_proposal
+from n2ce_bbo.workflow.tracking import add_tracking_args, tracker_from_args
 
 # ---------------------------------------------------------------------------- argument groups
 
@@ -213,13 +215,14 @@ def _wrote(folder: Path, names: list[str]) -> str:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """``n2ce-bbo optimize``: fit + propose (+ the oracle's scores for a task that has one); saves the model."""
+    tracker = tracker_from_args(args)  # first: --mlflow may have taken an override for its URI
     config = _settings(args)
     source = load_cli_data(args)
     constraints = _constraints(args, source.data.schema)
     constraints.require_feasible(source.data.schema)  # before any training
     budget = check_budget(args.budget, "--budget")
     check_acquisition(args.method, config, args.acquisition, args.ucb_beta)  # before any training
-    with _output_folder(args.out) as out:  # checked before any training
+    with _output_folder(args.out) as out, tracker.run(f"optimize {source.name}", kind="optimize") as run:
         _say(args, f"n2ce-bbo: {source.name}: {source.data.n} rows, {source.data.schema.describe()} | method "
                    f"{args.method} | budget {budget} | seed {args.seed}")
         model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
@@ -227,11 +230,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         result = propose_for(model, source, budget, seed=args.seed, constraints=constraints, progress=not args.quiet,
                              acquisition=args.acquisition, ucb_beta=args.ucb_beta)
         result.save(out)
-    saved = "model/"
-    if model.is_latent_ebm:
-        model.save(out / "model")
-    else:
-        saved = ""
+        model_dir = model.save(out / "model") if model.is_latent_ebm else None
+        log_fit(run, model, folder=model_dir, task_options=source.task_options)
+        log_proposal(run, result, folder=out)
+    saved = "model/" if model_dir is not None else ""
     print(result.summary())
     if model.is_latent_ebm:
         print(calibration_line(model.calibration))
@@ -243,6 +245,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``n2ce-bbo fit``: train once and save the model folder."""
+    tracker = tracker_from_args(args)
     config = _settings(args)
     if not is_latent_ebm(make_method(args.method, config, seed=args.seed, device="cpu")):
         raise InvalidDataError(f"n2ce-bbo fit saves latent-EBM methods only (n2ce, nce, mle, gaussian), not "
@@ -251,9 +254,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _check_model_dest(Path(args.out))
     _say(args, f"n2ce-bbo fit: {source.name}: {source.data.n} rows, {source.data.schema.describe()} | method "
                f"{args.method} | seed {args.seed}")
-    model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
-                            show_progress=not args.quiet, parallel=_parallel(args))
-    path = model.save(args.out)
+    with tracker.run(f"fit {source.name}", kind="fit") as run:
+        model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device,
+                                verbose=args.verbose, show_progress=not args.quiet, parallel=_parallel(args))
+        path = model.save(args.out)
+        log_fit(run, model, folder=path, task_options=source.task_options)
     print(f"trained {args.method} on {model.data.n} designs of {source.name} in {model.fit_s:.1f} s "
           f"(target {model.schema.target!r})")
     if model.history.get("loss"):
@@ -277,6 +282,7 @@ def _check_model_dest(dest: Path) -> None:
 
 def cmd_propose(args: argparse.Namespace) -> int:
     """``n2ce-bbo propose``: new designs from a saved model, without retraining."""
+    tracker = tracker_from_args(args)
     overrides = _settings(args)
     model = FittedModel.load(args.model, device=args.device)
     constraints = _constraints(args, model.schema)
@@ -284,13 +290,14 @@ def cmd_propose(args: argparse.Namespace) -> int:
     budget = check_budget(args.budget, "--budget")
     model.method.parallel = _parallel(args)
     seed = model.seed if args.seed is None else args.seed
-    with _output_folder(args.out) as out:
+    with _output_folder(args.out) as out, tracker.run(f"propose {model.name}", kind="propose") as run:
         _say(args, f"n2ce-bbo propose: model {args.model} ({model.method_name} on {model.name}) | budget {budget} | "
                    f"seed {seed}")
         result = model.propose(budget, seed=seed, constraints=constraints, config=overrides or None,
                                show_progress=not args.quiet, acquisition=args.acquisition, ucb_beta=args.ucb_beta)
         result.train_log = []  # the model folder holds the training log
         result.save(out)
+        log_proposal(run, result, folder=out, model_path=args.model)
     print(result.summary())
     print(_wrote(out, ["designs.csv", "designs.npz", "result.json", "report.png"]))
     return 0
@@ -319,12 +326,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", required=True, help="output folder")
     add_run_args(p)
     add_acquisition_args(p)
+    add_tracking_args(p)
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("fit", help="train a latent-EBM method once and save it as a model folder")
     add_data_args(p)
     p.add_argument("--out", required=True, help="model folder to write")
     add_run_args(p)
+    add_tracking_args(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("propose", help="propose designs from a saved model (no retraining)")
@@ -336,6 +345,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--config", default=None, help="YAML file of propose.* settings")
     p.add_argument("overrides", nargs="*", help="propose.* overrides such as propose.n_chains=1024")
     add_acquisition_args(p)
+    add_tracking_args(p)
     p.set_defaults(func=cmd_propose)
 
     p = sub.add_parser("score", help="predicted score and in-distribution percentile of each row of a table")
