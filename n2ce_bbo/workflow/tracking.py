@@ -240,6 +240,10 @@ class MlflowRun:
         self.failed = True
 
 
+#: URI schemes of MLflow's database stores (SQLAlchemy, in the full ``mlflow`` package only).
+_DATABASES = ("sqlite", "postgresql", "mysql", "mssql")
+
+
 class MlflowTracker:
     """Runs in the MLflow store at ``uri`` (see :func:`resolve_uri`), in the experiment ``experiment``.
 
@@ -267,7 +271,10 @@ class MlflowTracker:
             raise ConfigError(f"the MLflow store {uri!r} needs a package that is not installed ({exc}); a "
                               "sqlite: or other database store needs the full MLflow: pip install mlflow.") from None
         except mlflow.exceptions.MlflowException as exc:
-            raise ConfigError(f"cannot open the MLflow store {uri!r}: {exc.message}") from None
+            hint = ("; a database store such as sqlite: needs the full MLflow (pip install mlflow), not "
+                    "mlflow-skinny" if uri.split(":", 1)[0] in _DATABASES else "")
+            why = exc.message.strip().rstrip(".")
+            raise ConfigError(f"cannot open the MLflow store {uri!r}: {why}{hint}") from None
 
     def _experiment_id(self, mlflow: Any) -> str:
         found = self.client.get_experiment_by_name(self.experiment)
