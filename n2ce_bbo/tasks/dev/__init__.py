@@ -22,7 +22,8 @@ and the real difficulty it stands in for:
   from 2 to 16, the suite uses 4 to 8): BoTorch's test functions, negated, rotated and with the optimiser moved
   by the seed; 4,000 Latin-hypercube rows in the box, the top 40% hidden; the optimum is known and normalises to
   1. Continuous designs of a few dimensions: many local optima (Ackley, Levy, Styblinski-Tang), a curved valley
-  (Rosenbrock), heavy low tails.
+  (Rosenbrock), heavy low tails (normalised scores crowd near 1 on Levy, Rosenbrock and Styblinski-Tang: compare
+  the raw regret ``optimum - y``).
 * ``MotifNetDev-C-L`` (:func:`make_motifnet`, ``L >= 32``; the suite uses ``4-50``): a fixed random network
   over motif features (PWM occupancy, saturating counts, pair spacings, composition) times a folding threshold;
   20,000 mutants of six parents at varied depths (rows cluster, many deep mutants are dead), noisy labels, the
