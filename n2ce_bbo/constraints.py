@@ -1,12 +1,14 @@
 """Constraints every proposal must honour: fixed sequence positions, excluded designs, bounds on features, a
-mutation budget (at most K substitutions from a parent; :mod:`n2ce_bbo.mutations`).
+mutation budget (at most K substitutions from a parent; :mod:`n2ce_bbo.mutations`), outcome constraints (a
+second measured column predicted to stay above a floor; :mod:`n2ce_bbo.workflow.outcomes` fits their models).
 
 A :class:`Constraints` offers two pure operations on a batch of candidate designs:
 
 * :meth:`Constraints.project` moves each candidate to the nearest design that satisfies the *fixed*, *bounds*
   and *mutation budget* constraints (tokens: fixed positions set, then mutations beyond the budget reverted to the
   nearest parent's letters; continuous: clipped into the bounds);
-* :meth:`Constraints.allowed` says which candidates satisfy every constraint, exclusions included.
+* :meth:`Constraints.allowed` says which candidates satisfy every constraint, exclusions and outcome constraints
+  included (an outcome constraint is a prediction: a design is allowed when its models predict it satisfied).
 
 Proposers project their candidates, keep the allowed ones, and select from those, so no proposal can break
 a constraint; when too few allowed designs exist the batch is shorter and the shortfall is reported.
@@ -39,6 +41,9 @@ class Constraints:
         lower: continuous designs: ``[d]`` lower bounds (``-inf`` where unbounded), in the data's units.
         upper: continuous designs: ``[d]`` upper bounds (``+inf`` where unbounded).
         mutations: token designs: at most K substitutions from the nearest parent (``--max-mutations``).
+        outcomes: outcome constraints (``--outcome expression>=0.5``) as a filter with ``allowed(x) -> bool [n]``
+            (predicted to satisfy every one), ``describe()`` and ``to_json()`` (lists): an
+            :class:`~n2ce_bbo.workflow.outcomes.OutcomeModels`, which a fitted model adds when it proposes.
     """
 
     fixed: Mapping[int, int] = field(default_factory=dict)
@@ -46,12 +51,13 @@ class Constraints:
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
     mutations: MutationBudget | None = None
+    outcomes: Any = None
 
     @property
     def is_empty(self) -> bool:
         """No constraint at all."""
         return not self.fixed and (self.excluded is None or not len(self.excluded)) and \
-            self.lower is None and self.upper is None and self.mutations is None
+            self.lower is None and self.upper is None and self.mutations is None and self.outcomes is None
 
     def check(self, *, is_discrete: bool, dim: int, num_classes: int | None) -> None:
         """Check the constraints fit a design space.
@@ -117,6 +123,9 @@ class Constraints:
             banned = {r.tobytes() for r in np.ascontiguousarray(np.asarray(self.excluded).astype(x.dtype))}
             rows = np.ascontiguousarray(x.reshape(x.shape[0], -1))
             ok &= np.fromiter((r.tobytes() not in banned for r in rows), dtype=bool, count=rows.shape[0])
+        if self.outcomes is not None and ok.any():  # the models predict only the designs still allowed
+            idx = np.flatnonzero(ok)
+            ok[idx] = self.outcomes.allowed(x[idx])
         return ok
 
     def require_feasible(self, schema: DesignSchema) -> None:
@@ -167,7 +176,7 @@ class Constraints:
         return NoFeasibleDesignError(
             f"no design satisfies the constraints ({'; '.join(self.describe(schema))}): {why}. Nothing was proposed; "
             "loosen them (fewer --fix positions, a shorter --exclude table, wider --lower/--upper bounds, a larger "
-            "--max-mutations)."
+            "--max-mutations, looser --outcome limits or a lower --outcome-probability)."
         )
 
     def describe(self, schema: DesignSchema | None = None) -> list[str]:
@@ -194,6 +203,8 @@ class Constraints:
             out.append("bounds " + ", ".join(parts))
         if self.mutations is not None:
             out.append(self.mutations.describe(schema))
+        if self.outcomes is not None:
+            out += self.outcomes.describe()
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -204,6 +215,7 @@ class Constraints:
             "lower": None if self.lower is None else [float(v) if np.isfinite(v) else None for v in self.lower],
             "upper": None if self.upper is None else [float(v) if np.isfinite(v) else None for v in self.upper],
             "mutations": None if self.mutations is None else self.mutations.to_json(),
+            "outcomes": None if self.outcomes is None else self.outcomes.to_json(),
         }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from n2ce_bbo.errors import DataWarning, InvalidDataError
 from n2ce_bbo.io.alphabets import Alphabet, infer_alphabet, parse_alphabet
 from n2ce_bbo.io.lengths import one_length, one_length_table
+from n2ce_bbo.io.measured import merge_measured, read_measured
 from n2ce_bbo.io.numeric import as_designs, load_npy, read_scores
 from n2ce_bbo.io.schema import (
     DesignSchema,
@@ -45,6 +46,8 @@ class DesignData:
         labels: where each row came from (``"line 7"``), for messages.
         n_read: rows read, before duplicate designs were merged.
         notes: facts worth telling the user (duplicates merged, ...).
+        outcomes: measured columns besides the score, ``{column: float64 [n]}``, NaN where a row has no value
+            (read only when asked for: outcome constraints, :mod:`n2ce_bbo.io.measured`).
     """
 
     x: np.ndarray
@@ -54,6 +57,7 @@ class DesignData:
     labels: list[str] = field(default_factory=list)
     n_read: int = 0
     notes: list[str] = field(default_factory=list)
+    outcomes: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -88,13 +92,14 @@ def read_training_table(
     header: bool | None = None,
     sep: str | None = None,
     length: int | None = None,
+    outcomes: Sequence[str] = (),
 ) -> DesignData:
     """Designs and scores from one table (CSV, TSV or Parquet), one design per row.
 
     Args:
         path: the file.
         target: the score column (name, or 0-based index).
-        features: continuous design columns; default every column but the target.
+        features: continuous design columns; default every column but the target and the ``outcomes``.
         design_column: the column of sequence strings (then designs are sequences, not features).
         alphabet: ``"dna"``, ``"rna"``, ``"protein"``, a string of letters, an :class:`Alphabet`, or ``None`` to
             infer it when the data's letters fit one cleanly (:func:`~n2ce_bbo.io.alphabets.infer_alphabet`).
@@ -103,14 +108,17 @@ def read_training_table(
         sep: the delimiter of a text table (``None``: detected; see :func:`~n2ce_bbo.io.tables.read_table`).
         length: sequences: keep only the rows of this length (``None``: all must share one length; see
             :func:`~n2ce_bbo.io.lengths.one_length`).
+        outcomes: measured columns to read besides the score (``DesignData.outcomes``; missing cells are NaN).
 
     Raises:
         DataNotFoundError: the file does not exist.
-        InvalidDataError: see the module docstring.
+        InvalidDataError: see the module docstring; also an outcome column that does not exist or is a design /
+            target column (:func:`~n2ce_bbo.io.measured.read_measured`).
     """
     if design_column is not None and features:
         raise InvalidDataError("give either a design column (sequences) or feature columns, not both.")
     names = [str(target)] + [str(f) for f in features or []] + ([str(design_column)] if design_column is not None else [])
+    names += [str(o) for o in outcomes]
     table = read_table(path, header=header, names=names, sep=sep)
     jt = table.column_index(target, "target column")
     notes: list[str] = []
@@ -135,8 +143,9 @@ def read_training_table(
     else:
         if alphabet is not None:
             raise InvalidDataError("--alphabet needs --design-column (the column of sequences).")
+        skip = {jt, *(table.column_index(o, "outcome column") for o in outcomes)}
         cols = [table.column_index(f, "feature column") for f in features] if features else \
-            [j for j in range(table.width) if j != jt]
+            [j for j in range(table.width) if j not in skip]
         if not cols:
             raise InvalidDataError(f"{table.name} has no design columns besides the target column{table.sep_note()}.")
         if jt in cols:
@@ -148,7 +157,10 @@ def read_training_table(
         if table.header is None:
             schema = replace(schema, positions=tuple(cols))
     _check_rows(table.n_rows, table.name)
-    return DesignData(x, y, schema, table.name, list(table.labels), table.n_rows, notes)
+    taken = {jt: "target column", **({js: "design column"} if design_column is not None else
+                                     {j: "feature column" for j in cols})}
+    measured = read_measured(table, [str(o) for o in outcomes], taken) if outcomes else {}
+    return DesignData(x, y, schema, table.name, list(table.labels), table.n_rows, notes, measured)
 
 
 def _alphabet(spec: str | Alphabet | None, cells: Sequence[str], column: str) -> Alphabet:
@@ -368,4 +380,6 @@ def merge_duplicates(data: DesignData) -> DesignData:
     if n_conflict:
         warnings.warn(note, DataWarning, stacklevel=2)
     labels = [data.labels[i] for i in order] if data.labels else []
-    return replace(data, x=data.x[order], y=means[group_of_row], labels=labels, notes=[*data.notes, note])
+    outcomes = {k: v[group_of_row] for k, v in merge_measured(data.outcomes, inverse, first.size).items()}
+    return replace(data, x=data.x[order], y=means[group_of_row], labels=labels, notes=[*data.notes, note],
+                   outcomes=outcomes)

@@ -21,6 +21,7 @@ from n2ce_bbo.methods.registry import make_method
 from n2ce_bbo.tasks.validation import check_budget
 from n2ce_bbo.workflow.data import TrainingData, load_data
 from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
+from n2ce_bbo.workflow.outcomes import OutcomeSpec, outcome_spec
 from n2ce_bbo.workflow.prediction import acquisition_overrides, with_propose_overrides
 from n2ce_bbo.workflow.result import Result, score_with_oracle
 from n2ce_bbo.workflow.run_logs import log_fit, log_proposal
@@ -139,6 +140,8 @@ def fit(
     id_column: str | int | None = None,
     length: int | None = None,
     mlflow: bool | str | Tracker | None = None,
+    outcomes: Sequence[str] | OutcomeSpec | None = None,
+    outcome_probability: float | None = None,
 ) -> FittedModel:
     """Train a method on your data once; then ``model.propose(...)``, ``model.score(...)``, ``model.save(...)``.
 
@@ -168,16 +171,26 @@ def fit(
         length: sequences of several lengths: keep only those of this length (default: one length is required).
         mlflow: log the fit to MLflow (``docs/tracking.md``): ``True`` (``$MLFLOW_TRACKING_URI``, else
             ``./mlruns``), a URI or folder, or a :class:`~n2ce_bbo.workflow.tracking.Tracker`; ``None``: nothing.
+        outcomes: outcome constraints on measured columns of the table, e.g. ``["expression>=0.5"]`` (``>=`` or
+            ``<=``): a model of each column is fitted alongside and every proposal is predicted to meet them
+            (:mod:`n2ce_bbo.workflow.outcomes`); rows without a value in a column are left out of its model only.
+        outcome_probability: a proposal's predicted probability of meeting every outcome constraint must be at
+            least this (default 0.5: the predicted value is on the right side of the limit). ``config["outcome"]``
+            holds the outcome models' settings (:class:`~n2ce_bbo.workflow.outcomes.OutcomeSettings`).
 
     Example:
         >>> model = n2ce_bbo.fit("activity.csv", target="score", design_column="sequence")  # doctest: +SKIP
+        >>> model = n2ce_bbo.fit("assay.csv", target="activity", design_column="sequence",
+        ...                      outcomes=["expression>=0.5"])  # doctest: +SKIP
     """
+    config = dict(config or {})
+    spec = outcome_spec(outcomes, outcome_probability, config.pop("outcome", None))  # fails before any reading
     source = load_data(data, target, features=features, design_column=design_column, alphabet=alphabet,
                        header=header, sep=sep, num_classes=num_classes, data_dir=data_dir, run_seed=seed,
-                       values=values, id_column=id_column, length=length)
+                       values=values, id_column=id_column, length=length, outcomes=spec.columns if spec else ())
     with open_tracker(mlflow).run(f"fit {source.name}", kind="fit") as run:
-        model = FittedModel.fit(source, method, config, seed=seed, device=device, verbose=verbose,
-                                show_progress=progress, parallel=parallel)
+        model = FittedModel.fit(source, method, config or None, seed=seed, device=device, verbose=verbose,
+                                show_progress=progress, parallel=parallel, outcomes=spec)
         log_fit(run, model, task_options=source.task_options)
     return model
 

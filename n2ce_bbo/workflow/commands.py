@@ -33,6 +33,7 @@ from n2ce_bbo.workflow.api import check_acquisition, propose_for
 from n2ce_bbo.workflow.data import TrainingData, load_data
 from n2ce_bbo.workflow.folder import MANIFEST
 from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
+from n2ce_bbo.workflow.outcomes import OutcomeSpec, outcome_spec
 from n2ce_bbo.workflow.run_logs import log_fit, log_proposal
 from n2ce_bbo.workflow.tracking import add_tracking_args, tracker_from_args
 
@@ -108,6 +109,24 @@ def add_acquisition_args(p: argparse.ArgumentParser) -> None:
                    help="beta of --acquisition ucb, in predictive standard deviations (default 1.0)")
 
 
+def add_outcome_args(p: argparse.ArgumentParser) -> None:
+    """``--outcome`` (repeatable) and ``--outcome-probability``: outcome constraints (:mod:`.outcomes`)."""
+    g = p.add_argument_group("outcome constraints (a second measured column kept on the right side of a limit)")
+    g.add_argument("--outcome", action="append", default=[], metavar="COLUMN>=VALUE",
+                   help="a measured column of --data and a limit every proposal is predicted to meet, e.g. "
+                        "expression>=0.5 or toxicity<=0.1; a model of it is fitted alongside (rows without a value "
+                        "are left out of it); repeatable")
+    g.add_argument("--outcome-probability", type=float, default=None, metavar="P",
+                   help="keep a design when its predicted probability of meeting every --outcome limit is at least "
+                        "P (default 0.5: the predicted value is on the right side)")
+
+
+def _outcomes(args: argparse.Namespace) -> OutcomeSpec | None:
+    """``--outcome`` / ``--outcome-probability`` with the ``outcome.*`` settings of ``--config`` and the overrides."""
+    raw = settings_from(getattr(args, "config", None), getattr(args, "overrides", []) or []).get("outcome")
+    return outcome_spec(getattr(args, "outcome", None) or [], getattr(args, "outcome_probability", None), raw)
+
+
 def add_constraint_args(p: argparse.ArgumentParser) -> None:
     """``--budget`` and the constraints every proposal honours."""
     p.add_argument("--budget", type=int, default=128, help="number of designs to propose (default 128)")
@@ -132,7 +151,10 @@ def add_constraint_args(p: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    return settings_from(getattr(args, "config", None), getattr(args, "overrides", []) or [])
+    settings = settings_from(getattr(args, "config", None), getattr(args, "overrides", []) or [])
+    if hasattr(args, "outcome"):  # fit / optimize: the outcome.* section is the outcome models' (_outcomes)
+        settings.pop("outcome", None)
+    return settings
 
 
 def load_cli_data(args: argparse.Namespace) -> TrainingData:
@@ -150,13 +172,16 @@ def load_cli_data(args: argparse.Namespace) -> TrainingData:
     if len(given) != 1:
         raise InvalidDataError("give one source of training data: --data FILE --target COLUMN (one table), "
                                "--x FILE --y FILE, or --task NAME" + (f" (got {' and '.join(given)})." if given else "."))
+    spec = _outcomes(args)
     if args.data is not None:
         if args.target is None:
             raise InvalidDataError("--data needs --target: the column holding the score.")
         features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
         return load_data(Path(args.data), args.target, features=features, design_column=args.design_column,
                          alphabet=args.alphabet, header=args.header, sep=args.sep, values=args.values,
-                         id_column=args.id_column, length=args.length)
+                         id_column=args.id_column, length=args.length, outcomes=spec.columns if spec else ())
+    if spec is not None:
+        raise InvalidDataError("--outcome names a measured column of --data (one table); --x/--y and --task have none.")
     for opt, val in (("--target", args.target), ("--features", args.features), ("--design-column", args.design_column),
                      ("--values", args.values), ("--id-column", args.id_column)):
         if val is not None:
@@ -226,7 +251,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         _say(args, f"n2ce-bbo: {source.name}: {source.data.n} rows, {source.data.schema.describe()} | method "
                    f"{args.method} | budget {budget} | seed {args.seed}")
         model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device, verbose=args.verbose,
-                                show_progress=not args.quiet, parallel=_parallel(args))
+                                show_progress=not args.quiet, parallel=_parallel(args), outcomes=_outcomes(args))
         result = propose_for(model, source, budget, seed=args.seed, constraints=constraints, progress=not args.quiet,
                              acquisition=args.acquisition, ucb_beta=args.ucb_beta)
         result.save(out)
@@ -256,7 +281,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
                f"{args.method} | seed {args.seed}")
     with tracker.run(f"fit {source.name}", kind="fit") as run:
         model = FittedModel.fit(source, args.method, config, seed=args.seed, device=args.device,
-                                verbose=args.verbose, show_progress=not args.quiet, parallel=_parallel(args))
+                                verbose=args.verbose, show_progress=not args.quiet, parallel=_parallel(args),
+                                outcomes=_outcomes(args))
         path = model.save(args.out)
         log_fit(run, model, folder=path, task_options=source.task_options)
     print(f"trained {args.method} on {model.data.n} designs of {source.name} in {model.fit_s:.1f} s "
@@ -264,7 +290,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if model.history.get("loss"):
         print(f"final training loss {model.history['loss'][-1]:.4g} after {model.history.get('steps')} steps")
     print(calibration_line(model.calibration))
-    print(f"wrote {path}: model.json, calibration.json, surrogate/, data.npz, train_log.csv")
+    for line in model.outcomes.fit_lines() if model.outcomes else []:
+        print(line)
+    print(f"wrote {path}: model.json, calibration.json, surrogate/, data.npz, train_log.csv"
+          + (", outcomes/" if model.outcomes else ""))
     return 0
 
 
@@ -326,6 +355,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", required=True, help="output folder")
     add_run_args(p)
     add_acquisition_args(p)
+    add_outcome_args(p)
     add_tracking_args(p)
     p.set_defaults(func=cmd_optimize)
 
@@ -333,6 +363,7 @@ def add_commands(sub: Any) -> None:
     add_data_args(p)
     p.add_argument("--out", required=True, help="model folder to write")
     add_run_args(p)
+    add_outcome_args(p)
     add_tracking_args(p)
     p.set_defaults(func=cmd_fit)
 

@@ -12,6 +12,7 @@ fits a registered task gets what the benchmark measured.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from n2ce_bbo.io.dataset import DesignData, from_arrays, merge_duplicates, read_
 from n2ce_bbo.io.fasta import is_fasta, read_fasta
 from n2ce_bbo.io.schema import continuous_schema, token_schema
 from n2ce_bbo.io.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
+from n2ce_bbo.methods.base import Method
+from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
 from n2ce_bbo.tasks.base import OfflineData, Task
 from n2ce_bbo.tasks.registry import make, task_options_for_run
 
@@ -78,6 +81,7 @@ def load_data(
     values: str | Path | None = None,
     id_column: str | int | None = None,
     length: int | None = None,
+    outcomes: Sequence[str] = (),
 ) -> TrainingData:
     """Training data from any input the run path accepts.
 
@@ -90,7 +94,8 @@ def load_data(
             ``[n, L]`` with ``num_classes``, or a list of sequence strings); a :class:`DesignData`; a
             :class:`Task`; or a registered task name.
         target: the score column of a table (name or 0-based index); the score's name for arrays.
-        features: continuous design columns of a table (default: every column but the target); names for arrays.
+        features: continuous design columns of a table (default: every column but the target and the
+            ``outcomes``); names for arrays.
         design_column: the table's column of sequence strings (designs are then sequences).
         alphabet: ``"dna"``, ``"rna"``, ``"protein"`` or a string of letters (default: inferred when the data's
             letters fit one cleanly; see :func:`~n2ce_bbo.io.alphabets.infer_alphabet`).
@@ -105,12 +110,20 @@ def load_data(
         id_column: the ``values`` table's column of record ids (name or 0-based index).
         length: sequences of several lengths: keep only the rows of this length (``None``: all must share one;
             see :func:`~n2ce_bbo.io.lengths.one_length`).
+        outcomes: a table's measured columns besides the score, read from the same rows (``DesignData.outcomes``,
+            NaN where a row has no value): the columns of outcome constraints (:mod:`n2ce_bbo.workflow.outcomes`).
+            Only a table has them.
 
     Raises:
         InvalidDataError, DataNotFoundError, UnknownTaskError: unreadable or unknown input, or options that do not
             fit the source.
     """
     fasta = _is_path(source) and is_fasta(source)
+    table = _is_path(source) and not fasta and (isinstance(source, Path) or Path(source).expanduser().exists()
+                                                or Path(source).suffix.lower() in (*CSV_SUFFIXES, *PARQUET_SUFFIXES))
+    if outcomes and not table:
+        raise InvalidDataError(f"outcome columns ({', '.join(map(str, outcomes))}) are read from a table file (--data "
+                               "CSV/TSV/Parquet) with the score; this data source has no such columns.")
     if (values is not None or id_column is not None) and not fasta:
         raise InvalidDataError("values / id_column (--values, --id-column) give the scores of a FASTA file's records; "
                                "the data is not a FASTA file (.fasta, .fa, .faa, .fna, .fas).")
@@ -149,7 +162,7 @@ def load_data(
             if target is None:
                 raise InvalidDataError(f"{p.name}: say which column holds the score (target=..., --target).")
             d = read_training_table(p, target=target, features=features, design_column=design_column,
-                                    alphabet=alphabet, header=header, sep=sep, length=length)
+                                    alphabet=alphabet, header=header, sep=sep, length=length, outcomes=outcomes)
             return TrainingData(merge_duplicates(d), None, p.stem)
         if length is not None:
             raise no_length
@@ -173,3 +186,15 @@ def offline_data(data: DesignData, bounds: np.ndarray | None = None, name: str =
         bounds = np.stack([lo, np.where(hi > lo, hi, lo + 1.0)])
     return OfflineData(x=x, y=data.y.astype(np.float32).reshape(-1, 1), is_discrete=False,
                        bounds=np.asarray(bounds, dtype=np.float32), name=name)
+
+
+def planned_steps(method: Method, n: int) -> int | None:
+    """Minibatches a latent-EBM method's trainer will run on ``n`` rows (``None`` for other methods): what the
+    few-rows warning of :meth:`~n2ce_bbo.workflow.model.FittedModel.fit` quotes."""
+    if not isinstance(method, LatentEBMMethod):
+        return None
+    t = method.config.surrogate.train
+    rows = n if t.max_train_rows is None else min(n, t.max_train_rows)
+    per_epoch = math.ceil(rows / min(t.batch_size, rows))
+    total = t.epochs_for(per_epoch, rows) * per_epoch
+    return total if t.max_steps is None else min(total, t.max_steps)

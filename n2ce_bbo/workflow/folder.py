@@ -9,6 +9,8 @@
       train_log.csv  the trainer's per-step losses (for people; not read back)
       calibration.json  how often the 68 % / 95 % predictive intervals covered rows held out at fit time, or why
                      that was not measured (for people; the same record is in model.json's rehearsal)
+      outcomes/      only with outcome constraints: their ensembles' state dicts, settings and measured training
+                     values (:mod:`n2ce_bbo.workflow.outcome_store`); such a folder has format version 3
       SHA256SUMS     the sha256 of every other file, model.json included (``sha256sum -c SHA256SUMS`` reads it)
 
 The folder is written under a temporary name next to its destination and renamed into place, so an
@@ -18,7 +20,9 @@ any other non-empty folder is refused. Loading checks the format version first, 
 surrogate/config.json, truncated weights), a listed file missing, or a file the save did not write (hidden
 files such as ``.DS_Store`` aside) is refused, so a folder is used exactly as it was saved or not at all. A
 missing, corrupt or incompatible folder raises a typed error that names the file (exit status 2 in the CLI).
-Folders of format version 1 (no ``SHA256SUMS``) are refused with a request to refit.
+Folders of format version 1 (no ``SHA256SUMS``) are refused with a request to refit. Version 3 is version 2 plus
+``outcomes/``: written only when the model has outcome constraints, so an older n2ce_bbo refuses such a folder
+rather than propose without them, and still reads every folder without them.
 """
 
 from __future__ import annotations
@@ -56,10 +60,14 @@ from n2ce_bbo.provenance import versions
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.checkpoint import load_checkpoint, save_surrogate
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, resolve_device
+from n2ce_bbo.workflow.outcome_store import load_outcomes, save_outcomes
+from n2ce_bbo.workflow.outcomes import OutcomeModels
 from n2ce_bbo.workflow.result import train_log_csv
 
 FORMAT = "n2ce_bbo.fitted_model"
 FORMAT_VERSION = 2
+#: The version of a folder with outcome models (``outcomes/``); folders without them stay version 2.
+OUTCOMES_FORMAT_VERSION = 3
 MANIFEST = "model.json"
 CALIBRATION = "calibration.json"
 CHECKSUMS = "SHA256SUMS"
@@ -73,8 +81,9 @@ def _sha(data: bytes) -> str:
 
 
 def save_model(path: str | Path, *, method_name: str, method: LatentEBMMethod, data: DesignData,
-               offline: OfflineData, seed: int, history: dict[str, Any], fit_s: float, name: str) -> Path:
-    """Write a trained latent-EBM method and its training data to the folder ``path``.
+               offline: OfflineData, seed: int, history: dict[str, Any], fit_s: float, name: str,
+               outcomes: OutcomeModels | None = None) -> Path:
+    """Write a trained latent-EBM method, its training data and its outcome models (when any) to ``path``.
 
     Raises:
         OutputError: ``path`` is a file, a non-empty folder that is not a model folder, or cannot be written.
@@ -103,10 +112,12 @@ def save_model(path: str | Path, *, method_name: str, method: LatentEBMMethod, d
             atomic_write_bytes(tmp / "train_log.csv", train_log_csv(history["step_log"]).encode())
         calibration = method.rehearsal.get("calibration") or not_measured("the fit recorded no calibration")
         atomic_write_json(tmp / CALIBRATION, _jsonable(calibration))
+        if outcomes is not None:
+            save_outcomes(outcomes, tmp, data.outcomes)
         bounds = offline.bounds
         manifest = {
             "format": FORMAT,
-            "version": FORMAT_VERSION,
+            "version": FORMAT_VERSION if outcomes is None else OUTCOMES_FORMAT_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "name": name,
             "method": method_name,
@@ -122,6 +133,7 @@ def save_model(path: str | Path, *, method_name: str, method: LatentEBMMethod, d
             "method_state": {"rehearsal": _jsonable(method.rehearsal)},
             "fit_s": round(fit_s, 3),
             "versions": versions(),
+            **({} if outcomes is None else {"outcomes": _jsonable(outcomes.to_json())}),
         }
         atomic_write_json(tmp / MANIFEST, manifest)
         atomic_write_bytes(tmp / CHECKSUMS, checksums(tmp).encode())  # last: it covers every file above
@@ -226,13 +238,14 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IncompatibleModelError(f"{str(mpath)!r} is not an n2ce_bbo model folder manifest (format "
                                      f"{manifest.get('format') if isinstance(manifest, dict) else None!r}).")
-    if manifest.get("version") != FORMAT_VERSION:
+    if manifest.get("version") not in (FORMAT_VERSION, OUTCOMES_FORMAT_VERSION):
         written = (manifest.get("versions") or {}).get("n2ce_bbo", "an unknown version")
         unchecked = " (its files carry no checksums, so edits to them would go unnoticed)" \
             if manifest.get("version") == 1 else ""
         raise IncompatibleModelError(
             f"model folder {str(p)!r} has format version {manifest.get('version')!r} (written by n2ce_bbo {written})"
-            f"{unchecked}; this n2ce_bbo reads version {FORMAT_VERSION}: refit the model with this version."
+            f"{unchecked}; this n2ce_bbo reads versions {FORMAT_VERSION} and {OUTCOMES_FORMAT_VERSION}: refit the "
+            "model with this version."
         )
     for key, kind in (("method", str), ("config", dict), ("schema", dict), ("seed", int)):
         if not isinstance(manifest.get(key), kind):
@@ -254,6 +267,7 @@ class SavedModel:
         data: the training data with its schema.
         offline: the optimiser's view of it.
         fit_s: seconds the training took.
+        outcomes: the outcome models (:class:`~n2ce_bbo.workflow.outcomes.OutcomeModels`), or ``None``.
     """
 
     method_name: str
@@ -265,6 +279,7 @@ class SavedModel:
     data: DesignData
     offline: OfflineData
     fit_s: float
+    outcomes: OutcomeModels | None = None
 
 
 def read_model(path: str | Path, device: str | torch.device | None = None) -> SavedModel:
@@ -304,7 +319,11 @@ def read_model(path: str | Path, device: str | torch.device | None = None) -> Sa
     state = manifest.get("method_state") or {}
     rehearsal = state.get("rehearsal", state.get(OLD_REHEARSAL_KEY)) if isinstance(state, dict) else None
     facts = manifest.get("data") or {}
+    outcomes, values = load_outcomes(p, device=resolve_device(device))
+    if (outcomes is None) != (manifest["version"] == FORMAT_VERSION):
+        raise CorruptDataError(f"model folder {str(p)!r}: its format version {manifest['version']} and its "
+                               f"{'lack of ' if outcomes is None else ''}outcomes/ disagree.")
     data = DesignData(off.x, np.asarray(y, dtype=np.float64), schema, str(facts.get("source", "")), [],
-                      int(facts.get("rows_read", x.shape[0])), list(facts.get("notes", [])))
+                      int(facts.get("rows_read", x.shape[0])), list(facts.get("notes", [])), values)
     return SavedModel(manifest["method"], manifest["config"], int(manifest["seed"]), surrogate, history or {},
-                      rehearsal, data, off, float(manifest.get("fit_s", 0.0)))
+                      rehearsal, data, off, float(manifest.get("fit_s", 0.0)), outcomes)

@@ -18,7 +18,6 @@ says how data-like a design is.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -40,9 +39,10 @@ from n2ce_bbo.provenance import versions
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.tasks.validation import check_budget, check_designs
 from n2ce_bbo.utils import PhaseProgress
-from n2ce_bbo.workflow.data import TrainingData, offline_data
+from n2ce_bbo.workflow.data import TrainingData, offline_data, planned_steps
 from n2ce_bbo.workflow.folder import read_model, save_model
 from n2ce_bbo.workflow.metrics import batch_report, percentile_of
+from n2ce_bbo.workflow.outcomes import OutcomeModels, fit_outcomes, outcome_fields, outcome_spec, with_outcomes
 from n2ce_bbo.workflow.prediction import Prediction, acquisition_overrides, predict_raw, with_propose_overrides
 from n2ce_bbo.workflow.proposing import min_spacing, run_proposer
 from n2ce_bbo.workflow.result import Result, ScoreTable
@@ -54,17 +54,6 @@ MAX_REFERENCE_ROWS = 20_000
 def is_latent_ebm(method: Method) -> bool:
     """Whether ``method`` is a latent-EBM method (it can be saved and can score designs)."""
     return isinstance(method, LatentEBMMethod)
-
-
-def planned_steps(method: Method, n: int) -> int | None:
-    """Minibatches a latent-EBM method's trainer will run on ``n`` rows (``None`` for other methods)."""
-    if not is_latent_ebm(method):
-        return None
-    t = method.config.surrogate.train
-    rows = n if t.max_train_rows is None else min(n, t.max_train_rows)
-    per_epoch = math.ceil(rows / min(t.batch_size, rows))
-    total = t.epochs_for(per_epoch, rows) * per_epoch
-    return total if t.max_steps is None else min(total, t.max_steps)
 
 
 class FittedModel:
@@ -81,10 +70,13 @@ class FittedModel:
         history: the trainer's history (latent-EBM methods; ``{}`` otherwise).
         fit_s: seconds the training took.
         name: a name for logs and results (the data file's stem, or the task's name).
+        outcomes: the outcome constraints' models (:mod:`n2ce_bbo.workflow.outcomes`), honoured by every proposal.
     """
 
     def __init__(self, method_name: str, method: Method, data: DesignData, offline: OfflineData, *, seed: int,
-                 history: dict[str, Any] | None = None, fit_s: float = 0.0, name: str = "custom") -> None:
+                 history: dict[str, Any] | None = None, fit_s: float = 0.0, name: str = "custom",
+                 outcomes: OutcomeModels | None = None) -> None:
+        self.outcomes = outcomes
         self.method_name = method_name
         self.method = method
         self.data = data
@@ -125,6 +117,7 @@ class FittedModel:
         parallel: ParallelSpec | None = None,
         bounds: np.ndarray | None = None,
         name: str | None = None,
+        outcomes: Any = None,
     ) -> FittedModel:
         """Train ``method`` on ``data``.
 
@@ -141,6 +134,8 @@ class FittedModel:
             parallel: Ray workers for the proposal chains.
             bounds: ``[2, d]`` box of continuous designs (default: the data's range).
             name: a name for results (default: the data's source).
+            outcomes: outcome constraints (``["expression>=0.5"]`` or an ``OutcomeSpec``; ``data.outcomes`` holds
+                their columns), a model each fitted alongside (:func:`~n2ce_bbo.workflow.outcomes.fit_outcomes`).
 
         Fewer than :data:`~n2ce_bbo.io.dataset.FEW_ROWS` rows give a :class:`~n2ce_bbo.errors.DataWarning`;
         the latent-EBM trainer's default length then scales with the rows (``train.steps_per_row``).
@@ -160,11 +155,13 @@ class FittedModel:
                 + (f"; training runs {steps} steps, scaled to the data" if steps is not None else "") + ".",
                 DataWarning, stacklevel=2,
             )
+        fitted_outcomes = fit_outcomes(data, off.x, outcome_spec(outcomes), seed=seed, device=runner.device)
         t0 = time.perf_counter()
         runner.fit(off)
         fit_s = time.perf_counter() - t0
         history = dict(getattr(runner, "history", None) or {})
-        return cls(method, runner, data, off, seed=seed, history=history, fit_s=fit_s, name=off.name)
+        return cls(method, runner, data, off, seed=seed, history=history, fit_s=fit_s, name=off.name,
+                   outcomes=fitted_outcomes)
 
     # ------------------------------------------------------------------ propose
     def constraints(
@@ -224,6 +221,7 @@ class FittedModel:
         if constraints is None:
             constraints = self.constraints(fix=fix, exclude=exclude, lower=lower, upper=upper, parents=parents,
                                            max_mutations=max_mutations)
+        constraints = with_outcomes(constraints, self.outcomes)
         constraints.check(is_discrete=self.schema.is_discrete, dim=self.schema.dim, num_classes=self.schema.vocabulary)
         constraints.require_feasible(self.schema)
         run_seed = self.seed if seed is None else int(seed)
@@ -266,7 +264,7 @@ class FittedModel:
             predicted_std=predicted_std, in_distribution=in_dist, novelty=nov, batch=report,
             constraints=constraints.describe(self.schema),
             train_log=list(self.history.get("step_log", [])), reference=(self.offline.x, self.data.y),
-            n_returned=n_returned,
+            n_returned=n_returned, **outcome_fields(self.outcomes, x),
         )
 
     # ------------------------------------------------------------------ score
@@ -324,7 +322,7 @@ class FittedModel:
         cells = self.schema.design_cells(self._validate(x))
         shown = [c[0] for c in cells] if self.schema.kind == "sequence" else cells
         return ScoreTable(shown, p.predicted, p.in_distribution, p.log_density, self.schema.target, table, self.schema,
-                          predicted_std=p.predicted_std)
+                          predicted_std=p.predicted_std, **outcome_fields(self.outcomes, x, columns_only=True))
 
     def _validate(self, x: Any, name: str = "designs", allow_empty: bool = False) -> np.ndarray:
         """Designs ``[n, ...]`` checked against the schema: int64 token ids in range, or finite float32 values."""
@@ -357,7 +355,7 @@ class FittedModel:
         self._require_latent("be saved")
         m = cast(LatentEBMMethod, self.method)
         return save_model(path, method_name=self.method_name, method=m, data=self.data, offline=self.offline,
-                          seed=self.seed, history=self.history, fit_s=self.fit_s, name=self.name)
+                          seed=self.seed, history=self.history, fit_s=self.fit_s, name=self.name, outcomes=self.outcomes)
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device | None = None) -> FittedModel:
@@ -369,5 +367,5 @@ class FittedModel:
                                          "cannot be loaded.")
         method.restore(saved.offline, saved.surrogate, saved.history, saved.rehearsal)
         return cls(saved.method_name, method, saved.data, saved.offline, seed=saved.seed, history=saved.history,
-                   fit_s=saved.fit_s, name=saved.offline.name)
+                   fit_s=saved.fit_s, name=saved.offline.name, outcomes=saved.outcomes)
 

@@ -66,6 +66,11 @@ class Result:
         train_log: the trainer's per-step losses (rows of ``train_log.csv``).
         reference: ``(train_x, train_y)`` for the report figure (not saved).
         n_returned: how many designs the method returned, repeats included (``None``: ``len(x)``).
+        outcome_columns: with outcome constraints, ``{"<column>_predicted" | "<column>_std" | "<column>_p_satisfied":
+            float64 [Q]}`` (the column's units; the probability that the design meets the column's limits).
+        outcome_summary: with outcome constraints, one record per constrained column (its limits, the predicted
+            range over the batch, the least probability of meeting them); see
+            :meth:`~n2ce_bbo.workflow.outcomes.OutcomeModels.summary`.
     """
 
     task: str
@@ -99,6 +104,8 @@ class Result:
     train_log: list[dict[str, Any]] = field(default_factory=list)
     reference: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     n_returned: int | None = None
+    outcome_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    outcome_summary: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_unique(self) -> int:
@@ -145,6 +152,8 @@ class Result:
                 out["predicted"].update(std_median=float(np.median(std)), std_min=float(np.min(std)),
                                         std_max=float(np.max(std)))
         out["constraints"] = self.constraints
+        if self.outcome_summary:
+            out["outcomes"] = self.outcome_summary
         if include_designs:
             out["x"] = self.x.tolist()
             out["designs"] = self.designs()
@@ -175,6 +184,10 @@ class Result:
             if self.predicted_std is not None:
                 lines.append(f"predictive std of {self.target}: median {np.median(self.predicted_std):.3g} (from "
                              f"{np.min(self.predicted_std):.3g} to {np.max(self.predicted_std):.3g})")
+        for o in self.outcome_summary:
+            lines.append(f"outcome {o['constraint']}: predicted {o['column']} {o['predicted_min']:.4g} to "
+                         f"{o['predicted_max']:.4g} (median {o['predicted_median']:.4g}); probability of meeting it "
+                         f"at least {o['p_satisfied_min']:.2f} (kept when >= {o['probability']:g})")
         if self.in_distribution is not None and n:
             lines.append(f"in-distribution percentile (prior density among training designs): median "
                          f"{np.median(self.in_distribution):.0f}, lowest {np.min(self.in_distribution):.0f}")
@@ -208,6 +221,7 @@ class Result:
         for name in ("predicted", "predicted_std", "in_distribution", "novelty", "oracle_scores"):
             if getattr(self, name) is not None:
                 arrays[name] = np.asarray(getattr(self, name))
+        arrays.update({k: np.asarray(v) for k, v in self.outcome_columns.items()})
         if self.oracle_scores is not None:
             arrays["normalized_scores"] = np.asarray(self.normalized_scores)
         buf = io.BytesIO()
@@ -236,7 +250,7 @@ class Result:
             cells = [[v.item() for v in row] for row in self.x]
         columns: list[tuple[str, np.ndarray | None]] = [
             (f"predicted_{self.target}", self.predicted), (f"predicted_{self.target}_std", self.predicted_std),
-            ("in_distribution", self.in_distribution),
+            *self.outcome_columns.items(), ("in_distribution", self.in_distribution),
             ("distance_to_training", self.novelty), ("surrogate_score", self.surrogate_scores),
             ("oracle_score", self.oracle_scores), ("normalized_score", self.normalized_scores),
         ]
@@ -260,6 +274,8 @@ class ScoreTable:
         target: the score's name.
         table: the input table when the designs came from a file (its rows are kept in the output).
         predicted_std: ``[n]`` float64 predictive std of ``predicted``, in the target's units (``None``: no column).
+        outcome_columns: with outcome constraints, ``{"<column>_predicted" | "<column>_std" | "<column>_p_satisfied":
+            float64 [n]}`` (see :attr:`Result.outcome_columns`), written after the predicted score's columns.
     """
 
     designs: list[Any]
@@ -270,12 +286,13 @@ class ScoreTable:
     table: Table | None = None
     schema: DesignSchema | None = field(default=None, repr=False)
     predicted_std: np.ndarray | None = None
+    outcome_columns: dict[str, np.ndarray] = field(default_factory=dict)
 
     def columns(self) -> tuple[list[str], list[list[Any]]]:
         """Header and rows of the output table: the input's columns (or the designs) plus the predicted score, its
         std (when known) and the in-distribution percentile."""
         std_name = [f"predicted_{self.target}_std"] if self.predicted_std is not None else []
-        extra = [f"predicted_{self.target}", *std_name, "in_distribution"]
+        extra = [f"predicted_{self.target}", *std_name, *self.outcome_columns, "in_distribution"]
         if self.table is not None:
             if self.table.header is not None:
                 header = list(self.table.header)
@@ -290,8 +307,9 @@ class ScoreTable:
             header = self.schema.design_header() if self.schema is not None else ["design"]
             rows = [[d] if isinstance(d, str) else list(d) for d in self.designs]
         stds = [[f"{v:.6g}"] for v in self.predicted_std] if self.predicted_std is not None else [[]] * len(rows)
-        out = [[*r, f"{p:.6g}", *sd, f"{q:.1f}"]
-               for r, p, sd, q in zip(rows, self.predicted, stds, self.in_distribution, strict=True)]
+        outs = [[f"{float(v[i]):.6g}" for v in self.outcome_columns.values()] for i in range(len(rows))]
+        out = [[*r, f"{p:.6g}", *sd, *o, f"{q:.1f}"]
+               for r, p, sd, o, q in zip(rows, self.predicted, stds, outs, self.in_distribution, strict=True)]
         return header + extra, out
 
     def to_csv(self) -> str:
