@@ -53,6 +53,8 @@ class LatentEBMSurrogate(nn.Module):
         value_heads: E independently initialised value heads on the shared latent; ``h`` is their mean, and
             their spread is an uncertainty estimate (see :meth:`value_members`).
         has_bounds: whether a ``[2, d]`` design box is held (continuous); :meth:`decode_designs` clips to it.
+
+    Attribute ``std_scale`` (float, 1 when built): the factor :meth:`predictive_std` multiplies the std by.
     """
 
     # buffers (registered in __init__; x_mean, x_std and bounds for continuous designs only)
@@ -93,6 +95,9 @@ class LatentEBMSurrogate(nn.Module):
         self.latent_dim = int(latent_dim)
         self.decoder_std = float(decoder_std)
         self.y_noise_std = float(y_noise_std)
+        # The predictive std's recalibration factor (a plain attribute, not a weight: the fit sets it from its
+        # rehearsal and a saved model gets it back from the rehearsal's record; 1 leaves the std as trained).
+        self.std_scale = 1.0
         self.has_bounds = bool(has_bounds) and not is_discrete
         d, dz = self.design_dim, self.latent_dim
 
@@ -328,11 +333,12 @@ class LatentEBMSurrogate(nn.Module):
         return torch.cat(ms, dim=1), torch.cat(lps)
 
     def predictive_std(self, members: Tensor) -> Tensor:
-        """Predictive std ``sqrt(var_k h_k + σ_y²)`` ``[n]`` (standardised score units) of head predictions
-        ``members [E, n]``: the variance of the equal mixture of the heads' ``N(h_k, σ_y²)`` (spread taken over
-        the ``E`` heads with divisor ``E``; ``σ_y`` alone for one head)."""
+        """Predictive std ``s · sqrt(var_k h_k + σ_y²)`` ``[n]`` (standardised score units) of head predictions
+        ``members [E, n]``: the std of the equal mixture of the heads' ``N(h_k, σ_y²)`` (spread taken over the
+        ``E`` heads with divisor ``E``; ``σ_y`` alone for one head), times the recalibration factor
+        ``s = std_scale`` (1 unless set; the latent-EBM method sets it from its rehearsal)."""
         spread = members.var(dim=0, unbiased=False) if members.shape[0] > 1 else torch.zeros_like(members[0])
-        return (spread + self.y_noise_std**2).sqrt()
+        return self.std_scale * (spread + self.y_noise_std**2).sqrt()
 
     @staticmethod
     def head_mean(members: Tensor) -> Tensor:

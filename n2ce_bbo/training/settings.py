@@ -6,7 +6,8 @@
             decoder_std, decoder_temperature, y_noise_std
     prior:  objective (n2ce | nce | nwj | mle | gaussian), M, K, reg, waymarks, prior_lr,
             prior_steps_per_batch, mle_langevin_steps, mle_step_size
-    train:  epochs, min_steps, steps_per_row, batch_size, lr, weight_decay, kl_weight, value_weight, grad_clip,
+    train:  epochs, min_steps, steps_per_row, least_steps, batch_size, lr, weight_decay, kl_weight, value_weight,
+            grad_clip,
             max_train_rows, max_steps, log_every, finite_check_every
 
 The number of prior stages has one source of truth, ``prior.K`` (the model builds K stage networks from it).
@@ -116,12 +117,17 @@ class TrainConfig:
 
     Attributes:
         epochs: passes over the (possibly subsampled) training rows; ``None`` (default): enough passes for at
-            least ``min(min_steps, steps_per_row · max(n, 5))`` minibatches (n training rows), and at least 20
-            (TFBind10's 10,000-row subset gets 64 epochs, TFBind8's 32,898 rows 20). Small datasets train for
-            fewer steps: 2 rows get 200 steps (not 5,000 steps that cannot teach more than 2 rows hold).
-        min_steps: the minibatch count ``epochs=None`` aims at (datasets of ``min_steps / steps_per_row`` rows
-            or more).
-        steps_per_row: with ``epochs=None``, smaller datasets aim at this many minibatches per training row.
+            least :meth:`target_steps` minibatches, ``min(min_steps, max(least_steps, steps_per_row · n))`` for
+            ``n`` training rows, and at least 20 passes (TFBind10's 10,000-row subset gets 64 epochs, TFBind8's
+            32,898 rows 20). Small tables train shorter: with the defaults 300 rows get 900 steps, 100 rows
+            400, and 1,667 rows or more the full 5,000.
+        min_steps: the minibatch count ``epochs=None`` aims at for large datasets (``min_steps / steps_per_row``
+            rows or more); the benchmark tasks' 10,000-33,000 rows always get it.
+        steps_per_row: with ``epochs=None``, smaller datasets aim at this many minibatches per training row (the
+            length scales with the data). Chosen on development tasks at lab sizes:
+            benchmarks/results/dev/decisions.md.
+        least_steps: with ``epochs=None``, the fewest minibatches aimed at however few the rows (a handful of rows
+            still needs a few hundred Adam steps to be fitted at all).
         batch_size: rows per minibatch.
         lr: Adam learning rate of the encoder, decoder and value head.
         weight_decay: Adam (L2) weight decay of those.
@@ -139,7 +145,8 @@ class TrainConfig:
 
     epochs: int | None = None
     min_steps: int = 5000
-    steps_per_row: int = 40
+    steps_per_row: int = 3
+    least_steps: int = 400
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -152,10 +159,11 @@ class TrainConfig:
     finite_check_every: int = 1
 
     def target_steps(self, n_rows: int | None = None) -> int:
-        """The minibatch count ``epochs=None`` aims at for ``n_rows`` training rows (``None``: ``min_steps``)."""
+        """The minibatch count ``epochs=None`` aims at for ``n_rows`` training rows (``None``: ``min_steps``):
+        ``steps_per_row · n_rows``, at least ``least_steps`` and at most ``min_steps``."""
         if n_rows is None:
             return self.min_steps
-        return min(self.min_steps, self.steps_per_row * max(int(n_rows), 5))
+        return min(self.min_steps, max(self.least_steps, self.steps_per_row * int(n_rows)))
 
     def epochs_for(self, steps_per_epoch: int, n_rows: int | None = None) -> int:
         """The number of passes to run when one pass is ``steps_per_epoch`` minibatches over ``n_rows`` rows."""
@@ -166,7 +174,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         require(at_least=1, batch_size=self.batch_size, log_every=self.log_every,
                 finite_check_every=self.finite_check_every, min_steps=self.min_steps,
-                steps_per_row=self.steps_per_row)
+                steps_per_row=self.steps_per_row, least_steps=self.least_steps)
         require(at_least=1, optional=True, epochs=self.epochs, max_train_rows=self.max_train_rows,
                 max_steps=self.max_steps)
         require(above=0, lr=self.lr)

@@ -59,7 +59,24 @@ def test_default_epochs_reach_min_steps_and_explicit_epochs_are_kept() -> None:
     assert auto.epochs_for(79) == 64  # TFBind10's 10,000-row subset: 64 * 79 = 5,056 steps
     assert TrainConfig(min_steps=100).epochs_for(10) == 20  # never fewer than 20 passes
     assert TrainConfig(epochs=3).epochs_for(79) == 3
+    # large datasets (the benchmark tasks) get the full min_steps whatever steps_per_row is
+    assert auto.epochs_for(258, 32_898) == 20 and auto.epochs_for(79, 10_000) == 64
     with pytest.raises(ConfigError, match="epochs"):
         TrainConfig(epochs=0)
     with pytest.raises(ConfigError, match="min_steps"):
         TrainConfig(min_steps=0)
+
+
+def test_target_steps_scale_with_the_rows_between_least_steps_and_min_steps() -> None:
+    from n2ce_bbo.training.settings import TrainConfig
+
+    t = TrainConfig(min_steps=5000, steps_per_row=3, least_steps=400)
+    assert t.target_steps(None) == 5000
+    assert t.target_steps(300) == 900  # a 300-row table: 3 steps per row
+    assert t.target_steps(1000) == 3000
+    assert t.target_steps(1667) == t.target_steps(33_000) == 5000  # capped at min_steps
+    assert t.target_steps(2) == t.target_steps(100) == 400  # never below least_steps
+    assert t.epochs_for(3, 300) == 300  # 300 rows in minibatches of 128: 3 per pass, 300 passes
+    assert TrainConfig(least_steps=9000, min_steps=5000).target_steps(10) == 5000  # min_steps caps the floor too
+    with pytest.raises(ConfigError, match="least_steps"):
+        TrainConfig(least_steps=0)

@@ -97,7 +97,7 @@ def test_few_rows_warn_and_train_shorter(tmp_path: Path) -> None:
         m = n2ce_bbo.fit((seqs, ys), config=cfg, device="cpu")
     msgs = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
     assert any("only 10 distinct training designs" in s and "400 steps" in s for s in msgs), msgs
-    assert m.history["steps"] == 400  # 40 steps per row (train.steps_per_row), not 5,000
+    assert m.history["steps"] == 400  # train.least_steps (10 rows × train.steps_per_row 3 is fewer), not 5,000
 
 
 @pytest.mark.slow

@@ -45,8 +45,11 @@ def test_std_has_the_shape_and_units_of_the_prediction(model: FittedModel, rows:
     p = model.predict_with_std(x)
     assert p.predicted.shape == p.predicted_std.shape == p.in_distribution.shape == (30,)
     assert p.predicted_std.dtype == np.float64 and (p.predicted_std > 0).all()
-    # one value head: the std is σ_y (standardised) times the training scores' std, everywhere
-    np.testing.assert_allclose(p.predicted_std, 0.1 * np.std(ys), rtol=1e-6)
+    # one value head: the std is σ_y (standardised) times the rehearsal's recalibration factor (>= 1) times the
+    # training scores' std, everywhere
+    scale = model.method.rehearsal["std_scale"]
+    assert scale >= 1.0 and model.method.surrogate.std_scale == scale == model.calibration["std_scale"]
+    np.testing.assert_allclose(p.predicted_std, scale * 0.1 * np.std(ys), rtol=1e-6)
     predicted, pct, logp = model.predict(x)  # the old call is unchanged
     np.testing.assert_array_equal(predicted, p.predicted)
     np.testing.assert_array_equal(pct, p.in_distribution)
@@ -75,6 +78,9 @@ def test_calibration_is_measured_on_held_out_rows_and_saved(model: FittedModel, 
     assert "calibration.json" in (folder / "SHA256SUMS").read_text()
     loaded = n2ce_bbo.load(folder, device="cpu")
     assert loaded.calibration == json.loads(json.dumps(cal))
+    # the recalibrated std comes back with the saved model
+    np.testing.assert_allclose(loaded.predict_with_std(model.data.x[:5]).predicted_std,
+                               model.predict_with_std(model.data.x[:5]).predicted_std, rtol=1e-6)
     edited = dict(cal, coverage_95=0.95)
     (folder / "calibration.json").write_text(json.dumps(edited))
     with pytest.raises(CorruptDataError, match="calibration.json fails its sha256 check"):

@@ -198,6 +198,12 @@ class RehearsalConfig:
         weights: candidate values of ``w``, simplest first (the first wins ties).
         k: how many first-ranked hidden rows count (the default budget Q = 128).
         min_rows: fewer training rows: no rehearsal.
+        recalibrate: which hidden rows choose the factor the predictive std is multiplied by, so that its 95 %
+            interval covers rows the surrogate did not see (split conformal;
+            :func:`~n2ce_bbo.methods.latent_ebm.uncertainty.recalibration_scale`): ``"all"`` of them (the top
+            slice too, where the surrogate extrapolates), the ``"random"`` slice only, or ``"none"`` (the std as
+            trained, ``σ_y`` with one value head). Chosen on development tasks:
+            benchmarks/results/dev/decisions.md.
     """
 
     enabled: bool = True
@@ -206,6 +212,7 @@ class RehearsalConfig:
     weights: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.3, 1.0])
     k: int = 128
     min_rows: int = 200
+    recalibrate: Literal["all", "random", "none"] = "all"
 
     def __post_init__(self) -> None:
         require(above=0, at_most=0.5, top_fraction=self.top_fraction)

@@ -1,8 +1,8 @@
 """The latent-EBM method: train the energy-based latent surrogate, then propose designs by sampling
 ``p(z | y*)`` in latent space (docs/method.md §2-4).
 
-``fit``: the rehearsal chooses the candidate score's weight (:mod:`.rehearsal`), then the surrogate is trained on
-every row (:func:`~n2ce_bbo.training.trainer.train_surrogate`).
+``fit``: the rehearsal chooses the candidate score's weight and the predictive std's recalibration factor
+(:mod:`.rehearsal`), then the surrogate is trained on every row (:func:`~n2ce_bbo.training.trainer.train_surrogate`).
 
 ``propose(budget)``:
 
@@ -75,6 +75,7 @@ class LatentEBMMethod(Method):
             data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose,
             show_progress=self.show_progress,
         )
+        self.surrogate.std_scale = float(self.rehearsal.get("std_scale", 1.0))  # the rehearsal's recalibration
         self._prepare_proposals(data)
         self.fit_s = time.perf_counter() - t0
 
@@ -94,6 +95,8 @@ class LatentEBMMethod(Method):
         self.history = history or {}
         self.rehearsal = dict(rehearsal) if rehearsal else {
             "enabled": False, "weight": self.config.propose.score_weight(data.is_discrete)}
+        # models saved before the recalibration have no factor: their std stays as it was
+        self.surrogate.std_scale = float(self.rehearsal.get("std_scale", 1.0))
         self._prepare_proposals(data)
 
     def _prepare_proposals(self, data: OfflineData) -> None:

@@ -11,8 +11,9 @@ in-distribution score weighs in the candidate score) is chosen by a rehearsal on
    score), and :func:`choose` keeps the best setting (ties: the first listed, so list the simplest first).
 
 The chosen setting is then used with a surrogate refitted on every row. The same hidden rows measure, at no
-extra fit, how well the rehearsal surrogate's predictive std is calibrated (:func:`rehearsal_calibration`). :func:`holdout_split`, :func:`recovery`
-and :func:`choose` are pure functions of arrays; :func:`rehearse_score_weight` runs the rehearsal for the
+extra fit, how well the rehearsal surrogate's predictive std is calibrated, and choose the factor that widens the
+final surrogate's std so its 95 % interval covers unseen rows (:func:`rehearsal_calibration`).
+:func:`holdout_split`, :func:`recovery` and :func:`choose` are pure functions of arrays; :func:`rehearse_score_weight` runs the rehearsal for the
 latent-EBM method (settings: :class:`~n2ce_bbo.methods.latent_ebm.config.RehearsalConfig`).
 """
 
@@ -30,7 +31,13 @@ import torch
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig
 from n2ce_bbo.methods.latent_ebm.scoring import density_stats, value_and_density
-from n2ce_bbo.methods.latent_ebm.uncertainty import interval_coverage, not_measured, predictive
+from n2ce_bbo.methods.latent_ebm.uncertainty import (
+    crossfit_scales,
+    interval_coverage,
+    not_measured,
+    predictive,
+    recalibration_scale,
+)
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.trainer import train_surrogate
 from n2ce_bbo.utils import derive_seed
@@ -126,24 +133,36 @@ def choose(candidates: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray
     return best, table
 
 
+def _candidate_weights(config: LatentEBMMethodConfig, data: OfflineData) -> list[float]:
+    """``rehearsal.weights``, less ``w = 0`` when token designs are decoded by the chain decoder: its in-distribution
+    score is design-space and carries which neighbour pairs the data never show, a job the hidden rows (all
+    from the data, all feasible) cannot reward, so ``w = 0`` would win ties and switch it off (on Ehrlich
+    development tasks it did, and most proposals were infeasible: benchmarks/results/dev/chain_decoder_*.md)."""
+    weights = list(config.rehearsal.weights)
+    if data.is_discrete and config.surrogate.model.decoder == "chain":
+        return [w for w in weights if w > 0] or weights
+    return weights
+
+
 def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, seed: int, device: torch.device,
                           verbose: bool = False, show_progress: bool = False) -> dict[str, Any]:
     """Pick the weight ``w`` of the in-distribution score from the training rows alone.
 
     Returns:
-        ``{"enabled", "weight", ...}``: with a rehearsal also its ``recovery`` table (weight -> mean score of the
-        ``k`` hidden rows it ranks first), ``k``, the split's sizes and its ``seconds``; without one, the
-        configured weight (and why it was ``skipped``).
+        ``{"enabled", "weight", "std_scale", "calibration", ...}``: with a rehearsal also its ``recovery`` table
+        (weight -> mean score of the ``k`` hidden rows it ranks first), ``k``, the split's sizes and its
+        ``seconds``; without one, the configured weight (and why it was ``skipped``) and ``std_scale`` 1.
+        ``std_scale`` is the predictive std's recalibration factor (:func:`rehearsal_calibration`).
     """
     sel = config.rehearsal
     configured = config.propose.score_weight(data.is_discrete)
     if not sel.enabled:
-        return {"enabled": False, "weight": configured,
+        return {"enabled": False, "weight": configured, "std_scale": 1.0,
                 "calibration": not_measured("rehearsal.enabled is false: the calibration is measured on the rows the "
                                             "rehearsal hides")}
     if data.n < sel.min_rows:
         skipped = f"{data.n} training rows < rehearsal.min_rows ({sel.min_rows})"
-        return {"enabled": False, "weight": configured, "skipped": skipped,
+        return {"enabled": False, "weight": configured, "skipped": skipped, "std_scale": 1.0,
                 "calibration": not_measured(f"no rehearsal: {skipped}")}
     t0 = time.perf_counter()
     rseed = derive_seed(seed, "rehearsal")
@@ -155,16 +174,20 @@ def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, s
     stats = density_stats(surrogate, fit_rows.x, config.propose.score_batch)
     value, density = value_and_density(surrogate, data.x[split.pool], stats, config.propose.score_batch)
     k = min(sel.k, split.top.size)
-    best, table = choose([(f"{w:g}", value + w * density) for w in sel.weights], data.y[split.pool].reshape(-1), k)
+    best, table = choose([(f"{w:g}", value + w * density) for w in _candidate_weights(config, data)],
+                         data.y[split.pool].reshape(-1), k)
     calibration = rehearsal_calibration(surrogate, data.x[split.pool], data.y[split.pool], int(split.top.size),
-                                        config.propose.score_batch)
-    return {"enabled": True, "weight": float(best), "recovery": table, "k": k, "n_fit": int(split.fit.size),
+                                        config.propose.score_batch, recalibrate=sel.recalibrate)
+    return {"enabled": True, "weight": float(best), "std_scale": calibration["std_scale"], "recovery": table, "k": k,
+            "n_fit": int(split.fit.size),
             "n_top": int(split.top.size), "n_random": int(split.random.size), "calibration": calibration,
             "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def rehearsal_calibration(surrogate: Any, x: np.ndarray, y: np.ndarray, n_top: int, batch: int) -> dict[str, Any]:
-    """Interval coverage (:func:`~.uncertainty.interval_coverage`) of the rehearsal surrogate on its hidden rows.
+def rehearsal_calibration(surrogate: Any, x: np.ndarray, y: np.ndarray, n_top: int, batch: int,
+                          recalibrate: str = "all") -> dict[str, Any]:
+    """Interval coverage (:func:`~.uncertainty.interval_coverage`) of the rehearsal surrogate on its hidden rows, and
+    the recalibration factor of the predictive std chosen on them (:func:`~.uncertainty.recalibration_scale`).
 
     Args:
         surrogate: the rehearsal surrogate (fitted without these rows).
@@ -172,15 +195,37 @@ def rehearsal_calibration(surrogate: Any, x: np.ndarray, y: np.ndarray, n_top: i
         y: their true scores ``[m]`` or ``[m, 1]`` (raw units).
         n_top: how many of them are the top slice.
         batch: rows per surrogate call.
+        recalibrate: the rows that choose the factor: ``"all"`` hidden rows, the ``"random"`` slice only, or
+            ``"none"`` (factor 1).
 
     Returns:
-        ``{"coverage_68", "coverage_95", "n_rows", "rows", "by_slice": {"top": ..., "random": ...}}``: over every
-        hidden row, and per slice (the top slice lies beyond the fitted rows' scores, so expect less coverage there).
+        ``{"coverage_68", "coverage_95", "n_rows", "rows", "by_slice": {"top": ..., "random": ...}, "std_scale",
+        "recalibrate", "uncalibrated": {...}}``: the coverages of the recalibrated std, each hidden row judged with
+        the factor chosen on the other half of the rows (:func:`~.uncertainty.crossfit_scales`), over every hidden
+        row and per slice (the top slice lies beyond the fitted rows' scores, so expect less coverage there);
+        ``uncalibrated`` the same coverages of the std as trained; ``std_scale`` the factor chosen on all the
+        ``recalibrate`` rows, which the final surrogate's std is multiplied by.
     """
     mean, std, _ = predictive(surrogate, x, batch)
     truth = surrogate.standardize_y(np.asarray(y, dtype=np.float64).reshape(-1))
-    out = interval_coverage(truth, mean, std)
-    out["rows"] = "the rehearsal's hidden rows (its top slice and random slice), scored by the rehearsal surrogate"
-    out["by_slice"] = {"top": interval_coverage(truth[:n_top], mean[:n_top], std[:n_top]),
-                       "random": interval_coverage(truth[n_top:], mean[n_top:], std[n_top:])}
-    return out
+    chosen = {"all": np.ones(truth.shape[0], dtype=bool), "random": np.arange(truth.shape[0]) >= n_top,
+              "none": np.zeros(truth.shape[0], dtype=bool)}[recalibrate]
+    scale = recalibration_scale(truth[chosen], mean[chosen], std[chosen]) if chosen.any() else 1.0
+    crossed = np.ones_like(std)
+    if chosen.any() and chosen.all():
+        crossed = crossfit_scales(truth, mean, std)
+    elif chosen.any():  # rows outside the choosing slice are judged with its whole factor
+        crossed[chosen] = crossfit_scales(truth[chosen], mean[chosen], std[chosen])
+        crossed[~chosen] = scale
+
+    def coverages(s: np.ndarray) -> dict[str, Any]:
+        out = interval_coverage(truth, mean, s)
+        out["by_slice"] = {"top": interval_coverage(truth[:n_top], mean[:n_top], s[:n_top]),
+                           "random": interval_coverage(truth[n_top:], mean[n_top:], s[n_top:])}
+        return out
+
+    record = coverages(std * crossed)
+    record["rows"] = ("the rehearsal's hidden rows (its top slice and random slice), scored by the rehearsal "
+                      "surrogate; each row's std recalibrated by the factor chosen on the other half of the rows")
+    record.update(std_scale=scale, recalibrate=recalibrate, uncalibrated=coverages(std))
+    return record

@@ -13,7 +13,10 @@ Acquisitions (``propose.acquisition``), all in standardised score units, replace
   ``(h - y⁺) Φ(u) + std · φ(u)`` with ``u = (h - y⁺) / std`` (0 when it underflows, about 37 std below ``y⁺``).
 
 :func:`interval_coverage` measures calibration: the share of held-out rows whose true score lies in the 68 % and
-95 % intervals ``mean ± 1 std`` and ``mean ± 1.96 std``.
+95 % intervals ``mean ± 1 std`` and ``mean ± 1.96 std``. :func:`recalibration_scale` widens the std so the 95 %
+interval covers rows the model did not see (split conformal, on the rehearsal's hidden rows: training rows only),
+and :func:`crossfit_scales` gives every such row a scale chosen without it, so the recorded coverage of the
+widened std is measured on rows that did not choose it.
 """
 
 from __future__ import annotations
@@ -91,6 +94,47 @@ def interval_coverage(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict[
     out: dict[str, Any] = {name: (float(np.mean(np.abs(y - mean) <= z * std)) if y.size else None)
                            for name, z in INTERVALS.items()}
     out["n_rows"] = int(y.size)
+    return out
+
+
+def recalibration_scale(y: np.ndarray, mean: np.ndarray, std: np.ndarray, level: float = 0.95) -> float:
+    """The factor ``s >= 1`` by which ``std`` is multiplied so that ``mean ± 1.96 · s · std`` covers at least
+    ``level`` of the rows ``(y [m], mean [m], std [m])`` (any one unit for all three), by split conformal
+    prediction: ``s = q / 1.96`` with ``q`` the ``ceil((m + 1) · level)``-th smallest ``|y - mean| / std`` (the
+    largest when that rank exceeds ``m``), so a new row exchangeable with these is covered with probability at
+    least ``level``.
+
+    ``s`` is never below 1: the rows are scored by the rehearsal's surrogate, fitted on fewer rows than the final
+    one, so their evidence only ever widens the model's own std. No rows: 1.
+
+    Raises:
+        InvalidDataError: unequal lengths, a non-positive ``std``, or ``level`` outside (0, 1).
+    """
+    y, mean, std = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (y, mean, std))
+    if not y.shape == mean.shape == std.shape:
+        raise InvalidDataError(f"recalibration_scale needs equal lengths, got {y.shape}, {mean.shape}, {std.shape}.")
+    if not 0.0 < level < 1.0:
+        raise InvalidDataError(f"level must lie in (0, 1), got {level}.")
+    if bool((std <= 0).any()):
+        raise InvalidDataError("recalibration_scale needs a positive std for every row.")
+    if not y.size:
+        return 1.0
+    ratio = np.sort(np.abs(y - mean) / std)
+    rank = min(math.ceil((y.size + 1) * level), y.size)
+    return max(1.0, float(ratio[rank - 1]) / INTERVALS["coverage_95"])
+
+
+def crossfit_scales(y: np.ndarray, mean: np.ndarray, std: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """``[m]`` float64: row ``i``'s :func:`recalibration_scale` chosen on the other half of the rows (rows at even
+    positions use the odd ones' scale and the other way round), so ``std · scales`` can be checked on rows that did
+    not choose its width. Fewer than 2 rows: ones."""
+    y, mean, std = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (y, mean, std))
+    out = np.ones(y.shape[0], dtype=np.float64)
+    if y.shape[0] < 2:
+        return out
+    even = np.arange(y.shape[0]) % 2 == 0
+    for chosen, used in ((even, ~even), (~even, even)):
+        out[used] = recalibration_scale(y[chosen], mean[chosen], std[chosen], level)
     return out
 
 

@@ -124,7 +124,7 @@ def test_config_keys_stay_flat_and_the_score_weight_has_one_key() -> None:
     m = make_method("n2ce", {"prior": {"M": 10}, "model": {"latent_dim": 3}, "propose": {"n_chains": 8}})
     assert m.config.surrogate.prior.M == 10 and m.config.surrogate.prior.K == 6  # preset kept, M overridden
     d = m.config_dict()
-    assert sorted(d) == ["model", "prior", "propose", "rehearsal", "train"]  # the user's keys, not "surrogate"
+    assert sorted(d) == ["filters", "model", "prior", "propose", "rehearsal", "train"]  # not "surrogate"
     assert d["model"]["latent_dim"] == 3 and d["propose"]["sampler"]["name"] == "langevin"
     from n2ce_bbo.errors import ConfigError
 
@@ -147,7 +147,7 @@ def test_training_designs_come_after_every_new_design() -> None:
     train = grid[np.random.default_rng(2).permutation(27)[:20]]
     data = OfflineData(x=train.astype(np.int64), y=train.sum(1, keepdims=True).astype(np.float32),
                        is_discrete=True, num_classes=3, name="grid27")
-    m = LatentEBMMethod(_tiny_config(min_hamming=2), seed=0, device="cpu")
+    m = LatentEBMMethod({**_tiny_config(), "filters": {"min_hamming": 2}}, seed=0, device="cpu")
     m.fit(data)
     p = m.propose(12)
     in_train = RowSet(train).mask(p.x)
@@ -197,13 +197,17 @@ def test_rehearsal_picks_a_weight_from_the_grid_and_records_it(token_data: Offli
     assert set(sel["recovery"]) == {f"{w:g}" for w in m.config.rehearsal.weights}
     assert sel["n_top"] == 40 and sel["n_random"] == 40 and sel["n_fit"] == 320
     assert sel["recovery"][f"{sel['weight']:g}"] == max(sel["recovery"].values())
+    # the same hidden rows chose the std's recalibration factor, which the final surrogate carries
+    assert sel["std_scale"] == sel["calibration"]["std_scale"] >= 1.0 and m.surrogate.std_scale == sel["std_scale"]
 
 
 def test_rehearsal_off_or_too_few_rows_uses_the_configured_weight(token_data: OfflineData) -> None:
     cfg = _tiny_config(score_prior_weight=0.7)
     m = LatentEBMMethod(cfg, seed=0, device="cpu")
     m.fit(token_data)
-    assert {k: v for k, v in m.rehearsal.items() if k != "calibration"} == {"enabled": False, "weight": 0.7}
+    assert {k: v for k, v in m.rehearsal.items() if k != "calibration"} == {"enabled": False, "weight": 0.7,
+                                                                             "std_scale": 1.0}
+    assert m.surrogate.std_scale == 1.0  # no rehearsal: the std as trained
     assert m.rehearsal["calibration"]["coverage_68"] is None and "rehearsal.enabled" in \
         m.rehearsal["calibration"]["not_measured"]
     small = OfflineData(x=token_data.x[:60], y=token_data.y[:60], is_discrete=True, num_classes=4)
