@@ -5,7 +5,8 @@ Generative model (latent ``z ∈ R^{d_z}``):
 * prior ``p_α(z) ∝ N(z; 0, I) · exp(f_α(z))`` with ``f_α`` a K-stage :class:`~n2ce_bbo.models.ebm_prior.EBMPrior`
   (or ``f ≡ 0``: the plain Gaussian prior);
 * decoder ``p_β(x | z)``: Gaussian with mean ``g_β(z)`` and fixed std ``decoder_std`` on *standardised*
-  continuous designs; independent categoricals with logits ``[L, C]`` for token designs;
+  continuous designs; tokens: independent categoricals with logits ``[L, C]``, or (``decoder="chain"``) a linear-chain
+  CRF, those logits plus neighbour potentials ``W [L-1, C, C]`` (:mod:`~n2ce_bbo.models.chain_decoder`);
 * value head ``p_γ(y | z) = N(y; h_γ(z), σ_y²)`` on *standardised* scores;
 * encoder ``q_φ(z | x) = N(μ_φ(x), diag exp(logvar_φ(x)))``.
 
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from n2ce_bbo.errors import InvalidDataError
+from n2ce_bbo.models import chain_decoder as chain
 from n2ce_bbo.models.ebm_prior import EBMPrior
 from n2ce_bbo.models.mlp import MLP, TokenInput, make_activation
 
@@ -53,6 +55,8 @@ class LatentEBMSurrogate(nn.Module):
         value_heads: E independently initialised value heads on the shared latent; ``h`` is their mean, and
             their spread is an uncertainty estimate (see :meth:`value_members`).
         has_bounds: whether a ``[2, d]`` design box is held (continuous); :meth:`decode_designs` clips to it.
+        decoder: tokens: ``"independent"`` or ``"chain"`` (plus neighbour potentials ``pair_potentials``, and a
+            design-space in-distribution score, :meth:`value_and_log_density`); ignored for continuous designs.
 
     Attribute ``std_scale`` (float, 1 when built): the factor :meth:`predictive_std` multiplies the std by.
     """
@@ -81,8 +85,11 @@ class LatentEBMSurrogate(nn.Module):
         y_noise_std: float = 0.1,
         value_heads: int = 1,
         has_bounds: bool = False,
+        decoder: str = "independent",
     ) -> None:
         super().__init__()
+        if decoder not in chain.DECODERS:
+            raise InvalidDataError(f"decoder must be one of {chain.DECODERS}, got {decoder!r}")
         if is_discrete and (num_classes is None or num_classes < 2):
             raise InvalidDataError(f"token designs need num_classes >= 2, got {num_classes!r}")
         if design_dim < 1 or latent_dim < 1 or value_heads < 1:
@@ -109,9 +116,11 @@ class LatentEBMSurrogate(nn.Module):
                 MLP(hidden, hidden, 2 * dz, depth=max(depth - 1, 0), activation=activation),
             )
             self.decoder = MLP(dz, hidden, d * c, depth=depth, activation=activation)
+            self.pair_potentials = chain.PairPotentials(d, c) if decoder == "chain" else None
         else:
             self.encoder = MLP(d, hidden, 2 * dz, depth=depth, activation=activation)
             self.decoder = MLP(dz, hidden, d, depth=depth, activation=activation)
+            self.pair_potentials = None
             self.register_buffer("x_mean", torch.zeros(d))
             self.register_buffer("x_std", torch.ones(d))
             if self.has_bounds:
@@ -215,21 +224,31 @@ class LatentEBMSurrogate(nn.Module):
         return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
 
     def decode_standardized(self, z: Tensor) -> Tensor:
-        """Decoder output: continuous mean in *standardised* units ``[n, d]``; tokens: logits ``[n, L, C]``."""
+        """Decoder output: continuous mean in *standardised* units ``[n, d]``; tokens: (unary) logits ``[n, L, C]``."""
         out = self.decoder(z)
         if self.is_discrete:
             return out.reshape(z.shape[0], self.design_dim, int(self.num_classes or 0))
         return out
 
     def decode(self, z: Tensor) -> Tensor:
-        """``z [n, d_z]`` -> continuous: decoder mean in ORIGINAL units ``[n, d]``; tokens: logits ``[n, L, C]``."""
+        """``z [n, d_z]`` -> continuous: decoder mean in ORIGINAL units ``[n, d]``; tokens: per-position logits
+        ``[n, L, C]`` (the chain decoder's are its log-marginals ``log p(x_i | z)``)."""
         out = self.decode_standardized(z)
+        if self.pair_potentials is not None:
+            return chain.chain_marginals(out, self.pair_potentials()).clamp_min(1e-30).log()
         return out if self.is_discrete else out * self.x_std + self.x_mean
+
+    def token_log_likelihood(self, t: Tensor, z: Tensor) -> Tensor:
+        """Exact ``log p_β(x | z)`` ``[n]`` (nats) of tokens ``t`` int64 ``[n, L]`` given latents ``z [n, d_z]``."""
+        pair = None if self.pair_potentials is None else self.pair_potentials()
+        return chain.token_log_likelihood(self.decode_standardized(z), pair, t)
 
     @torch.no_grad()
     def decode_designs(self, z: Tensor) -> np.ndarray:
-        """Final designs from latents ``z [n, d_z]``: tokens argmax int64 ``[n, L]``; continuous float32 ``[n, d]``
-        clipped to the design box when one is held."""
+        """Final designs from latents ``z [n, d_z]``: tokens the most probable int64 ``[n, L]`` (argmax; Viterbi for
+        the chain decoder); continuous float32 ``[n, d]`` clipped to the design box when one is held."""
+        if self.pair_potentials is not None:
+            return chain.chain_viterbi(self.decode_standardized(z), self.pair_potentials()).cpu().numpy()
         out = self.decode(z)
         if self.is_discrete:
             return out.argmax(dim=-1).cpu().numpy().astype(np.int64)
@@ -280,14 +299,14 @@ class LatentEBMSurrogate(nn.Module):
             prior_weight: ``w``.
             batch_size: rows per forward pass.
         """
-        out = [self.value(mu) + prior_weight * self.prior_f(mu) for mu in self._encoded_batches(x, batch_size)]
+        out = [self.value(mu) + prior_weight * self.prior_f(mu) for _, mu in self._encoded_batches(x, batch_size)]
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
 
-    def _encoded_batches(self, x: Any, batch_size: int) -> Iterator[Tensor]:
-        """Encoder means ``μ(x)`` ``[b, d_z]`` of the designs ``x`` in batches of at most ``batch_size`` rows."""
+    def _encoded_batches(self, x: Any, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+        """``(designs [b, ...], encoder means μ(x) [b, d_z])`` of ``x`` in batches of at most ``batch_size`` rows."""
         t = self.as_designs(x)
         for s in range(0, t.shape[0], batch_size):
-            yield self._encode_tensor(t[s : s + batch_size])[0]
+            yield t[s : s + batch_size], self._encode_tensor(t[s : s + batch_size])[0]
 
     @torch.no_grad()
     def value_and_log_density(self, x: Any, batch_size: int = 4096) -> tuple[Tensor, Tensor]:
@@ -298,23 +317,18 @@ class LatentEBMSurrogate(nn.Module):
             batch_size: rows per forward pass.
 
         Returns:
-            ``(h, log_p)``: ``h = h_γ(μ(x))`` ``[n]`` (standardised score units) and the unnormalised prior
-            log-density at the encoding, ``log p_α(μ(x)) = f_α(μ(x)) - ||μ(x)||² / 2`` ``[n]`` (nats, up to
-            ``log Z_α``): high where the training designs' encodings lie (by the learned EBM prior; by N(0, I)
-            alone for the Gaussian prior), low for designs unlike the data.
+            ``(h, log_p)``: ``h = h_γ(μ(x))`` ``[n]`` (standardised score units) and the in-distribution score
+            ``log_p`` ``[n]`` (nats, up to ``log Z_α``; high where the training designs lie). Independent (and
+            continuous) decoder: the prior log-density at the encoding ``log p_α(μ(x)) = f_α(μ(x)) - ||μ(x)||²/2``.
+            Chain decoder: design-space, ``log p_β(x | μ(x)) + log p_α(μ(x))`` (the ELBO's terms at the posterior
+            mean), low for a design with a neighbour pair the data never show.
         """
-        hs, lps = [], []
-        for mu in self._encoded_batches(x, batch_size):
-            hs.append(self.value(mu))
-            lps.append(self.log_prior(mu))
-        if not hs:
-            empty = torch.zeros(0, device=self.device)
-            return empty, empty
-        return torch.cat(hs), torch.cat(lps)
+        members, lp = self.heads_and_log_density(x, batch_size)
+        return self.head_mean(members), lp
 
     @torch.no_grad()
     def heads_and_log_density(self, x: Any, batch_size: int = 4096) -> tuple[Tensor, Tensor]:
-        """Every value head's prediction at the encoding and the prior log-density, from one pass (detached).
+        """Every value head's prediction at the encoding and the in-distribution score, from one pass (detached).
 
         Args:
             x: designs ``[n, d]`` / tokens ``[n, L]`` in original units.
@@ -322,12 +336,13 @@ class LatentEBMSurrogate(nn.Module):
 
         Returns:
             ``(members [E, n], log_p [n])``: ``members[k] = h_k(μ(x))`` (standardised score units; their mean over
-            ``k`` is :meth:`value`, computed the same way) and ``log p_α(μ(x))`` as in :meth:`value_and_log_density`.
+            ``k`` is :meth:`value`, computed the same way) and ``log_p`` as in :meth:`value_and_log_density`.
         """
         ms, lps = [], []
-        for mu in self._encoded_batches(x, batch_size):
+        for t, mu in self._encoded_batches(x, batch_size):
             ms.append(self.value_members(mu))
-            lps.append(self.log_prior(mu))
+            lp = self.log_prior(mu)
+            lps.append(lp if self.pair_potentials is None else lp + self.token_log_likelihood(t, mu))
         if not ms:
             return torch.zeros(len(self.value_heads), 0, device=self.device), torch.zeros(0, device=self.device)
         return torch.cat(ms, dim=1), torch.cat(lps)
@@ -356,15 +371,17 @@ class LatentEBMSurrogate(nn.Module):
 
         Returns:
             ``recon``: ``-log p_β(x|z)`` up to a constant (continuous: ``Σ_d (x_s - g)² / (2 σ_x²)``;
-            tokens: summed cross-entropy); ``value``: ``(y - h(z))² / (2 σ_y²)``; ``kl``: ``KL(q ‖ N(0, I))``;
-            ``prior_f``: ``E_q f_α(z)``; ``value_mse``: ``(y - h(z))²``; ``z``: the sample ``[n, d_z]``.
+            tokens: summed cross-entropy, or the chain's exact ``-log p_β(x|z)``); ``value``: ``(y - h(z))² / (2 σ_y²)``;
+            ``kl``: ``KL(q ‖ N(0, I))``; ``prior_f``: ``E_q f_α(z)``; ``value_mse``: ``(y - h(z))²``; ``z``: ``[n, d_z]``.
         """
         t = self.as_designs(x, validate=False)
         mu, logvar = self._encode_tensor(t)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + (0.5 * logvar).exp() * eps
         dec = self.decode_standardized(z)
-        if self.is_discrete:
+        if self.pair_potentials is not None:
+            recon = -chain.chain_log_likelihood(dec, self.pair_potentials(), t).mean()
+        elif self.is_discrete:
             recon = F.cross_entropy(dec.reshape(-1, dec.shape[-1]), t.reshape(-1), reduction="sum") / t.shape[0]
         else:
             xs = (t - self.x_mean) / self.x_std

@@ -65,4 +65,5 @@ def build_surrogate(config: LatentEBMConfig, facts: DataFacts) -> LatentEBMSurro
         y_noise_std=m.y_noise_std,
         value_heads=m.value_heads,
         has_bounds=facts.has_bounds,
+        decoder=m.decoder,
     )

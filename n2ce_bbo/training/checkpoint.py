@@ -149,8 +149,12 @@ def load_checkpoint(
     path = Path(path_dir)
     dev = resolve_device(device)
     manifest = _read_manifest(path)
+    saved = manifest["config"]
+    if isinstance(saved.get("model"), dict) and "decoder" not in saved["model"]:
+        # written before model.decoder existed: those surrogates all decode independently, whatever the default
+        saved = {**saved, "model": {**saved["model"], "decoder": "independent"}}
     try:
-        config = from_dict(LatentEBMConfig, manifest["config"], path="checkpoint.config")
+        config = from_dict(LatentEBMConfig, saved, path="checkpoint.config")
         facts = DataFacts(**manifest["facts"])
     except (ConfigError, TypeError) as exc:
         raise CorruptDataError(f"Checkpoint {str(path)!r} has an invalid config: {exc}") from exc

@@ -3,7 +3,7 @@
 ``LatentEBMConfig`` has three sections::
 
     model:  latent_dim, hidden, depth, prior_hidden, prior_depth, share_prior_trunk, activation,
-            decoder_std, decoder_temperature, y_noise_std
+            decoder_std, decoder_temperature, y_noise_std, value_heads, decoder
     prior:  objective (n2ce | nce | nwj | mle | gaussian), M, K, reg, waymarks, prior_lr,
             prior_steps_per_batch, mle_langevin_steps, mle_step_size
     train:  epochs, min_steps, steps_per_row, least_steps, batch_size, lr, weight_decay, kl_weight, value_weight,
@@ -48,6 +48,11 @@ class ModelConfig:
             ``log p(z | y*)`` when sampling.
         value_heads: independently initialised value heads on the shared latent (an ensemble; ``h`` is their
             mean). Each head is trained on the data by itself.
+        decoder: token designs' decoder ``p_β(x | z)``: ``"independent"`` per-position categoricals, or ``"chain"``,
+            a linear-chain CRF that adds learned potentials between neighbouring tokens (it can learn which token
+            may follow which; exact likelihood, Viterbi decoding) and makes the in-distribution score design-space,
+            ``log p_β(x | μ(x)) + log p_α(μ(x))`` (:mod:`n2ce_bbo.models.chain_decoder`, docs/method.md). Ignored
+            for continuous designs. A checkpoint saved without this key is ``"independent"``.
     """
 
     latent_dim: int = 16
@@ -61,6 +66,7 @@ class ModelConfig:
     decoder_temperature: float = 0.25
     y_noise_std: float = 0.1
     value_heads: int = 1
+    decoder: Literal["independent", "chain"] = "independent"
 
     def __post_init__(self) -> None:
         require(at_least=1, latent_dim=self.latent_dim, hidden=self.hidden, prior_hidden=self.prior_hidden,

@@ -37,6 +37,7 @@ from torch import Tensor
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, InvalidDataError, NonFiniteLossError
 from n2ce_bbo.losses import TELESCOPING_OBJECTIVES, waymark_schedule
+from n2ce_bbo.models.chain_decoder import PAIR_LR_SCALE
 from n2ce_bbo.models.latent_ebm import LatentEBMSurrogate
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.builder import DataFacts, build_surrogate, data_facts, surrogate_facts
@@ -140,7 +141,13 @@ def train_surrogate(
     surrogate.to(dev)
 
     main_params = [p for n, p in surrogate.named_parameters() if not n.startswith("prior.")]
-    opt_main = torch.optim.Adam(main_params, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    # A chain decoder's pair potentials take a larger step (chain_decoder.PAIR_LR_SCALE says why); without one
+    # the optimiser is exactly as before.
+    pair = [p for n, p in surrogate.named_parameters() if n.startswith("pair_potentials.")]
+    groups: list[Any] = main_params if not pair else [
+        {"params": [p for n, p in surrogate.named_parameters() if not n.startswith(("prior.", "pair_potentials."))]},
+        {"params": pair, "lr": tcfg.lr * PAIR_LR_SCALE}]
+    opt_main = torch.optim.Adam(groups, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     opt_prior = (
         torch.optim.Adam(surrogate.prior.parameters(), lr=pcfg.prior_lr) if surrogate.prior is not None else None
     )

@@ -133,6 +133,17 @@ def choose(candidates: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray
     return best, table
 
 
+def _candidate_weights(config: LatentEBMMethodConfig, data: OfflineData) -> list[float]:
+    """``rehearsal.weights``, less ``w = 0`` when token designs are decoded by the chain decoder: its in-distribution
+    score is design-space and carries which neighbour pairs the data never show, a job the hidden rows (all
+    from the data, all feasible) cannot reward, so ``w = 0`` would win ties and switch it off (on Ehrlich
+    development tasks it did, and most proposals were infeasible: benchmarks/results/dev/chain_decoder_*.md)."""
+    weights = list(config.rehearsal.weights)
+    if data.is_discrete and config.surrogate.model.decoder == "chain":
+        return [w for w in weights if w > 0] or weights
+    return weights
+
+
 def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, seed: int, device: torch.device,
                           verbose: bool = False, show_progress: bool = False) -> dict[str, Any]:
     """Pick the weight ``w`` of the in-distribution score from the training rows alone.
@@ -163,7 +174,8 @@ def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, s
     stats = density_stats(surrogate, fit_rows.x, config.propose.score_batch)
     value, density = value_and_density(surrogate, data.x[split.pool], stats, config.propose.score_batch)
     k = min(sel.k, split.top.size)
-    best, table = choose([(f"{w:g}", value + w * density) for w in sel.weights], data.y[split.pool].reshape(-1), k)
+    best, table = choose([(f"{w:g}", value + w * density) for w in _candidate_weights(config, data)],
+                         data.y[split.pool].reshape(-1), k)
     calibration = rehearsal_calibration(surrogate, data.x[split.pool], data.y[split.pool], int(split.top.size),
                                         config.propose.score_batch, recalibrate=sel.recalibrate)
     return {"enabled": True, "weight": float(best), "std_scale": calibration["std_scale"], "recovery": table, "k": k,
