@@ -15,6 +15,7 @@ Your own table, trained once and used many times::
 
 from __future__ import annotations
 
+from n2ce_bbo.campaign import Campaign
 from n2ce_bbo.methods import ParallelSpec, list_methods, make_method, register_method
 from n2ce_bbo.provenance import PACKAGE_VERSION as __version__
 from n2ce_bbo.tasks import OfflineData, Task, list_tasks, make, register
@@ -23,4 +24,5 @@ from n2ce_bbo.workflow import FittedModel, Result, evaluate, fit, load, optimize
 __all__ = [
     "__version__", "Task", "OfflineData", "make", "register", "list_tasks", "optimize", "evaluate", "Result",
     "list_methods", "make_method", "register_method", "ParallelSpec", "fit", "load", "FittedModel",
+    "Campaign",
 ]

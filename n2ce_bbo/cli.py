@@ -15,6 +15,7 @@ import yaml
 
 from n2ce_bbo.benchmark import export_run, load_cells, load_suite, run_suite, shipped_suites, write_report
 from n2ce_bbo.benchmark.sources import short, source_mix
+from n2ce_bbo.campaign.commands import add_campaign_commands
 from n2ce_bbo.config import settings_from
 from n2ce_bbo.errors import ConfigError, DataWarning, N2CEBBOError
 from n2ce_bbo.methods import list_methods, make_method
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_methods)
 
     add_commands(sub)  # optimize, fit, propose, score
+    add_campaign_commands(sub)  # campaign init | propose | add | status
 
     p = sub.add_parser("benchmark", help="run every (task, method, seed) cell of a suite, resumable")
     p.add_argument("suite", nargs="?", default=None,

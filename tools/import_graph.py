@@ -55,7 +55,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(3, "training", ("n2ce_bbo.training",)),
     Layer(4, "methods", ("n2ce_bbo.methods",)),
     Layer(5, "run path", ("n2ce_bbo.workflow",)),
-    Layer(6, "benchmark", ("n2ce_bbo.benchmark",)),
+    Layer(6, "benchmark, campaigns", ("n2ce_bbo.benchmark", "n2ce_bbo.campaign")),
     Layer(7, "entry points", ("n2ce_bbo.cli", "n2ce_bbo")),
 )
 

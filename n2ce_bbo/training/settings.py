@@ -8,7 +8,7 @@
             prior_steps_per_batch, mle_langevin_steps, mle_step_size
     train:  epochs, min_steps, steps_per_row, least_steps, batch_size, lr, weight_decay, kl_weight, value_weight,
             grad_clip,
-            max_train_rows, max_steps, log_every, finite_check_every
+            max_train_rows, max_steps, log_every, finite_check_every, warm_fraction
 
 The number of prior stages has one source of truth, ``prior.K`` (the model builds K stage networks from it).
 Invalid values raise :class:`~n2ce_bbo.errors.ConfigError` in ``__post_init__`` (``from_dict`` adds the key's
@@ -147,6 +147,10 @@ class TrainConfig:
             them when verbose); ``train_log.csv`` holds them.
         finite_check_every: check the losses for NaN/inf every this many steps (1 = every step, which costs
             a device sync per step on a GPU). Parameters are always checked before a checkpoint is written.
+        warm_fraction: a warm start (``train_surrogate(..., init_from=previous)``, a campaign's refit after new
+            measurements; :mod:`n2ce_bbo.training.warm`) runs this fraction of the minibatches a cold fit on the
+            same rows would run, from the previous weights with a fresh optimiser. How the default was chosen:
+            benchmarks/results/dev/warm_start.md.
     """
 
     epochs: int | None = None
@@ -163,6 +167,7 @@ class TrainConfig:
     max_steps: int | None = None
     log_every: int = 50
     finite_check_every: int = 1
+    warm_fraction: float = 0.25
 
     def target_steps(self, n_rows: int | None = None) -> int:
         """The minibatch count ``epochs=None`` aims at for ``n_rows`` training rows (``None``: ``min_steps``):
@@ -184,6 +189,7 @@ class TrainConfig:
         require(at_least=1, optional=True, epochs=self.epochs, max_train_rows=self.max_train_rows,
                 max_steps=self.max_steps)
         require(above=0, lr=self.lr)
+        require(above=0, at_most=1, warm_fraction=self.warm_fraction)
         require(at_least=0, weight_decay=self.weight_decay, kl_weight=self.kl_weight, value_weight=self.value_weight)
         require(above=0, optional=True, grad_clip=self.grad_clip)
 

@@ -44,6 +44,7 @@ from n2ce_bbo.training.builder import DataFacts, build_surrogate, data_facts, su
 from n2ce_bbo.training.checkpoint import has_checkpoint, load_checkpoint, save_surrogate
 from n2ce_bbo.training.prior_objectives import prior_loss
 from n2ce_bbo.training.settings import LatentEBMConfig
+from n2ce_bbo.training.warm import adopt_frame, warm_steps
 from n2ce_bbo.utils import PhaseProgress, derive_seed, ensure_writable_dir, resolve_device, seed_everything
 
 _EPOCH_KEYS = ("loss", "recon", "value_mse", "kl", "prior_f", "prior_loss", "f_target_mean", "f_noise_mean")
@@ -97,6 +98,7 @@ def train_surrogate(
     resume: bool = False,
     show_progress: bool = False,
     progress_desc: str = "training",
+    init_from: LatentEBMSurrogate | None = None,
 ) -> tuple[LatentEBMSurrogate, dict[str, Any]]:
     """Train a :class:`LatentEBMSurrogate` on the offline rows.
 
@@ -113,6 +115,9 @@ def train_surrogate(
             settings and data facts must match; ``train.epochs`` may be larger to train longer).
         show_progress: one progress display for the whole run (:class:`~n2ce_bbo.utils.PhaseProgress`).
         progress_desc: its label.
+        init_from: a warm start (:mod:`n2ce_bbo.training.warm`): begin from this surrogate's weights and keep its
+            standardisation frame, with a fresh optimiser, for ``train.warm_fraction`` of the cold step count;
+            ``history["warm_start"]`` records it. ``None``: a cold fit from a seeded initialisation.
 
     Returns:
         ``(surrogate in eval mode, history)``; ``history`` holds per-epoch means (``loss``, ``recon``,
@@ -127,6 +132,8 @@ def train_surrogate(
     """
     cfg = _as_config(config)
     _check_data(data)
+    if init_from is not None and resume:
+        raise ConfigError("a warm start (init_from) cannot also resume from a checkpoint (resume=True).")
     dev = resolve_device(device)
     tcfg, pcfg = cfg.train, cfg.prior
     facts = data_facts(data)
@@ -137,7 +144,11 @@ def train_surrogate(
 
     seed_everything(seed)
     surrogate = build_surrogate(cfg, facts)
-    surrogate.set_data_stats(None if data.is_discrete else x_np, y_all, data.bounds if facts.has_bounds else None)
+    warm: dict[str, Any] | None = None
+    if init_from is None:
+        surrogate.set_data_stats(None if data.is_discrete else x_np, y_all, data.bounds if facts.has_bounds else None)
+    else:
+        warm = adopt_frame(surrogate, init_from, data, y_all)
     surrogate.to(dev)
 
     main_params = [p for n, p in surrogate.named_parameters() if not n.startswith("prior.")]
@@ -185,6 +196,10 @@ def train_surrogate(
         return err
 
     total_steps = n_epochs * steps_per_epoch if tcfg.max_steps is None else min(n_epochs * steps_per_epoch, tcfg.max_steps)
+    stop_at = tcfg.max_steps
+    if warm is not None:
+        warm.update(cold_steps=total_steps, fraction=tcfg.warm_fraction)
+        total_steps = stop_at = warm_steps(total_steps, tcfg.warm_fraction)
     bar = PhaseProgress(progress_desc, max(total_steps - step, 0), enabled=show_progress)
     surrogate.train()
     try:
@@ -197,7 +212,7 @@ def train_surrogate(
             sums = {k: torch.zeros((), device=dev) for k in _EPOCH_KEYS}
             n_batches = 0
             for it in range(steps_per_epoch):
-                if tcfg.max_steps is not None and step >= tcfg.max_steps:
+                if stop_at is not None and step >= stop_at:
                     raise _Stop
                 b = perm[it * bs : (it + 1) * bs]
                 xb, yb = x_t[b], y_t[b]
@@ -270,6 +285,8 @@ def train_surrogate(
         steps_per_epoch=int(steps_per_epoch), epochs=int(n_epochs), device=str(dev), objective=pcfg.objective,
         time_s=history.get("time_s", 0.0) + time.perf_counter() - t_run, config=to_dict(cfg),
     )
+    if warm is not None:
+        history["warm_start"] = warm
     return surrogate, history
 
 

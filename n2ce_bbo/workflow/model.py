@@ -46,6 +46,7 @@ from n2ce_bbo.workflow.outcomes import OutcomeModels, fit_outcomes, outcome_fiel
 from n2ce_bbo.workflow.prediction import Prediction, acquisition_overrides, predict_raw, with_propose_overrides
 from n2ce_bbo.workflow.proposing import min_spacing, run_proposer
 from n2ce_bbo.workflow.result import Result, ScoreTable
+from n2ce_bbo.workflow.warm import plan_warm_start
 
 #: Training designs used as the reference of the in-distribution percentile (a seeded sample when more).
 MAX_REFERENCE_ROWS = 20_000
@@ -118,6 +119,7 @@ class FittedModel:
         bounds: np.ndarray | None = None,
         name: str | None = None,
         outcomes: Any = None,
+        warm_start: FittedModel | None = None,
     ) -> FittedModel:
         """Train ``method`` on ``data``.
 
@@ -136,6 +138,11 @@ class FittedModel:
             name: a name for results (default: the data's source).
             outcomes: outcome constraints (``["expression>=0.5"]`` or an ``OutcomeSpec``; ``data.outcomes`` holds
                 their columns), a model each fitted alongside (:func:`~n2ce_bbo.workflow.outcomes.fit_outcomes`).
+            warm_start: an earlier model fitted on part of these rows: a latent-EBM refit starts from its weights
+                for ``train.warm_fraction`` of the cold steps and reuses its rehearsal's outcome, when
+                :func:`~n2ce_bbo.workflow.warm.plan_warm_start` allows it (else cold). ``history["warm_start"]``
+                records what was done and why.
+
 
         Fewer than :data:`~n2ce_bbo.io.dataset.FEW_ROWS` rows give a :class:`~n2ce_bbo.errors.DataWarning`;
         the latent-EBM trainer's default length then scales with the rows (``train.steps_per_row``).
@@ -156,10 +163,16 @@ class FittedModel:
                 DataWarning, stacklevel=2,
             )
         fitted_outcomes = fit_outcomes(data, off.x, outcome_spec(outcomes), seed=seed, device=runner.device)
+        plan = plan_warm_start(warm_start, method, runner, off)
         t0 = time.perf_counter()
-        runner.fit(off)
+        if plan.warm and isinstance(runner, LatentEBMMethod) and warm_start is not None:
+            runner.fit_warm(off, cast(LatentEBMMethod, warm_start.method))
+        else:
+            runner.fit(off)
         fit_s = time.perf_counter() - t0
         history = dict(getattr(runner, "history", None) or {})
+        if is_latent_ebm(runner):
+            history["warm_start"] = plan.record(history)
         return cls(method, runner, data, off, seed=seed, history=history, fit_s=fit_s, name=off.name,
                    outcomes=fitted_outcomes)
 

@@ -79,6 +79,32 @@ class LatentEBMMethod(Method):
         self._prepare_proposals(data)
         self.fit_s = time.perf_counter() - t0
 
+    def fit_warm(self, data: OfflineData, previous: LatentEBMMethod) -> None:
+        """Refit on ``data`` (the previous rows and new ones) starting from ``previous``'s surrogate, for
+        ``train.warm_fraction`` of a cold fit's minibatches (a warm start, :mod:`n2ce_bbo.training.warm`).
+
+        The rehearsal is not rerun: its outcome (the chosen score weight, the std's recalibration and the
+        calibration record, all measured on the rows the first rehearsal hid) is ``previous``'s, marked
+        ``"reused": True`` with a note saying so.
+
+        Raises:
+            ConfigError: ``previous`` has other model / prior settings or another design shape.
+        """
+        if previous.surrogate is None:
+            raise RuntimeError("fit_warm needs a fitted previous method.")
+        self.data = data
+        t0 = time.perf_counter()
+        self.rehearsal = {**previous.rehearsal, "reused": True}
+        self.rehearsal.setdefault("reused_note", "not rerun at a warm refit: the score weight and the calibration "
+                                  "are those of the cold fit this refit started from (its rehearsal's hidden rows)")
+        self.surrogate, self.history = train_surrogate(
+            data, self.config.surrogate, seed=self.seed, device=self.device, verbose=self.verbose,
+            show_progress=self.show_progress, progress_desc="warm refit", init_from=previous.surrogate,
+        )
+        self.surrogate.std_scale = float(self.rehearsal.get("std_scale", 1.0))  # the reused recalibration
+        self._prepare_proposals(data)
+        self.fit_s = time.perf_counter() - t0
+
     def restore(self, data: OfflineData, surrogate: Any, history: dict[str, Any] | None = None,
                 rehearsal: dict[str, Any] | None = None) -> None:
         """Make the method ready to propose from a surrogate trained earlier (a saved model), without training.
