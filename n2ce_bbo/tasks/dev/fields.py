@@ -57,6 +57,11 @@ def chain_maximum(theta: np.ndarray, phi: np.ndarray) -> float:
 
 
 def check_sizes(task: str, length: int, num_classes: int, n_rows: int) -> None:
+    """Refuse a token development task too small to have neighbours, a choice or a data set.
+
+    Raises:
+        InvalidDataError: ``length``, ``num_classes`` or ``n_rows`` below 2 (the message names the task).
+    """
     if length < 2 or num_classes < 2 or n_rows < 2:
         raise InvalidDataError(
             f"{task} needs length >= 2, num_classes >= 2 and n_rows >= 2; "
