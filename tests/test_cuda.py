@@ -116,7 +116,7 @@ def test_tiny_optimize_on_the_device(device: str, task: str) -> None:
     # A 12-step model decodes Ehrlich designs that nearly all hold a banned neighbouring pair; with pair support on,
     # every sampled design is dropped and propose fails on the empty set (a proposer bug, reported). This test
     # checks the device path, so it keeps every decoded design.
-    config = {**TINY, "propose": {**TINY["propose"], "pair_support": False}}
+    config = {**TINY, "filters": {"pair_support": False}}
     result = n2ce_bbo.optimize(task, method="n2ce", budget=16, seed=0, config=config, device=device)
     assert result.x.shape[0] == 16 and result.n_unique == 16
     assert result.p100 is not None and 0.0 <= result.p50 <= result.p100 <= 1.0 + 1e-9

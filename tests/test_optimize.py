@@ -48,8 +48,9 @@ class RepeatingMethod(Method):
 
 @pytest.fixture
 def repeating() -> Iterator[str]:
-    """The fake method registered under a test-only name (removed again afterwards)."""
-    registry.register_method("test-repeating", RepeatingMethod, {}, "repeats designs")
+    """The fake method registered under a test-only name (removed again afterwards), its batch spacing off: these
+    tests check the batch a method returns, which the data-derived filters would otherwise choose from."""
+    registry.register_method("test-repeating", RepeatingMethod, {"filters": {"min_distance": 0.0}}, "repeats designs")
     yield "test-repeating"
     registry._METHODS.remove("test-repeating")
 

@@ -14,6 +14,11 @@ A suite YAML looks like::
     methods:
       - n2ce
       - {name: n2ce, label: n2ce-M10, config: {prior: {M: 10}}}
+      - {name: grad, label: grad-no-pair-filter, config: {filters: {pair_support: false}}}
+
+A method's ``config`` holds its own settings and the ``filters`` section every method has (the data-derived
+filters of its proposals, :mod:`n2ce_bbo.methods.filters`; on by default), so an ablation row that turns a filter
+off is a labelled entry like any other.
 
 Every key is validated by :func:`n2ce_bbo.config.from_dict`: an unknown key fails with its path
 (``methods[1].confg``).

@@ -203,6 +203,11 @@ class BOqEI(Method):
 
     def propose(self, budget: int) -> Proposal:
         """Propose batches of ``q`` by qLogEI, conditioning on pseudo-labels, until ``budget`` designs."""
+        return self.propose_ranked(budget, budget)
+
+    def propose_ranked(self, budget: int, n: int) -> Proposal:
+        """The ``budget`` designs of :meth:`propose` first, then (token designs) the rest of the mutant pool by the
+        GP's mean, ``n`` in all (continuous designs: the ``budget`` designs alone)."""
         data = self._require_fit()
         cfg = self.config
         seed_everything(derive_seed(self.seed, "propose"))
@@ -253,6 +258,6 @@ class BOqEI(Method):
             with torch.no_grad():
                 rest_mean = self.gp.posterior(pool_feats).mean.reshape(-1).cpu().numpy()
             tiers.append((self._designs(pool_feats), rest_mean * self.y_std + self.y_mean))
-        x, scores = select_tiered(tiers, budget, exclude=data.x if cfg.exclude_training else None)
+        x, scores = select_tiered(tiers, n, exclude=data.x if cfg.exclude_training else None)
         info = {"n_gp_rows": self.n_gp_rows, "n_rounds": len(feats), "q": cfg.q}
         return Proposal(x=x, scores=scores, info=info)

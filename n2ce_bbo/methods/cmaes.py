@@ -99,6 +99,10 @@ class CMAES(RegressorMethod):
 
     def propose(self, budget: int) -> Proposal:
         """Run ``n_restarts`` CMA-ES runs and return the ``budget`` best distinct designs they evaluated."""
+        return self.propose_ranked(budget, budget)
+
+    def propose_ranked(self, budget: int, n: int) -> Proposal:
+        """The runs of :meth:`propose` (they do not depend on ``budget``), the ``n`` best distinct designs."""
         data = self._require_fit()
         cfg = self.config
         seed_everything(derive_seed(self.seed, "propose"))
@@ -127,7 +131,7 @@ class CMAES(RegressorMethod):
             ok = self.constraints.allowed(all_x)
             all_x, all_s = all_x[ok], all_s[ok]
         if len(all_x):
-            x, scores = select_tiered([(all_x, all_s)], budget, exclude=data.x if cfg.exclude_training else None)
+            x, scores = select_tiered([(all_x, all_s)], n, exclude=data.x if cfg.exclude_training else None)
         else:  # the constraints left no candidate
             x, scores = all_x, all_s
         info = {"n_restarts": int(len(starts)), "iterations": n_iters, "n_evaluated": int(len(all_x)),

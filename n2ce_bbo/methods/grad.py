@@ -84,6 +84,11 @@ class GradientAscent(RegressorMethod):
         The final iterates come first (best predicted first); designs met earlier on the ascent paths fill
         the budget only when the final iterates hold fewer distinct new designs (token tasks).
         """
+        return self.propose_ranked(budget, budget)
+
+    def propose_ranked(self, budget: int, n: int) -> Proposal:
+        """The ascent of :meth:`propose` for ``budget`` (as many starts), its designs ranked as there and cut at
+        ``n``: the final iterates, then the designs met earlier on the paths, then training designs."""
         data = self._require_fit()
         cfg = self.config
         seed_everything(derive_seed(self.seed, "propose"))
@@ -102,7 +107,7 @@ class GradientAscent(RegressorMethod):
         earlier = self._allowed_designs(self._project_designs(traj[:-1].reshape(-1, *traj.shape[2:])))
         tiers = [(t, model.predict(t)) for t in (final, earlier) if len(t)]
         if tiers:
-            x, scores = select_tiered(tiers, budget, exclude=data.x if cfg.exclude_training else None)
+            x, scores = select_tiered(tiers, n, exclude=data.x if cfg.exclude_training else None)
         else:  # the constraints left no candidate
             x, scores = final[:0], np.zeros(0)
         info = {

@@ -151,7 +151,27 @@ def select_top(
     distance_scale: float = 1.0,
     distinct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Deduplicate candidates and keep the ``budget`` best by score.
+    """``(x[i], scores[i])`` for the indices ``i`` of :func:`select_top_indices` (same arguments)."""
+    x = np.asarray(x)
+    chosen = select_top_indices(x, scores, budget, exclude=exclude, taken=taken, min_hamming=min_hamming,
+                                min_distance=min_distance, distance_scale=distance_scale, distinct=distinct)
+    finite = np.asarray(scores, dtype=np.float64).reshape(-1)[chosen]
+    return x[chosen], np.where(np.isfinite(finite), finite, -np.inf)
+
+
+def select_top_indices(
+    x: np.ndarray,
+    scores: np.ndarray,
+    budget: int,
+    *,
+    exclude: np.ndarray | RowSet | None = None,
+    taken: np.ndarray | None = None,
+    min_hamming: int = 1,
+    min_distance: float = 0.0,
+    distance_scale: float = 1.0,
+    distinct: bool = False,
+) -> np.ndarray:
+    """Deduplicate candidates and keep the ``budget`` best by score: the indices of the kept rows of ``x``.
 
     Args:
         x: ``[N, ...]`` candidate designs.
@@ -174,8 +194,8 @@ def select_top(
             deduplication, the costliest step on a pool of millions, is skipped; the result is the same.
 
     Returns:
-        ``(x_top, scores_top)``: at most ``budget`` distinct designs, in the order they were kept (best first
-        when ``min_hamming`` is 1).
+        int64 ``[<= budget]`` indices of distinct designs, in the order they were kept (best first when there is
+        no spacing rule).
 
     Raises:
         InvalidDataError: ``budget`` or ``min_hamming`` below 1, ``min_distance`` below 0, or as many scores as
@@ -210,7 +230,7 @@ def select_top(
         chosen = new[:budget]
     if chosen.shape[0] < budget:
         chosen = np.concatenate([chosen, old[: budget - chosen.shape[0]]])
-    return x[chosen], scores[chosen]
+    return chosen.astype(np.int64)
 
 
 def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hamming: int,

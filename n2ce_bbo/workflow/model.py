@@ -32,6 +32,7 @@ from n2ce_bbo.errors import ConfigError, DataWarning, IncompatibleModelError
 from n2ce_bbo.io.dataset import FEW_ROWS, DesignData, read_designs
 from n2ce_bbo.io.schema import DesignSchema
 from n2ce_bbo.methods.base import Method, ParallelSpec
+from n2ce_bbo.methods.filters import ProposalFilters
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
 from n2ce_bbo.methods.registry import make_method
 from n2ce_bbo.methods.selection import distinct_batch
@@ -44,7 +45,7 @@ from n2ce_bbo.workflow.folder import read_model, save_model
 from n2ce_bbo.workflow.metrics import batch_report, percentile_of
 from n2ce_bbo.workflow.outcomes import OutcomeModels, fit_outcomes, outcome_fields, outcome_spec, with_outcomes
 from n2ce_bbo.workflow.prediction import Prediction, acquisition_overrides, predict_raw, with_propose_overrides
-from n2ce_bbo.workflow.proposing import min_spacing, run_proposer
+from n2ce_bbo.workflow.proposing import filter_warning, min_spacing, proposal_settings, run_proposer
 from n2ce_bbo.workflow.result import Result, ScoreTable
 from n2ce_bbo.workflow.warm import plan_warm_start
 
@@ -204,6 +205,7 @@ class FittedModel:
         show_progress: bool = False,
         acquisition: str | None = None,
         ucb_beta: float | None = None,
+        filters: Mapping[str, Any] | ProposalFilters | None = None,
     ) -> Result:
         """Propose ``budget`` designs from the trained model (no retraining).
 
@@ -218,11 +220,15 @@ class FittedModel:
                 ``"ucb"`` (mean + ``ucb_beta`` · std) or ``"ei"`` (expected improvement over the best training
                 score); ``None``: as configured (``"mean"`` by default). ``ucb`` / ``ei`` need a latent-EBM method.
             ucb_beta: ``β`` of ``ucb`` (``None``: as configured, 1.0 by default).
+            filters: overrides of the data-derived filters every method's proposals pass (the ``filters`` section,
+                :class:`~n2ce_bbo.methods.filters.ProposalFilters`; also accepted as ``config["filters"]``), e.g.
+                ``{"pair_support": False}``; ``None``: as fitted (on by default).
 
         Returns:
             A :class:`~n2ce_bbo.workflow.result.Result` (no oracle scores; ``predicted`` / ``in_distribution`` for
             latent-EBM methods). Every design honours the constraints; when fewer than ``budget`` do,
-            ``result.shortfall`` says how many are missing (and a :class:`~n2ce_bbo.errors.DataWarning` too).
+            ``result.shortfall`` says how many are missing (and a :class:`~n2ce_bbo.errors.DataWarning` too); the
+            same when the filters rule out too many (``result.info["filters"]`` says how many).
 
         Raises:
             NoFeasibleDesignError: no design is left (none satisfies the constraints); when that is certain from
@@ -231,6 +237,7 @@ class FittedModel:
         """
         budget = check_budget(budget)
         config = acquisition_overrides(self.method_name, self.is_latent_ebm, config, acquisition, ucb_beta)
+        config, run_filters = proposal_settings(self.method, config, filters)
         if constraints is None:
             constraints = self.constraints(fix=fix, exclude=exclude, lower=lower, upper=upper, parents=parents,
                                            max_mutations=max_mutations)
@@ -239,8 +246,8 @@ class FittedModel:
         constraints.require_feasible(self.schema)
         run_seed = self.seed if seed is None else int(seed)
         m = self.method
-        saved = (m.seed, m.constraints, m.show_progress, getattr(m, "config", None))
-        m.seed = run_seed
+        saved = (m.seed, m.constraints, m.show_progress, getattr(m, "config", None), m.filters)
+        m.seed, m.filters = run_seed, run_filters
         m.constraints = None if constraints.is_empty else constraints
         m.show_progress = show_progress
         if config:
@@ -252,8 +259,8 @@ class FittedModel:
                 x, scores, info = run_proposer(m, budget, constraints)
                 bar.note = f"{len(x)} designs"
         finally:
-            used_config = m.config_dict()
-            m.seed, m.constraints, m.show_progress = saved[0], saved[1], saved[2]
+            used_config, spacing = m.config_dict(), min_spacing(m, self.schema)
+            m.seed, m.constraints, m.show_progress, m.filters = saved[0], saved[1], saved[2], saved[4]
             if saved[3] is not None:
                 m.config = saved[3]
         propose_s = time.perf_counter() - t0
@@ -265,11 +272,13 @@ class FittedModel:
         if x.shape[0] < budget and not constraints.is_empty:
             warnings.warn(f"only {x.shape[0]} of the {budget} requested designs satisfy the constraints.",
                           DataWarning, stacklevel=2)
+        elif (note := filter_warning(info, x.shape[0], budget)) is not None:
+            warnings.warn(note, DataWarning, stacklevel=2)
         pred = self.predict_with_std(x) if self.is_latent_ebm and x.shape[0] else None
         predicted, predicted_std, in_dist = (None, None, None) if pred is None else (
             pred.predicted, pred.predicted_std, pred.in_distribution)
         report, nov = batch_report(x, self.offline.x, discrete=self.schema.is_discrete, bounds=self.offline.bounds,
-                                   min_distance=min_spacing(m, self.schema), seed=self.seed)
+                                   min_distance=spacing, seed=self.seed)
         return Result(
             task=self.name, method=self.method_name, seed=run_seed, budget=budget, x=x, surrogate_scores=scores,
             best_training_y=float(np.max(self.data.y)), train_s=self.fit_s, propose_s=propose_s, config=used_config,

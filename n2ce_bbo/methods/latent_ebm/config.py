@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from n2ce_bbo.config import inline, require
 from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.methods.filters import moved_filter_keys
 from n2ce_bbo.training.settings import LatentEBMConfig
 
 Sampler = Literal["langevin", "svgd", "gradient_ascent"]
@@ -100,18 +101,9 @@ class ProposeConfig:
             ``fill_scale`` × the bounds' width), scored like every candidate, so ``budget`` designs return.
         fill_scale: relative perturbation size of the continuous fill (and of the continuous refinement).
         exclude_training: rank designs already in the training data after every new design.
-        min_hamming: token designs: a design is kept only when it differs in at least this many positions from
-            every better-scored design kept (:func:`~n2ce_bbo.methods.selection.select_top`); 1 keeps the plain top
-            ``budget``. Ignored for continuous designs.
-        min_distance: continuous designs: the same spacing in units of the design box's diagonal (0.01: 1 % of the
-            diagonal); 0 keeps the plain top ``budget``. Ignored for token designs.
         score_batch: candidates scored per surrogate call.
         enumerate_limit: token spaces of at most this many designs (``C ** L``) are searched exhaustively: every
             design is scored and the best are selected (no sampler, refinement or fill). 0 disables it.
-        pair_support: token designs: never propose a design that contains a neighbouring pair of tokens the
-            training designs never contain although it would be expected at least ``pair_support_min_expected``
-            times (a structural zero; :mod:`n2ce_bbo.methods.support`).
-        pair_support_min_expected: that expected-count threshold.
         acquisition: what replaces the predicted value ``h`` in the candidate score, so the whole local search
             climbs it (:mod:`.uncertainty`; standardised score units): ``"mean"`` is ``h`` itself (exploitation);
             ``"ucb"`` is ``h + ucb_beta · std``; ``"ei"`` the expected improvement over the best training score.
@@ -142,25 +134,20 @@ class ProposeConfig:
     fill: bool = True
     fill_scale: float = 0.02
     exclude_training: bool = True
-    min_hamming: int = 3
-    min_distance: float = 0.01
     score_batch: int = 4096
     enumerate_limit: int = 2**21
-    pair_support: bool = True
-    pair_support_min_expected: float = 10.0
     acquisition: Acquisition = "mean"
     ucb_beta: float = 1.0
 
     def __post_init__(self) -> None:
         require(at_least=1, n_chains=self.n_chains, chain_chunk=self.chain_chunk, snapshots=self.snapshots,
                 init_top_k=self.init_top_k, refine_top=self.refine_top, refine_samples=self.refine_samples,
-                explore_top=self.explore_top, min_hamming=self.min_hamming, score_batch=self.score_batch)
+                explore_top=self.explore_top, score_batch=self.score_batch)
         require(at_least=0, refine_rounds=self.refine_rounds, refine_from_data=self.refine_from_data,
                 explore_rounds=self.explore_rounds, init_noise=self.init_noise, enumerate_limit=self.enumerate_limit)
-        require(above=0, pair_support_min_expected=self.pair_support_min_expected)
         require(above=0, fill_scale=self.fill_scale)
         require(at_least=0, trust_weight=self.trust_weight, trust_margin=self.trust_margin,
-                min_distance=self.min_distance, ucb_beta=self.ucb_beta)
+                ucb_beta=self.ucb_beta)
         require(optional=True, score_prior_weight=self.score_prior_weight)
         if not 0.0 <= self.explore_fraction <= 1.0:
             raise ConfigError(f"must lie in [0, 1], got {self.explore_fraction}.", key="explore_fraction")
@@ -173,11 +160,6 @@ class ProposeConfig:
         if self.score_prior_weight is not None:
             return self.score_prior_weight
         return DEFAULT_SCORE_PRIOR_WEIGHT["tokens" if is_discrete else "continuous"]
-
-    def min_spacing(self, is_discrete: bool) -> float:
-        """The batch's spacing rule for this design kind: ``min_hamming`` positions for tokens, else
-        ``min_distance`` box diagonals."""
-        return float(self.min_hamming) if is_discrete else float(self.min_distance)
 
 
 @dataclass
@@ -235,13 +217,17 @@ class LatentEBMMethodConfig:
 
 
 def renamed_sections(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """``config`` with the old section name ``selection`` read as ``rehearsal`` (with a warning).
+    """``config`` with the old section name ``selection`` read as ``rehearsal``, and the filter keys once in
+    ``propose`` read in ``filters`` (:func:`~n2ce_bbo.methods.filters.moved_filter_keys`), with a warning.
 
     Raises:
         ConfigError: both names are given.
     """
-    if config is None or OLD_REHEARSAL_KEY not in config:
-        return None if config is None else dict(config)
+    if config is None:
+        return None
+    config = moved_filter_keys(config)
+    if OLD_REHEARSAL_KEY not in config:
+        return dict(config)
     out = dict(config)
     if "rehearsal" in out:
         raise ConfigError("give the rehearsal settings once, under 'rehearsal' ('selection' is its old name).")

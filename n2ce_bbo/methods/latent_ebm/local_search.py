@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from n2ce_bbo.methods.filters import DataFilters
 from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
 from n2ce_bbo.methods.selection import (
     RowSet,
-    box_diagonal,
     first_occurrences,
     neighbours,
     select_top,
@@ -94,9 +94,9 @@ def fill(pool: CandidatePool, data: OfflineData, cfg: ProposeConfig, *, budget: 
 
 
 def select_portfolio(pool: CandidatePool, data: OfflineData, cfg: ProposeConfig, *, budget: int, train_rows: RowSet,
-                     seed: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+                     seed: int, filters: DataFilters) -> tuple[np.ndarray, np.ndarray, int, int]:
     """The batch: the best of the shallow search, then (``explore_fraction`` of it) the best of a deeper search
-    continued from the same candidates, spaced from the shallow picks.
+    continued from the same candidates, spaced from the shallow picks (the spacing of ``filters``).
 
     Returns:
         ``(x [<= budget, ...], scores, designs the deep search added, designs taken from it)``.
@@ -105,9 +105,8 @@ def select_portfolio(pool: CandidatePool, data: OfflineData, cfg: ProposeConfig,
 
     def best(n: int, taken: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         return select_top(pool.x, pool.scores, n, exclude=exclude, taken=taken,
-                          min_hamming=cfg.min_hamming if data.is_discrete else 1,
-                          min_distance=0.0 if data.is_discrete else cfg.min_distance,
-                          distance_scale=1.0 if data.is_discrete else box_diagonal(data.bounds, data.x),
+                          min_hamming=filters.min_hamming, min_distance=filters.min_distance,
+                          distance_scale=filters.distance_scale,
                           distinct=True)  # the pool holds each design once
 
     n_explore = min(budget, int(round(cfg.explore_fraction * budget)))

@@ -15,8 +15,9 @@
    training designs after every new one.
 
 Token spaces small enough to enumerate (``propose.enumerate_limit``) skip steps 2-5: every design is scored.
-Token designs with a neighbouring pair the data never contain although they would be expected to (a structural
-zero, :mod:`~n2ce_bbo.methods.support`) are never proposed.
+The data-derived filters every method's proposals pass (:mod:`~n2ce_bbo.methods.filters`, the ``filters``
+section) are applied here while searching: token designs with a neighbouring pair the data never contain although
+they would be expected to (a structural zero) are never candidates, and the batch is spaced in step 5.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from n2ce_bbo.methods.latent_ebm.rehearsal import rehearse_score_weight
 from n2ce_bbo.methods.latent_ebm.scoring import CandidateScorer, density_stats
 from n2ce_bbo.methods.search import token_space_size, top_designs
 from n2ce_bbo.methods.selection import RowSet, first_occurrences, select_top, top_indices
-from n2ce_bbo.methods.support import PairSupport, fit_pair_support
+from n2ce_bbo.methods.support import PairSupport
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.tasks.validation import check_budget
 from n2ce_bbo.training.trainer import train_surrogate
@@ -50,11 +51,12 @@ class LatentEBMMethod(Method):
         history: the trainer's history (losses, step log).
         rehearsal: the rehearsal's outcome (``{"weight": w, ...}``, :func:`.rehearsal.rehearse_score_weight`).
         density_stats: mean and std of the training designs' prior log-density.
-        support: the data's neighbouring-pair support (token designs), or ``None``.
+        support: the data's neighbouring-pair support under :attr:`filters` (token designs), or ``None``.
     """
 
     Config = LatentEBMMethodConfig
     reads_constraints = True
+    applies_filters = True
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(renamed_sections(config) if config is None or isinstance(config, dict) else config,
@@ -63,7 +65,11 @@ class LatentEBMMethod(Method):
         self.history: Any = None
         self.rehearsal: dict[str, Any] = {}
         self.density_stats: tuple[float, float] = (0.0, 1.0)
-        self.support: PairSupport | None = None
+
+    @property
+    def support(self) -> PairSupport | None:
+        """The data's neighbouring-pair support under :attr:`filters` (token designs with ``pair_support``)."""
+        return self.data_filters().support
 
     def fit(self, data: OfflineData) -> None:
         """Choose the score weight by rehearsal (when enabled), then train the surrogate on every offline row."""
@@ -126,12 +132,10 @@ class LatentEBMMethod(Method):
         self._prepare_proposals(data)
 
     def _prepare_proposals(self, data: OfflineData) -> None:
-        """What proposing needs besides the surrogate: density statistics and the pair support (deterministic)."""
+        """What proposing needs besides the surrogate: the density statistics (the filters are read from the data
+        when first needed, :meth:`~n2ce_bbo.methods.base.Method.data_filters`)."""
         pcfg: ProposeConfig = self.config.propose
         self.density_stats = density_stats(self.surrogate, data.x, pcfg.score_batch)
-        self.support = None
-        if data.is_discrete and pcfg.pair_support:
-            self.support = fit_pair_support(data.x, int(data.num_classes or 2), pcfg.pair_support_min_expected)
 
     def scorer(self) -> CandidateScorer:
         """The candidate scorer of the current settings, rehearsed weight, pair support and constraints."""
@@ -186,7 +190,7 @@ class LatentEBMMethod(Method):
             x = data.x.astype(np.int64)
             x = scorer.keep_allowed(x) if self.constraints is not None else x
             scores = scorer.score(x)
-        x_top, s_top = select_top(x, scores, budget, min_hamming=cfg.min_hamming)
+        x_top, s_top = select_top(x, scores, budget, min_hamming=self.data_filters().min_hamming)
         info = {"search": "exhaustive", "n_scored": n_scored, "n_candidates": int(x.shape[0]),
                 **self._score_info(scorer)}
         return Proposal(x=x_top, scores=s_top, info=info)
@@ -209,7 +213,8 @@ class LatentEBMMethod(Method):
                            stream="refine")
         n_fill = fill(pool, data, cfg, budget=budget, train_rows=train_rows, seed=self.seed)
         x_top, s_top, n_explored, n_from_explore = select_portfolio(pool, data, cfg, budget=budget,
-                                                                    train_rows=train_rows, seed=self.seed)
+                                                                    train_rows=train_rows, seed=self.seed,
+                                                                    filters=self.data_filters())
         info = {
             "y_star_standardized": y_star,
             "sampler": cfg.sampler.name,

@@ -14,12 +14,11 @@ from n2ce_bbo.methods.latent_ebm.config import (
 )
 
 
-def test_score_weight_and_spacing_per_design_kind() -> None:
+def test_score_weight_per_design_kind() -> None:
     p = ProposeConfig()
     assert p.score_weight(True) == DEFAULT_SCORE_PRIOR_WEIGHT["tokens"]
     assert p.score_weight(False) == DEFAULT_SCORE_PRIOR_WEIGHT["continuous"]
     assert ProposeConfig(score_prior_weight=0.7).score_weight(True) == 0.7
-    assert p.min_spacing(True) == 3.0 and p.min_spacing(False) == 0.01
 
 
 def test_old_section_name_is_read_as_rehearsal_with_a_warning() -> None:
@@ -32,7 +31,7 @@ def test_old_section_name_is_read_as_rehearsal_with_a_warning() -> None:
     assert renamed_sections(None) is None and renamed_sections({"propose": {}}) == {"propose": {}}
 
 
-@pytest.mark.parametrize("bad", [{"explore_fraction": 1.5}, {"snapshots": 500}, {"min_hamming": 0}])
+@pytest.mark.parametrize("bad", [{"explore_fraction": 1.5}, {"snapshots": 500}, {"score_batch": 0}])
 def test_invalid_propose_settings_name_the_key(bad: dict) -> None:
     with pytest.raises(ConfigError):
         from_dict(ProposeConfig, bad)

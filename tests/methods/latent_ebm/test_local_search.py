@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from n2ce_bbo.methods.filters import ProposalFilters
 from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
 from n2ce_bbo.methods.latent_ebm.local_search import CandidatePool, fill, refine, select_portfolio
 from n2ce_bbo.methods.selection import RowSet
@@ -57,12 +58,13 @@ def test_fill_adds_neighbours_only_when_too_few_new_designs() -> None:
 
 def test_portfolio_is_spaced_new_designs_first_and_deterministic() -> None:
     data = tokens()
-    cfg = ProposeConfig(min_hamming=2, explore_fraction=0.5, explore_rounds=3, explore_top=4, fill_scale=0.05)
+    cfg = ProposeConfig(explore_fraction=0.5, explore_rounds=3, explore_top=4, fill_scale=0.05)
+    spacing = ProposalFilters(min_hamming=2).fit(data)
 
     def batch() -> tuple[np.ndarray, np.ndarray, int, int]:
         pool = CandidatePool(data.x[:4], ones, keep_all)
         refine(pool, data, cfg, rounds=2, top=4, seed=1, stream="refine")
-        return select_portfolio(pool, data, cfg, budget=6, train_rows=RowSet(data.x), seed=1)
+        return select_portfolio(pool, data, cfg, budget=6, train_rows=RowSet(data.x), seed=1, filters=spacing)
 
     x, scores, n_explored, n_deep = batch()
     assert x.shape == (6, L) and n_deep <= 3 and n_explored >= 0
