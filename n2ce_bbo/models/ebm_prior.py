@@ -9,13 +9,16 @@ Two architectures:
 * ``shared_trunk=False`` (default): K independent MLPs, stacked (:class:`~n2ce_bbo.models.mlp.StackedMLP`)
   so all stages run in one batched matrix product per layer;
 * ``shared_trunk=True``: one trunk MLP and K linear heads. Every stage still sees its own inputs in
-  training, but ``f_α(z)`` at a single ``z`` costs one trunk pass instead of K (cheaper sampling).
+  training, but ``f_α(z)`` at a single ``z`` costs one trunk pass instead of K (cheaper sampling), and the
+  telescoping update (:meth:`EBMPrior.waymark_outputs`) passes each of the K+1 waymarks through the trunk
+  once, though the inner ones serve two stages (``(K+1)·n`` trunk rows instead of ``2K·n``).
 
 The output layers start at zero: an untrained prior is exactly ``N(0, I)`` (``f ≡ 0``).
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from n2ce_bbo.models.mlp import MLP, StackedMLP, make_activation
@@ -90,3 +93,19 @@ class EBMPrior(nn.Module):
             return (h * self.heads.weight[:, None, :]).sum(-1) + self.heads.bias[:, None]
         return self.stages(x).squeeze(-1)
 
+    def waymark_outputs(self, waymarks: Tensor) -> Tensor:
+        """Every stage on its telescoping pair: ``waymarks [K+1, n, d] -> [K, 2n]``, row ``k`` =
+        ``[f_k(waymarks[k+1]), f_k(waymarks[k])]`` (its target, then its noise samples).
+
+        Equals ``stage_outputs`` of the stacked pairs ``[K, 2n, d]`` (tested). The shared trunk computes the
+        features of each waymark once, since waymark ``k`` is stage ``k``'s noise and stage ``k-1``'s target.
+        """
+        K = self.num_stages
+        if waymarks.dim() != 3 or waymarks.shape[0] != K + 1:
+            raise ValueError(f"waymark_outputs expects [K+1={K + 1}, n, d], got {tuple(waymarks.shape)}")
+        if not self.shared_trunk:
+            return self.stage_outputs(torch.cat([waymarks[1:], waymarks[:-1]], dim=1))
+        _, n, d = waymarks.shape
+        h = self.trunk(waymarks.reshape((K + 1) * n, d)).reshape(K + 1, n, -1)
+        w, b = self.heads.weight[:, None, :], self.heads.bias[:, None]
+        return torch.cat([(h[1:] * w).sum(-1) + b, (h[:-1] * w).sum(-1) + b], dim=1)

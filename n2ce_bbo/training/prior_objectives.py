@@ -5,7 +5,7 @@ Target ``q*``: latent samples of the current batch, ``z ~ q_φ(z | x)`` (detache
 * ``n2ce`` / ``nce`` / ``nwj``: telescoping density-ratio estimation. Waymarks
   ``v_k = sqrt(1 - a_k²)·ε + a_k·z*`` (``losses.make_waymarks``); stage ``f_k`` separates ``v_{k+1}``
   (target) from ``v_k`` (noise) by ``losses.n2ce_loss`` (M), ``nce_loss`` (M = 1) or ``nwj_loss``. All K
-  stages are evaluated in one batched call (:meth:`EBMPrior.stage_outputs`); with equal sample counts per
+  stages are evaluated in one batched call (:meth:`EBMPrior.waymark_outputs`); with equal sample counts per
   stage, ``Σ_k loss(f_k(v_{k+1}), f_k(v_k)) = K · loss(all targets, all noise)`` exactly (every loss here
   is a mean over each sample set), which :func:`telescoping_prior_loss` uses. It equals
   ``losses.telescoping_loss`` (tested).
@@ -58,8 +58,7 @@ def telescoping_prior_loss(
     K, n = prior.num_stages, z_target.shape[0]
     if len(wm) != K + 1:
         raise ValueError(f"{len(wm)} waymarks for a prior of K = {K} stages (need K + 1)")
-    stacked = torch.stack([torch.cat([wm[k + 1], wm[k]]) for k in range(K)])  # [K, 2n, d]
-    out = prior.stage_outputs(stacked)  # [K, 2n]
+    out = prior.waymark_outputs(torch.stack(wm))  # [K, 2n]: stage k on [wm[k+1]; wm[k]]
     f_t, f_n = out[:, :n].reshape(-1), out[:, n:].reshape(-1)
     return K * objective_loss(f_t, f_n, objective, M, reg), {"f_target_mean": f_t.detach().mean(), "f_noise_mean": f_n.detach().mean()}
 

@@ -60,3 +60,26 @@ def test_prior_sum_and_stages(shared: bool) -> None:
         prior.stage(3, z)
     with pytest.raises(ValueError):
         prior.stage_outputs(torch.randn(2, 7, 4))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_waymark_outputs_equal_stage_outputs_of_the_pairs(shared: bool) -> None:
+    """The telescoping update's one-pass evaluation (each waymark through the shared trunk once) gives the
+    outputs and the parameter gradients of ``stage_outputs`` on the stacked pairs."""
+    torch.manual_seed(2)
+    K, n, d = 4, 9, 5
+    prior = EBMPrior(d, K, hidden=16, depth=2, shared_trunk=shared)
+    for p in prior.parameters():
+        p.data.add_(0.1 * torch.randn_like(p))
+    wm = torch.randn(K + 1, n, d)
+    pairs = torch.stack([torch.cat([wm[k + 1], wm[k]]) for k in range(K)])
+    ref = prior.stage_outputs(pairs)
+    out = prior.waymark_outputs(wm)
+    assert out.shape == (K, 2 * n)
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)
+    g_ref = torch.autograd.grad(ref.square().sum(), list(prior.parameters()))
+    g_out = torch.autograd.grad(prior.waymark_outputs(wm).square().sum(), list(prior.parameters()))
+    for a, b in zip(g_out, g_ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        prior.waymark_outputs(torch.randn(K, n, d))
