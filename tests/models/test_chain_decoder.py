@@ -227,3 +227,19 @@ def test_a_model_folder_keeps_the_chain_decoder(tmp_path: Path) -> None:
     back = n2ce_bbo.load(path, device="cpu")
     assert back.method.surrogate.pair_potentials is not None
     assert torch.equal(back.method.surrogate.pair_potentials.pair, model.method.surrogate.pair_potentials.pair)
+
+
+def test_the_rehearsal_keeps_a_positive_weight_only_for_the_chain_on_data_with_structural_zeros() -> None:
+    from n2ce_bbo.config import from_dict
+    from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig
+    from n2ce_bbo.methods.latent_ebm.rehearsal import _candidate_weights
+
+    rng = np.random.default_rng(5)
+    banned = OfflineData(x=_markov_rows(2000, 6, 3, (0, 1), 5), y=np.zeros((2000, 1), np.float32), is_discrete=True,
+                         num_classes=3)
+    uniform = OfflineData(x=rng.integers(0, 3, (2000, 6)), y=np.zeros((2000, 1), np.float32), is_discrete=True,
+                          num_classes=3)
+    chain, independent = (from_dict(LatentEBMMethodConfig, {"model": {"decoder": d}}) for d in ("chain", "independent"))
+    assert _candidate_weights(chain, banned) == [0.1, 0.3, 1.0]
+    assert _candidate_weights(chain, uniform) == [0.0, 0.1, 0.3, 1.0]
+    assert _candidate_weights(independent, banned) == [0.0, 0.1, 0.3, 1.0]

@@ -38,6 +38,7 @@ from n2ce_bbo.methods.latent_ebm.uncertainty import (
     predictive,
     recalibration_scale,
 )
+from n2ce_bbo.methods.support import fit_pair_support
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.trainer import train_surrogate
 from n2ce_bbo.utils import derive_seed
@@ -134,12 +135,18 @@ def choose(candidates: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray
 
 
 def _candidate_weights(config: LatentEBMMethodConfig, data: OfflineData) -> list[float]:
-    """``rehearsal.weights``, less ``w = 0`` when token designs are decoded by the chain decoder: its in-distribution
-    score is design-space and carries which neighbour pairs the data never show, a job the hidden rows (all
-    from the data, all feasible) cannot reward, so ``w = 0`` would win ties and switch it off (on Ehrlich
-    development tasks it did, and most proposals were infeasible: benchmarks/results/dev/chain_decoder_*.md)."""
+    """``rehearsal.weights``, less ``w = 0`` when token designs are decoded by the chain decoder and the training
+    designs show structural zeros (neighbouring pairs never seen although expected, :func:`fit_pair_support`).
+
+    Why: the chain decoder's in-distribution score then carries which neighbour pairs the data never show, a job
+    the hidden rows (all from the data) cannot reward, so ``w = 0`` would win ties and switch it off (on Ehrlich
+    development tasks it did, and most proposals broke a banned pair). Without structural zeros the rehearsal
+    chooses freely: where the data are the poor designs, "like the data" costs score (PairField development
+    task). benchmarks/results/dev/chain_decoder_2026-12-04.md has the numbers.
+    """
     weights = list(config.rehearsal.weights)
-    if data.is_discrete and config.surrogate.model.decoder == "chain":
+    chain = data.is_discrete and config.surrogate.model.decoder == "chain"
+    if chain and fit_pair_support(data.x, int(data.num_classes or 2)).n_banned > 0:  # the default expected count, 10
         return [w for w in weights if w > 0] or weights
     return weights
 
