@@ -32,7 +32,7 @@ DECODERS = ("independent", "chain")
 #: The trainer's Adam step for the pair potentials is this multiple of ``train.lr``. Why: a pair the data never
 #: show gets a gradient of one sign only (its model marginal, small once the unary logits are confident), so under
 #: Adam its potential falls by about one step a minibatch: at ``lr = 1e-3`` a few thousand minibatches move it by
-#: only a couple of nats, too little to rule the pair out (measured: benchmarks/results/dev/chain_decoder_*.md).
+#: only a couple of nats, too little to rule the pair out (benchmarks/results/dev/chain_decoder_2026-12-04.md).
 PAIR_LR_SCALE = 30.0
 
 
