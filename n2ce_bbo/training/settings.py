@@ -34,7 +34,9 @@ class ModelConfig:
         latent_dim: latent dimension d_z.
         hidden: width of the encoder, decoder and value-head MLPs.
         depth: hidden layers in each of those MLPs.
-        prior_hidden: width of each EBM stage network (their number is ``prior.K``).
+        prior_hidden: width of each EBM stage network (their number is ``prior.K``). 64 (was 128): a training
+            minibatch costs about 1.6x the Gaussian prior's instead of 2.2x (benchmarks/results/step_profile.md),
+            no worse on development tasks; benchmarks/results/dev/decisions.md, "model.prior_hidden = 64".
         prior_depth: hidden layers per stage network.
         share_prior_trunk: one trunk network with K linear heads instead of K networks (cheaper ``f_α(z)``
             evaluation when sampling; training cost is about the same).
@@ -58,7 +60,7 @@ class ModelConfig:
     latent_dim: int = 16
     hidden: int = 256
     depth: int = 2
-    prior_hidden: int = 128
+    prior_hidden: int = 64
     prior_depth: int = 2
     share_prior_trunk: bool = False
     activation: Literal["silu", "gelu", "relu", "tanh", "leaky_relu"] = "silu"

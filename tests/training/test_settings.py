@@ -12,7 +12,7 @@ from n2ce_bbo.training.settings import LatentEBMConfig, PriorConfig
 def test_defaults() -> None:
     cfg = from_dict(LatentEBMConfig, {})
     assert cfg.model.latent_dim == 16 and cfg.model.hidden == 256 and cfg.model.depth == 2
-    assert cfg.model.prior_hidden == 128 and cfg.prior.K == 6 and cfg.prior.M == 100.0
+    assert cfg.model.prior_hidden == 64 and cfg.prior.K == 6 and cfg.prior.M == 100.0
     assert cfg.prior.objective == "n2ce" and cfg.prior.mle_langevin_steps == 60
     assert PriorConfig(objective="gaussian").uses_ebm is False
 
