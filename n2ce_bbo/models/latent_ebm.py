@@ -77,7 +77,7 @@ class LatentEBMSurrogate(nn.Module):
         hidden: int = 256,
         depth: int = 2,
         prior_stages: int = 6,
-        prior_hidden: int = 128,
+        prior_hidden: int = 64,
         prior_depth: int = 2,
         share_prior_trunk: bool = False,
         activation: str = "silu",
