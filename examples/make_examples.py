@@ -17,6 +17,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
+def dna_activity(s: str) -> float:
+    """The noise-free activity of a DNA sequence: ``GC`` pairs, a ``G`` at position 0 and ``G`` letters reward it,
+    ``TT`` pairs cost (``dna`` adds Gaussian noise of std 0.3; ``measure_dna.py`` plays the lab with it)."""
+    return s.count("GC") + 0.8 * (s[0] == "G") + 0.3 * s.count("G") - 0.2 * s.count("TT")
+
+
 def dna(n: int = 300, length: int = 10, seed: int = 0) -> str:
     """``sequence,activity`` rows."""
     rng = np.random.default_rng(seed)
@@ -27,7 +33,7 @@ def dna(n: int = 300, length: int = 10, seed: int = 0) -> str:
             seqs.append(s)
     rows = ["sequence,activity"]
     for s in seqs:
-        act = s.count("GC") + 0.8 * (s[0] == "G") + 0.3 * s.count("G") - 0.2 * s.count("TT") + rng.normal(0, 0.3)
+        act = dna_activity(s) + rng.normal(0, 0.3)
         rows.append(f"{s},{act:.3f}")
     return "\n".join(rows) + "\n"
 
