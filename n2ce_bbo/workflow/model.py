@@ -144,7 +144,6 @@ class FittedModel:
                 :func:`~n2ce_bbo.workflow.warm.plan_warm_start` allows it (else cold). ``history["warm_start"]``
                 records what was done and why.
 
-
         Fewer than :data:`~n2ce_bbo.io.dataset.FEW_ROWS` rows give a :class:`~n2ce_bbo.errors.DataWarning`;
         the latent-EBM trainer's default length then scales with the rows (``train.steps_per_row``).
         """
