@@ -32,6 +32,7 @@ from n2ce_bbo.campaign.matching import DEFAULT_TOLERANCE, match_rows, read_measu
 from n2ce_bbo.campaign.records import fit_facts, rows_csv, write_input, write_npz
 from n2ce_bbo.campaign.status import RoundStatus, format_table, round_table, write_figure
 from n2ce_bbo.campaign.store import STEPS, read_steps, write_step, writing
+from n2ce_bbo.campaign.tracked import log_step
 from n2ce_bbo.errors import DataWarning, OutputError
 from n2ce_bbo.io.dataset import DesignData
 from n2ce_bbo.methods.base import ParallelSpec
@@ -41,6 +42,7 @@ from n2ce_bbo.utils import atomic_write_bytes
 from n2ce_bbo.workflow.data import TrainingData, load_data
 from n2ce_bbo.workflow.model import FittedModel, is_latent_ebm
 from n2ce_bbo.workflow.result import Result
+from n2ce_bbo.workflow.tracking import Tracker, open_tracker
 
 FIGURE = "campaign.png"
 
@@ -143,7 +145,8 @@ class Campaign:
              num_classes: int | None = None, values: str | Path | None = None, id_column: str | int | None = None,
              length: int | None = None, method: str = "n2ce", config: Mapping[str, Any] | None = None,
              seed: int = 0, device: str | torch.device | None = None, verbose: bool = False,
-             show_progress: bool = False, parallel: ParallelSpec | None = None) -> Campaign:
+             show_progress: bool = False, parallel: ParallelSpec | None = None,
+             mlflow: bool | str | Tracker | None = None) -> Campaign:
         """Start a campaign in the new (or empty) folder ``directory`` from initial data, and fit the first model.
 
         Args:
@@ -156,6 +159,7 @@ class Campaign:
             config: overrides of the method's settings; resolved once here and used by every fit of the campaign.
             seed: the training seed of every fit and the default proposal seed.
             device, verbose, show_progress, parallel: as for :meth:`FittedModel.fit`.
+            mlflow: log round 0 (the first fit) to MLflow under the campaign's run (see :meth:`track`).
 
         Raises:
             OutputError: the folder holds a campaign or other files already. InvalidDataError, ConfigError, ...:
@@ -163,12 +167,15 @@ class Campaign:
         """
         root = Path(directory)
         _check_new(root)
+        tracker = open_tracker(mlflow)  # a store that cannot be opened fails before the fit
         source = data if isinstance(data, TrainingData) else load_data(
             data, target, features=features, design_column=design_column, alphabet=alphabet, header=header, sep=sep,
             num_classes=num_classes, values=values, id_column=id_column, length=length, run_seed=seed)
         resolved = make_method(method, config, seed=seed, device="cpu").config_dict()  # checked before writing
         d = source.data
         definition = Definition(source.name, method, resolved, int(seed), d.schema, source.bounds, str(d.source))
+
+        fitted: list[FittedModel] = []
 
         def fill(tmp: Path) -> dict[str, Any]:
             write_npz(tmp / "data.npz", x=d.x, y=np.asarray(d.y, dtype=np.float64))
@@ -179,13 +186,22 @@ class Campaign:
                                         show_progress=show_progress, parallel=parallel)
                 model.save(tmp / MODEL)
                 facts["fit"] = fit_facts(model)
+                fitted.append(model)
             return facts
 
         with writing(root):
             if (root / STEPS).is_dir() and any(p.name.startswith("0000-") for p in (root / STEPS).iterdir()):
                 raise OutputError(f"{str(root)!r} holds a campaign already; open it (Campaign.open).")
-            write_step(root, 0, "init", 0, fill, read_back=("data.npz",))
-        return cls(root, device)
+            step = write_step(root, 0, "init", 0, fill, read_back=("data.npz",))
+        c = cls(root, device)
+        c.track(tracker, step.path, fit=fitted[0] if fitted else None)
+        return c
+
+    # ------------------------------------------------------------------ tracking
+    def track(self, tracker: Tracker, step_path: Path, *, result: Result | None = None,
+              fit: FittedModel | None = None) -> str | None:
+        """Log the latest step to MLflow under the campaign's run (:func:`~n2ce_bbo.campaign.tracked.log_step`)."""
+        return log_step(self, tracker, step_path, result=result, fit=fit)
 
     # ------------------------------------------------------------------ models
     def _training_data(self, more: tuple[np.ndarray, np.ndarray] | None = None) -> TrainingData:
@@ -222,7 +238,8 @@ class Campaign:
                 bounds_file: str | Path | None = None, parents: Any = None, parents_file: str | Path | None = None,
                 max_mutations: int | None = None, acquisition: str | None = None, ucb_beta: float | None = None,
                 config: Mapping[str, Any] | None = None, show_progress: bool = False,
-                parallel: ParallelSpec | None = None, report: bool = True) -> Result:
+                parallel: ParallelSpec | None = None, report: bool = True,
+                mlflow: bool | str | Tracker | None = None) -> Result:
         """Propose the next round's batch and record it (``steps/NNNN-roundR-propose/``: ``designs.csv`` ...).
 
         No design already measured (initial data, every ``add``) or still pending (proposed in an earlier round,
@@ -237,12 +254,14 @@ class Campaign:
             acquisition, ucb_beta, config: as for :meth:`FittedModel.propose`.
             show_progress: progress displays on stderr. parallel: Ray workers for the chains.
             report: also draw the batch's ``report.png`` (a second or two).
+            mlflow: log the round (the batch, and the fit when one was made here) to MLflow (:meth:`track`).
 
         Raises:
             NoFeasibleDesignError: every design the constraints allow is measured, pending or excluded.
             OutputError: another command is writing to the campaign.
         """
         budget = check_budget(budget)
+        tracker = open_tracker(mlflow)
         with writing(self.root):
             self.history = self._read()
             model = self.model(show_progress=show_progress)
@@ -273,8 +292,10 @@ class Campaign:
                     facts["fit"] = fit_facts(model)
                 return facts
 
-            write_step(self.root, len(self.history.steps), "propose", round_, fill, read_back=("designs.npz",))
+            step = write_step(self.root, len(self.history.steps), "propose", round_, fill,
+                              read_back=("designs.npz",))
             self.history = self._read()
+        self.track(tracker, step.path, result=result, fit=model if model_step is None else None)
         if out is not None:
             dest = Path(out)
             dest = dest / "designs.csv" if dest.is_dir() else dest
@@ -284,7 +305,7 @@ class Campaign:
     # ------------------------------------------------------------------ add
     def add(self, measured: str | Path | Sequence[Mapping[str, Any]], *, header: bool | None = None,
             sep: str | None = None, tolerance: float = DEFAULT_TOLERANCE, cold: bool = False, verbose: bool = False,
-            show_progress: bool = False) -> AddReport:
+            show_progress: bool = False, mlflow: bool | str | Tracker | None = None) -> AddReport:
         """Add measured rows and refit the model on every row (``steps/NNNN-roundR-add/``).
 
         Args:
@@ -296,10 +317,12 @@ class Campaign:
             tolerance: continuous designs match a proposal within this fraction of each feature's range.
             cold: refit from scratch (rehearsal included) instead of warm from the previous model.
             verbose, show_progress: training losses / progress displays on stderr.
+            mlflow: log the round's measurements and refit to MLflow (:meth:`track`).
 
         Returns:
             An :class:`AddReport`.
         """
+        tracker = open_tracker(mlflow)
         schema = self.definition.schema
         rows = read_measured(measured, schema, header=header, sep=sep)
         with writing(self.root):
@@ -312,6 +335,7 @@ class Campaign:
             refit = is_latent_ebm(make_method(d.method, d.config, seed=d.seed, device="cpu"))
             previous = self.model() if refit and not cold else None
             by_round = {int(r): int((matched.round == r).sum()) for r in np.unique(matched.round) if r >= 0}
+            fitted: list[FittedModel] = []
 
             def fill(tmp: Path) -> dict[str, Any]:
                 # the rows first: a kill during the refit leaves only this temporary folder, never a partial step
@@ -326,10 +350,12 @@ class Campaign:
                                             verbose=verbose, show_progress=show_progress, warm_start=previous)
                     model.save(tmp / MODEL)
                     facts["fit"] = fit_facts(model, asked_cold=cold)
+                    fitted.append(model)
                 return facts
 
             step = write_step(self.root, len(self.history.steps), "add", self.round, fill, read_back=("measured.npz",))
             self.history = self._read()
+        self.track(tracker, step.path, fit=fitted[0] if fitted else None)
         rec = step.record
         return AddReport(step.path, rows.n, int(rec["matched"]), int(rec["extra"]), by_round, dict(rec.get("fit") or {}))
 

@@ -27,6 +27,7 @@ from n2ce_bbo.workflow.commands import (
     add_run_args,
     load_cli_data,
 )
+from n2ce_bbo.workflow.tracking import add_tracking_args, tracker_from_args
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -40,12 +41,14 @@ def _parallel(args: argparse.Namespace) -> ParallelSpec:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """``campaign init``: read the initial data, fit the first model, write step 0."""
+    tracker = tracker_from_args(args)  # first: --mlflow may have taken an override for its URI
     config = settings_from(args.config, args.overrides or [])
     source = load_cli_data(args)
     _say(args, f"n2ce-bbo campaign init: {source.name}: {source.data.n} rows, {source.data.schema.describe()} | "
                f"method {args.method} | seed {args.seed}")
     c = Campaign.init(args.dir, source, method=args.method, config=config, seed=args.seed, device=args.device,
-                      verbose=args.verbose, show_progress=not args.quiet, parallel=_parallel(args))
+                      verbose=args.verbose, show_progress=not args.quiet, parallel=_parallel(args),
+                      mlflow=tracker)
     step = c.history.steps[0]
     fit = step.record.get("fit") or {}
     print(f"started campaign {c.root}: {source.data.n} initial rows, method {args.method}, seed {args.seed}"
@@ -57,6 +60,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_propose(args: argparse.Namespace) -> int:
     """``campaign propose``: the next round's batch, never a measured or pending design."""
+    tracker = tracker_from_args(args)
     overrides = settings_from(args.config, args.overrides or [])
     budget = check_budget(args.budget, "--budget")
     c = Campaign.open(args.dir, device=args.device)
@@ -66,7 +70,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
                        lower=args.lower or None, upper=args.upper or None, bounds_file=args.bounds,
                        parents=args.parent or None, parents_file=args.parents, max_mutations=args.max_mutations,
                        acquisition=args.acquisition, ucb_beta=args.ucb_beta, config=overrides or None,
-                       show_progress=not args.quiet, parallel=_parallel(args))
+                       show_progress=not args.quiet, parallel=_parallel(args), mlflow=tracker)
     batch = c.history.batches[-1]
     print(result.summary())
     print(f"round {batch.round}: wrote {batch.step.path}: designs.csv, designs.npz, result.json, report.png"
@@ -76,11 +80,12 @@ def cmd_propose(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """``campaign add``: measured rows matched to the proposals, then the refit."""
+    tracker = tracker_from_args(args)
     c = Campaign.open(args.dir, device=args.device)
     _say(args, f"n2ce-bbo campaign add: {c.root}: {args.measured} | round {c.round}"
                + (" | cold refit" if args.cold else ""))
     report = c.add(args.measured, header=args.header, sep=args.sep, tolerance=args.tolerance, cold=args.cold,
-                   verbose=args.verbose, show_progress=not args.quiet)
+                   verbose=args.verbose, show_progress=not args.quiet, mlflow=tracker)
     print(report.summary())
     print(f"wrote {report.step}")
     return 0
@@ -105,6 +110,7 @@ def add_campaign_commands(sub: Any) -> None:
     s.add_argument("--dir", required=True, help="the campaign folder to create (new or empty)")
     add_data_args(s, allow_task=False)
     add_run_args(s)
+    add_tracking_args(s)
     s.set_defaults(func=cmd_init)
 
     s = csub.add_parser("propose", help="propose the next round's batch (never a measured or pending design)")
@@ -117,6 +123,7 @@ def add_campaign_commands(sub: Any) -> None:
     s.add_argument("--config", default=None, help="YAML file of propose.* settings")
     s.add_argument("overrides", nargs="*", help="propose.* overrides such as propose.n_chains=1024")
     add_acquisition_args(s)
+    add_tracking_args(s)
     s.set_defaults(func=cmd_propose)
 
     s = csub.add_parser("add", help="add measured rows (matched to the proposals) and refit the model")
@@ -135,6 +142,7 @@ def add_campaign_commands(sub: Any) -> None:
     s.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     s.add_argument("--quiet", action="store_true", help="nothing on stderr but warnings and errors")
     s.add_argument("--verbose", action="store_true", help="also print the training losses")
+    add_tracking_args(s)
     s.set_defaults(func=cmd_add)
 
     s = csub.add_parser("status", help="the table per round (proposed, measured, pending, best so far, predicted "

@@ -43,6 +43,8 @@ FILE_STORE_ENV = "MLFLOW_ALLOW_FILE_STORE"
 DEFAULT_FOLDER = "mlruns"
 DEFAULT_EXPERIMENT = "n2ce-bbo"
 INSTALL_HINT = "pip install 'n2ce-bbo[mlflow]'"
+#: The tag by which :meth:`Tracker.keyed_run` finds a run again.
+KEY_TAG = "n2ce_bbo.key"
 #: Longest parameter value logged (MLflow's own limit is 6000 characters; the full values are in the artifacts).
 MAX_PARAM_CHARS = 6000
 # MLflow's per-call limits of log_batch.
@@ -91,6 +93,11 @@ class Tracker(Protocol):
         """A new run named ``name``, tagged ``n2ce_bbo.kind = kind`` (fit, propose, optimize, benchmark, cell,
         round), nested under ``parent`` when given; it ends FINISHED, or FAILED when the block raises."""
 
+    def keyed_run(self, key: str, name: str, *, kind: str, tags: Mapping[str, Any] | None = None) -> TrackedRun:
+        """The run tagged ``n2ce_bbo.key = key`` in this experiment, created (named ``name``, tagged as by
+        :meth:`run`, ended FINISHED) when there is none: a run that outlives one process, such as a campaign's,
+        which each command finds again and logs to."""
+
 
 class NullRun:
     """A run that records nothing (tracking off)."""
@@ -134,6 +141,10 @@ class NullTracker:
             tags: Mapping[str, Any] | None = None) -> Iterator[TrackedRun]:
         """A :class:`NullRun`."""
         yield NullRun()
+
+    def keyed_run(self, key: str, name: str, *, kind: str, tags: Mapping[str, Any] | None = None) -> TrackedRun:
+        """A :class:`NullRun`."""
+        return NullRun()
 
 
 NULL_TRACKER: Tracker = NullTracker()
@@ -313,6 +324,21 @@ class MlflowTracker:
             raise
         self.client.set_terminated(run_id, "FAILED" if run.failed else "FINISHED")
 
+    def keyed_run(self, key: str, name: str, *, kind: str, tags: Mapping[str, Any] | None = None) -> TrackedRun:
+        """See :meth:`Tracker.keyed_run`; the oldest run holding the key wins should two have been created at once.
+        MLflow accepts metrics on a finished run, so a campaign's run gains a point per round."""
+        if not _KEY.match(key):
+            raise ValueError(f"a run key is letters, digits and . _ : - only, not {key!r}")
+        found = self.client.search_runs([self.experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{key}'",
+                                        order_by=["attributes.start_time ASC"], max_results=1)
+        if found:
+            run = MlflowRun(self.client, str(found[0].info.run_id))
+            run.params = dict(found[0].data.params)
+            return run
+        with self.run(name, kind=kind, tags={**(tags or {}), KEY_TAG: key}) as created:
+            pass
+        return created
+
 
 # ---------------------------------------------------------------------------------------------------- opening
 
@@ -361,6 +387,7 @@ def tracker_from_args(args: argparse.Namespace) -> Tracker:
     return open_tracker(value)
 
 
+_KEY = re.compile(r"^[\w.:-]+$")
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
 

@@ -199,6 +199,42 @@ def test_api_fit_and_campaign_rounds(tmp_path: Path) -> None:
            [(1, 2.5), (2, 3.0)]
 
 
+def test_campaign_commands_log_each_round_under_one_campaign_run(tmp_path: Path) -> None:
+    """``campaign init | propose | add --mlflow``: three processes' worth of commands find the campaign's run again
+    (one run, not one per command), nest a round run per step under it and draw the best measured value on it
+    round after round."""
+    store, data, folder = tmp_path / "mlruns", tmp_path / "activity.csv", tmp_path / "campaign"
+    write_dna_csv(data, n=120, length=7)
+    track = f"--mlflow={store}"
+    assert main(["campaign", "init", "--data", str(data), "--target", "score", "--design-column", "sequence",
+                 "--alphabet", "dna", "--dir", str(folder), "--quiet", "--device", "cpu", track, *T]) == 0
+    for _ in range(2):
+        proposed = tmp_path / "round.csv"
+        assert main(["campaign", "propose", "--dir", str(folder), "--budget", "4", "--out", str(proposed), "--quiet",
+                     "--device", "cpu", track]) == 0
+        with proposed.open() as f:
+            seqs = [row["sequence"] for row in csv.DictReader(f)]
+        measured = tmp_path / "measured.csv"
+        measured.write_text("sequence,score\n" + "".join(f"{s},{s.count('G') + 0.1 * s.count('C')}\n" for s in seqs))
+        assert main(["campaign", "add", "--dir", str(folder), str(measured), "--quiet", "--device", "cpu", track]) == 0
+
+    client = _client(store)
+    (parent,) = _runs(store, "campaign")
+    rounds = _runs(store, "round")
+    assert len(rounds) == 5  # init, then propose and add twice
+    assert {r.data.tags["mlflow.parentRunId"] for r in rounds} == {parent.info.run_id}
+    assert sorted(r.data.tags["n2ce_bbo.round"] for r in rounds) == ["0", "1", "1", "2", "2"]
+    with_fit = [r for r in rounds if "train/steps" in r.data.metrics]
+    assert len(with_fit) == 3 and all("model/model.json" in _artifacts(client, r.info.run_id, "model")
+                                      for r in with_fit)  # the first fit and each refit
+    with_batch = [r for r in rounds if "budget" in r.data.params]
+    assert len(with_batch) == 2 and all("designs.csv" in _artifacts(client, r.info.run_id) for r in with_batch)
+    best = client.get_metric_history(parent.info.run_id, "measured/best")
+    status = n2ce_bbo.Campaign.open(folder).status()
+    assert {m.step: m.value for m in best} == {r.round: r.best for r in status}
+    assert parent.data.params["method"] == "n2ce"
+
+
 def _args(*extra: str) -> Any:
     return build_parser().parse_args(["fit", "--data", "a.csv", "--target", "y", "--out", "m", *extra])
 
