@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from n2ce_bbo.errors import InvalidDataError
+from n2ce_bbo.errors import ConfigError, InvalidDataError
 from n2ce_bbo.io.dataset import DesignData, from_arrays, merge_duplicates, read_training_table, read_xy_files
 from n2ce_bbo.io.fasta import is_fasta, read_fasta
 from n2ce_bbo.io.schema import continuous_schema, token_schema
@@ -28,6 +28,7 @@ from n2ce_bbo.io.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
 from n2ce_bbo.methods.base import Method
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
 from n2ce_bbo.tasks.base import OfflineData, Task
+from n2ce_bbo.tasks.dev import MIN_DEV_SEED, is_dev_task, make_dev_task
 from n2ce_bbo.tasks.registry import make, task_options_for_run
 
 
@@ -167,6 +168,14 @@ def load_data(
         if length is not None:
             raise no_length
         options = dict(task_kwargs or {})
+        if is_dev_task(str(source)):  # built per run seed (>= 100): its oracle and rows are drawn with the seed
+            if run_seed is None:
+                raise ConfigError(f"{source!r} is a development task, built from the run's seed: give a seed >= "
+                                  f"{MIN_DEV_SEED} (--seed).")
+            if options:
+                raise ConfigError(f"{source!r} is a development task; its sizes are in its name and it takes no "
+                                  f"task options, got {sorted(options)}.")
+            return task_data(make_dev_task(str(source), int(run_seed), data_dir), options)
         if run_seed is not None:
             options = task_options_for_run(str(source), options, int(run_seed))
         return task_data(make(str(source), data_dir=data_dir, **options), options)

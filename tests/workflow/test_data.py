@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from n2ce_bbo.errors import DataNotFoundError, InvalidDataError, UnknownTaskError
+from n2ce_bbo.errors import ConfigError, DataNotFoundError, InvalidDataError, UnknownTaskError
 from n2ce_bbo.io.dataset import from_arrays
 from n2ce_bbo.tasks.base import Task
 from n2ce_bbo.workflow.data import load_data, offline_data, task_data
@@ -55,3 +55,20 @@ def test_offline_view_of_tokens_and_continuous_designs() -> None:
     np.testing.assert_array_equal(cont.bounds, [[0.0, 5.0], [2.0, 6.0]])  # a constant feature gets a unit width
     boxed = offline_data(from_arrays(np.array([[0.0], [1.0]]), [0.0, 1.0]), bounds=np.array([[-1.0], [3.0]]))
     np.testing.assert_array_equal(boxed.bounds, [[-1.0], [3.0]])
+
+
+def test_a_development_task_is_built_from_the_run_seed_and_refuses_reported_seeds() -> None:
+    """Development tasks go through the one run path (so a benchmark suite can hold them), each seed its own draw;
+    seeds below 100, a missing seed and task options are refused by name."""
+    a, b = load_data("PairFieldDev-4-8", run_seed=100), load_data("PairFieldDev-4-8", run_seed=101)
+    assert a.task is not None and a.task.name.startswith("PairFieldDev") and a.data.schema.num_classes == 4
+    assert a.data.x.shape[1] == 8 and not np.array_equal(a.data.y, b.data.y)
+    assert np.array_equal(a.data.y, load_data("PairFieldDev-4-8", run_seed=100).data.y)
+    with pytest.raises(ConfigError, match=">= 100"):
+        load_data("PairFieldDev-4-8", run_seed=3)
+    with pytest.raises(ConfigError, match="give a seed"):
+        load_data("PairFieldDev-4-8")
+    with pytest.raises(ConfigError, match="no task options"):
+        load_data("PairFieldDev-4-8", run_seed=100, task_kwargs={"max_samples": 10})
+    with pytest.raises(UnknownTaskError, match="Malformed development task"):
+        load_data("PairFieldDev-4", run_seed=100)

@@ -68,7 +68,7 @@ from n2ce_bbo.tasks.ehrlich import make_ehrlich
 from n2ce_bbo.tasks.registry import make
 
 __all__ = [
-    "MIN_DEV_SEED", "DEV_TASK_PATTERNS", "PairFieldOracle", "EpistasisOracle", "site_and_neighbour", "chain_maximum",
+    "MIN_DEV_SEED", "DEV_TASK_PATTERNS", "is_dev_task", "PairFieldOracle", "EpistasisOracle", "site_and_neighbour", "chain_maximum",
     "make_pair_field", "make_epistasis", "make_dev_task", "RotatedOracle", "draw_continuous", "make_continuous_dev",
     "MotifNetOracle", "MotifLibrary", "draw_motifnet", "make_motifnet", "TableOracle", "draw_table", "make_table",
     "table_columns", "write_dev_table",
@@ -97,6 +97,11 @@ _BUILDERS: dict[str, tuple[Callable[..., Task], str]] = {
 }
 _DEV_PREFIXES = tuple(_BUILDERS)
 _DEV_NAME = re.compile(rf"({'|'.join(_DEV_PREFIXES)})-(\d+)(?:-(\d+))?")
+
+
+def is_dev_task(name: str) -> bool:
+    """Whether ``name`` names a development task (``PairFieldDev-4-50``, ``AckleyDev-6`` ...), well formed or not."""
+    return name.startswith(_DEV_PREFIXES)
 
 
 def _parse(name: str) -> tuple[str, list[int]]:
