@@ -11,7 +11,7 @@ from n2ce_bbo.benchmark.suite import SUITES_DIR
 from n2ce_bbo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ["ablation", "branin", "design_bench", "main", "quick"]
+SHIPPED = ["ablation", "branin", "design_bench", "dev", "main", "quick"]
 
 
 def test_unknown_top_level_key_names_it(tmp_path):
@@ -54,6 +54,8 @@ def test_shipped_suites_load(name):
         assert s.budget == 128 and len(s.seeds) == 8
         assert [m.name for m in s.methods] == ["n2ce", "nce", "mle", "gaussian", "grad", "grad-ensemble", "cmaes",
                                                "bo-qei"]
+    if name == "dev":  # development tasks only, at development seeds (the tasks refuse lower ones at run time)
+        assert min(s.seeds) >= 100 and all("Dev-" in t.name for t in s.tasks)
     if name == "ablation":
         ms = {(m.config.get("prior", {}).get("M"), m.config.get("prior", {}).get("K")) for m in s.methods
               if m.name == "n2ce"}
