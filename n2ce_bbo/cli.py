@@ -78,12 +78,14 @@ def _warn_if_mixed(run_dir: str | Path) -> None:
 
 
 def _suite_summary(path: Path) -> str:
-    """``tasks x methods x seeds`` of a suite file, for ``benchmark --list``."""
+    """``tasks x methods x seeds`` of a suite file and its cell count (rows may run on some tasks only), for
+    ``benchmark --list``."""
     try:
         s = load_suite(path)
     except N2CEBBOError as exc:
         return f"invalid: {exc}"
-    return f"{len(s.tasks)} task(s) x {len(s.methods)} method(s) x {len(s.seeds or [])} seed(s), Q = {s.budget}"
+    return (f"{len(s.tasks)} task(s) x {len(s.methods)} method(s) x {len(s.seeds or [])} seed(s), Q = {s.budget}: "
+            f"{len(s.cells())} cells")
 
 
 def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:

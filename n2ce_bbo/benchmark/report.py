@@ -42,6 +42,20 @@ def _stats(values: list[Any]) -> tuple[float | None, float | None]:
     return float(np.mean(vals)), float(np.std(vals))
 
 
+def planned_pairs(suite: dict[str, Any]) -> set[tuple[str, str]] | None:
+    """The (task, label) pairs a suite mapping runs (a method row may name its ``tasks``); ``None`` if unreadable."""
+    try:
+        tasks = [str(t["name"]) if isinstance(t, dict) else str(t) for t in suite["tasks"]]
+        out = set()
+        for m in suite["methods"]:
+            label = str(m.get("label") or m.get("name")) if isinstance(m, dict) else str(m)
+            only = m.get("tasks") if isinstance(m, dict) else None
+            out |= {(t, label) for t in tasks if only is None or t in only}
+        return out
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
 def _suite_order(run_dir: Path) -> tuple[list[str], list[str], dict[str, Any]]:
     """Task and method-label order (and the suite mapping) from ``suite.yaml``; empty when unreadable."""
     path = run_dir / "suite.yaml"
@@ -57,8 +71,12 @@ def _suite_order(run_dir: Path) -> tuple[list[str], list[str], dict[str, Any]]:
 
 
 def summarize(records: dict[str, dict[str, Any]], *, tasks: list[str] | None = None,
-              labels: list[str] | None = None, n_expected: int | None = None) -> list[dict[str, Any]]:
+              labels: list[str] | None = None, n_expected: int | None = None,
+              planned: set[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
     """One row per (task, method label): seeds, failures, p100/p50 mean ± std and mean times (seconds).
+
+    ``planned``: the (task, label) pairs the suite runs (:func:`planned_pairs`); a pair outside it with no cells
+    (a row restricted to some tasks) gets no row rather than a row of missing cells.
 
     ``time_s`` is the mean over seeds of ``train_s + propose_s``: what a user waits for one batch of designs.
     ``commits``: the short commits of the row's ok cells (``+dirty`` for a dirty tree, ``unknown`` where none is
@@ -71,7 +89,7 @@ def summarize(records: dict[str, dict[str, Any]], *, tasks: list[str] | None = N
     for task in task_order:
         for label in label_order:
             group = [r for r in recs if r["task"] == task and r["label"] == label]
-            if not group and (tasks is None or labels is None):
+            if not group and (tasks is None or labels is None or planned is not None and (task, label) not in planned):
                 continue
             ok = [r for r in group if r["status"] == "ok"]
             failed = [r for r in group if r["status"] == "failed"]
@@ -188,9 +206,14 @@ def _optimum_lines(records: dict[str, dict[str, Any]], task: str, labels: list[s
     if len(optima) != 1:
         return []
     opt = optima.pop()
+    feasibility = any(isinstance(r.get("feasible"), (int, float)) for r in ok)
     lines = [f"Raw units against the known optimum {opt:.4g}: the best design of each seed (raw p100), its gap "
-             f"to the optimum, and the seeds within {OPTIMUM_TOLERANCE} of it.", "",
-             "| method | raw p100 | worst seed | mean gap | share of optimum | seeds within |", "|---|---|---|---|---|---|"]
+             f"to the optimum, and the seeds within {OPTIMUM_TOLERANCE} of it"
+             + ("; feasible: the mean share of each batch the oracle counts feasible, and its worst seed." if feasibility
+                else "."), "",
+             "| method | raw p100 | worst seed | mean gap | share of optimum | seeds within |"
+             + (" feasible | worst seed |" if feasibility else ""),
+             "|---|---|---|---|---|---|" + ("---|---|" if feasibility else "")]
     for label in labels:
         best = [float(r["p100_raw"]) for r in ok if r["label"] == label and isinstance(r.get("p100_raw"), (int, float))]
         if not best:
@@ -198,8 +221,11 @@ def _optimum_lines(records: dict[str, dict[str, Any]], task: str, labels: list[s
         mean, std = float(np.mean(best)), float(np.std(best))
         share = f"{mean / opt:.2f}" if opt > 0 else "–"
         within = sum(opt - b <= OPTIMUM_TOLERANCE for b in best)
+        feasible = [float(r["feasible"]) for r in ok
+                    if r["label"] == label and isinstance(r.get("feasible"), (int, float))]
+        tail = (f" {np.mean(feasible):.0%} | {min(feasible):.0%} |" if feasible else " – | – |") if feasibility else ""
         lines.append(f"| {label} | {mean:.4g} ± {std:.2g} | {min(best):.4g} | {opt - mean:.4g} | {share} | "
-                     f"{within} of {len(best)} |")
+                     f"{within} of {len(best)} |" + tail)
     return [*lines, ""]
 
 
@@ -312,7 +338,8 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     tasks, labels, suite = _suite_order(run_dir)
     seeds = suite.get("seeds")
     n_expected = len(seeds) if isinstance(seeds, list) and tasks and labels else None
-    rows = summarize(records, tasks=tasks or None, labels=labels or None, n_expected=n_expected)
+    rows = summarize(records, tasks=tasks or None, labels=labels or None, n_expected=n_expected,
+                     planned=planned_pairs(suite) if suite else None)
     plots = [p for p in (plot_scores(rows, run_dir / "scores.png"),
                          plot_score_vs_m(list(records.values()), run_dir / "score_vs_M.png")) if p is not None]
     paired = paired_differences(records.values(), tasks=tasks or None, labels=labels or None)

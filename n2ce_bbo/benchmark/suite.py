@@ -15,6 +15,7 @@ A suite YAML looks like::
       - n2ce
       - {name: n2ce, label: n2ce-M10, config: {prior: {M: 10}}}
       - {name: grad, label: grad-no-pair-filter, config: {filters: {pair_support: false}}}
+      - {name: gaussian, label: gaussian-chain, config: {model: {decoder: chain}}, tasks: [Ehrlich-Exact-v0]}
 
 A method's ``config`` holds its own settings and the ``filters`` section every method has (the data-derived
 filters of its proposals, :mod:`n2ce_bbo.methods.filters`; on by default), so an ablation row that turns a filter
@@ -61,11 +62,14 @@ class MethodSpec:
         name: registered method name (``n2ce``, ``nce``, ``mle``, ``gaussian``, ``grad``, ``cmaes``, ...).
         label: the row name in reports and result files (default: ``name``); unique within the suite.
         config: overrides of the method's configuration (nested mapping, as in a method YAML).
+        tasks: run this row on these of the suite's tasks only (``None``: every task), e.g. an ablation that only
+            means something on token designs.
     """
 
     name: str
     label: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    tasks: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.label is None:
@@ -128,6 +132,11 @@ class SuiteConfig:
         dup = sorted({x for x in names if names.count(x) > 1})
         if dup:
             raise ConfigError(f"tasks must be unique; repeated: {dup}.")
+        for i, m in enumerate(self.methods):
+            unknown = [t for t in m.tasks or [] if t not in names]
+            if unknown or m.tasks == []:
+                raise ConfigError(f"methods[{i}].tasks: {unknown or 'an empty list'} is not among the suite's tasks "
+                                  f"{names}.")
         if self.cell_retries < 0:
             raise ConfigError(f"cell_retries must be >= 0, got {self.cell_retries}.")
         if self.cell_timeout_s is not None and self.cell_timeout_s <= 0:
@@ -141,6 +150,7 @@ class SuiteConfig:
             Cell(task=t.name, task_kwargs=dict(t.kwargs), method=m.name, label=str(m.label), config=dict(m.config),
                  seed=int(s), budget=self.budget, data_dir=self.data_dir)
             for t in self.tasks for m in self.methods for s in self.seeds  # type: ignore[union-attr]
+            if m.tasks is None or t.name in m.tasks
         ]
 
     def to_dict(self) -> dict[str, Any]:

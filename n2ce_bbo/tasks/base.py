@@ -220,6 +220,15 @@ class Task:
         out = np.asarray(self._oracle(arr), dtype=np.float32).reshape(arr.shape[0], 1)
         return out
 
+    def feasible_fraction(self, x: object) -> float | None:
+        """The share of designs ``[m, ...]`` the oracle counts feasible, for an oracle with hard constraints (one
+        with an ``is_feasible`` method, e.g. Ehrlich's banned transitions); ``None`` otherwise. Evaluation only."""
+        check = getattr(self._oracle, "is_feasible", None)
+        if check is None:
+            return None
+        arr = self.validate_designs(x)
+        return float(np.mean(np.asarray(check(arr), dtype=bool))) if arr.shape[0] else None
+
     def normalize(self, y: np.ndarray) -> np.ndarray:
         """Normalise scores as ``(y - y_full_min) / (y_full_max - y_full_min)`` (Design-Bench protocol)."""
         return (np.asarray(y, dtype=np.float64) - self.y_full_min) / (self.y_full_max - self.y_full_min)

@@ -186,6 +186,10 @@ class EhrlichOracle:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.function(x).astype(np.float32).reshape(-1, 1)
 
+    def is_feasible(self, x: np.ndarray) -> np.ndarray:
+        """Whether each design avoids every banned transition: int ``[m, L]`` -> bool ``[m]`` (evaluation only)."""
+        return self.function.is_feasible(x)
+
 
 EHRLICH_DEFAULTS = dict(num_states=20, length=32, num_motifs=2, motif_length=4, quantization=4)
 

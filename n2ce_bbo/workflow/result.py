@@ -45,6 +45,8 @@ class Result:
             ``n_distinct`` designs when the batch is short (see :attr:`shortfall`).
         p100_raw, p50_raw: the same percentiles of the raw oracle scores.
         optimum: the oracle's known maximum in raw units (``None`` when the task does not know it).
+        feasible: the share of the batch the oracle counts feasible, on tasks with hard constraints (Ehrlich's
+            banned transitions; ``None`` elsewhere).
         best_training_y: the best score among the training rows (raw units).
         task_kwargs: the options the task was built with (for a registered name), the run-seeded ones included
             (TFBind10's subset ``seed`` follows the run's seed unless given).
@@ -86,6 +88,7 @@ class Result:
     p100_raw: float | None = None
     p50_raw: float | None = None
     optimum: float | None = None
+    feasible: float | None = None
     best_training_y: float | None = None
     task_kwargs: dict[str, Any] = field(default_factory=dict)
     train_s: float = 0.0
@@ -134,7 +137,8 @@ class Result:
         out: dict[str, Any] = {
             "task": self.task, "method": self.method, "seed": self.seed, "budget": self.budget,
             "p100": self.p100, "p50": self.p50, "p100_raw": self.p100_raw, "p50_raw": self.p50_raw,
-            "optimum": self.optimum, "best_training_y": self.best_training_y, "task_kwargs": self.task_kwargs,
+            "optimum": self.optimum, "feasible": self.feasible, "best_training_y": self.best_training_y,
+            "task_kwargs": self.task_kwargs,
             "train_s": round(self.train_s, 3), "propose_s": round(self.propose_s, 3), "eval_s": round(self.eval_s, 3),
             "n_unique": self.n_unique,
             "n_proposed": int(self.x.shape[0]) if self.n_returned is None else self.n_returned,
@@ -181,6 +185,8 @@ class Result:
             lines.append(f"predicted {self.target}: best {np.max(self.predicted):.4g}, median "
                          f"{np.median(self.predicted):.4g}"
                          + (f" (best in training data {self.best_training_y:.4g})" if self.best_training_y is not None else ""))
+            if self.feasible is not None:
+                lines.append(f"feasible (the oracle's hard constraints): {self.feasible:.0%} of the batch")
             if self.predicted_std is not None:
                 lines.append(f"predictive std of {self.target}: median {np.median(self.predicted_std):.3g} (from "
                              f"{np.min(self.predicted_std):.3g} to {np.max(self.predicted_std):.3g})")
@@ -208,6 +214,8 @@ class Result:
             lines.append(f"normalised score: 100th percentile {self.p100:.3f}, 50th percentile {self.p50:.3f}")
             lines.append(f"raw oracle score: best {self.p100_raw:.4g}, median {self.p50_raw:.4g}"
                          + (f" (best in training data {self.best_training_y:.4g})" if self.best_training_y is not None else ""))
+            if self.feasible is not None:
+                lines.append(f"feasible (the oracle's hard constraints): {self.feasible:.0%} of the batch")
         elif self.predicted is None:
             lines.append("no oracle: designs are ranked by the surrogate only")
         lines.append(f"time: train {self.train_s:.1f} s, propose {self.propose_s:.1f} s, evaluate {self.eval_s:.2f} s")
@@ -345,7 +353,8 @@ def train_log_csv(rows: list[dict[str, Any]]) -> str:
 
 def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
     """Score final proposals with the task's oracle: raw and normalised scores and their percentiles, and the
-    task's known optimum (raw units; ``None`` when unknown) so that a report can show the distance to it."""
+    task's known optimum (raw units; ``None`` when unknown) so that a report can show the distance to it, and the
+    share of the designs the oracle counts feasible (``None`` for a task without hard constraints)."""
     raw = task.predict(x).reshape(-1).astype(np.float64)
     norm = task.normalize(raw).reshape(-1)
     optimum = getattr(task, "optimum", None)
@@ -354,6 +363,7 @@ def evaluate(task: Task, x: np.ndarray) -> dict[str, Any]:
         "p100": float(np.max(norm)), "p50": float(np.percentile(norm, 50)),
         "p100_raw": float(np.max(raw)), "p50_raw": float(np.percentile(raw, 50)),
         "optimum": None if optimum is None else float(optimum),
+        "feasible": task.feasible_fraction(x),
     }
 
 

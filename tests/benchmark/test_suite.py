@@ -108,3 +108,23 @@ def test_resolve_suite_prefers_a_file_then_a_shipped_name(tmp_path, monkeypatch)
         resolve_suite("quik")
     with pytest.raises(ConfigError, match="neither a file nor a shipped suite"):
         resolve_suite("elsewhere/quick.yaml")  # a path that does not exist is not read as a name
+
+
+def test_a_method_row_may_run_on_some_tasks_only(tmp_path: Path) -> None:
+    """``tasks:`` on a method row: its cells exist for those tasks only, the report shows no missing cells for the
+    others, and a task the suite does not hold is refused by its path."""
+    from n2ce_bbo.benchmark import run_suite, write_report
+
+    suite = suite_from_dict({"name": "s", "budget": 8, "seeds": [0, 1], "cell_retries": 0,
+                             "tasks": ["Branin-Exact-v0", "Ehrlich-Exact-v0"],
+                             "methods": ["cmaes", {"name": "grad", "label": "grad-ehrlich",
+                                                   "tasks": ["Ehrlich-Exact-v0"]}]})
+    assert sorted({(c.task, c.label) for c in suite.cells()}) == [
+        ("Branin-Exact-v0", "cmaes"), ("Ehrlich-Exact-v0", "cmaes"), ("Ehrlich-Exact-v0", "grad-ehrlich")]
+    out = run_suite(suite, tmp_path / "run", workers=0, progress=False,
+                    cell_fn=lambda c: {"p100": 0.9, "p50": 0.5, "train_s": 1.0, "propose_s": 0.1})
+    text = write_report(out)[1].read_text()
+    assert "0 missing" in text and "6 cells ok" in text
+    with pytest.raises(ConfigError, match=r"methods\[1\]\.tasks"):
+        suite_from_dict({"name": "s", "seeds": [0], "tasks": ["Branin-Exact-v0"],
+                         "methods": ["cmaes", {"name": "grad", "tasks": ["Ehrlich-Exact-v0"]}]})

@@ -10,8 +10,8 @@ and the real difficulty it stands in for:
 * ``EhrlichDev-V-L``: an Ehrlich function (:func:`n2ce_bbo.tasks.ehrlich.make_ehrlich`) with ``V`` states and
   length ``L`` whose generator seed is the run seed (the reported Ehrlich task's is fixed); 30,000 sampled rows
   (20,000 when ``V <= 8``), those at or below the 80th percentile given. It stands in for feasibility: banned
-  transitions make most sequences score 0. (The built :class:`~n2ce_bbo.tasks.base.Task` keeps the name
-  ``make_ehrlich`` gives it, ``"Ehrlich-Exact-v0"``.)
+  transitions make most sequences score 0. (The built :class:`~n2ce_bbo.tasks.base.Task` is named
+  ``EhrlichDev-V-L``, never the reported task's ``"Ehrlich-Exact-v0"``.)
 * ``PairFieldDev-C-L`` (:func:`make_pair_field`): a random field over ``C`` tokens and length ``L`` with site
   and neighbour terms; 20,000 uniform rows, the bottom half by score given. Its maximum, the normalised score 1,
   is exact (dynamic programming, :func:`chain_maximum`). A DNA-like field where a surrogate can extrapolate.
@@ -83,7 +83,9 @@ DEV_TASK_PATTERNS = ("EhrlichDev-V-L", "PairFieldDev-C-L", "EpistasisDev-C-L", "
 
 
 def _ehrlich(classes: int, length: int, seed: int) -> Task:
-    return make_ehrlich(num_states=classes, length=length, n_samples=30_000 if classes > 8 else 20_000, seed=seed)
+    task = make_ehrlich(num_states=classes, length=length, n_samples=30_000 if classes > 8 else 20_000, seed=seed)
+    task.name = f"EhrlichDev-{classes}-{length}"  # never the reported task's name: results and checks key on it
+    return task
 
 
 # prefix -> (builder of the parsed integers and the seed, the integers' names in the pattern)
