@@ -94,6 +94,7 @@ class SamplerCache:
 
     def clear(self) -> None:
         self.store.clear()
+        self.hits = self.misses = 0
 
     def __call__(self, surrogate: Any, data: Any, cfg: Any, *, seed: int, y_star: float, device: Any,
                  parallel: Any, bar: Any = None) -> Any:

@@ -53,7 +53,8 @@ class ProposalFilters:
         pair_support_min_expected: that expected-count threshold (seeing none by chance then has probability at
             most ``exp(-10)``).
         min_hamming: token designs: a design joins the batch only when it differs in at least this many positions
-            from every design kept before it (1: no spacing).
+            from every design kept before it (1: no spacing). 3 re-decided on development tasks and kept
+            (benchmarks/results/dev/decisions.md), as was ``min_distance``.
         min_distance: continuous designs: the same spacing in units of the design box's diagonal (0.01: 1 % of
             the diagonal; 0: no spacing).
         fill_unsupported: when the method's ranking holds fewer supported designs than the budget, complete the

@@ -70,7 +70,8 @@ class ProposeConfig:
         init_noise: std of the noise added to those encodings.
         snapshots: states decoded per chain: the final one plus ``snapshots - 1`` evenly spaced states of
             the run's second half (more distinct candidates for the same sampling cost).
-        y_star_offset: standardised ``y*`` = best standardised training score + this offset.
+        y_star_offset: standardised ``y*`` = best standardised training score + this offset. Re-decided on
+            development tasks (benchmarks/results/dev/decisions.md): 1.0 kept.
         value_weight: weight of the value likelihood ``log N(y*; h(z), σ_y²)`` (or of ``h`` in gradient ascent).
         prior_weight: weight ``w`` of ``f_α`` in the sampler's target.
         score_prior_weight: weight ``w`` of the standardised in-distribution score in the candidate score
@@ -81,12 +82,14 @@ class ProposeConfig:
             the search stops early once a round leaves those best candidates unchanged. 0 disables it. It stays
             shallow because deep searches walked off the data on some development tasks; the deep share of the
             batch comes from ``explore_fraction`` (benchmarks/results/dev/probes_2026-11-30.md, §5).
-        refine_top: candidates whose neighbours each refinement round adds.
+        refine_top: candidates whose neighbours each refinement round adds. ``refine_rounds`` × ``refine_top``
+            = 4 × 512 re-decided on development tasks (benchmarks/results/dev/decisions.md) and kept.
         explore_fraction: share of the batch that comes from a deeper local search (a portfolio): the first
             ``budget - round(explore_fraction * budget)`` designs are the best of the shallow search; the local
             search then goes on from the same candidates for up to ``explore_rounds`` rounds from the
             ``explore_top`` best, and its best designs not chosen yet fill the rest of the batch. 0: no deep share.
-            The default was chosen on development seeds (benchmarks/results/dev/probes_2026-11-30.md, §6).
+            The default was chosen in benchmarks/results/dev/probes_2026-11-30.md, §6, and re-decided on development
+            tasks only (benchmarks/results/dev/decisions.md): 0.5 kept.
         explore_rounds: at most this many rounds of the deep search (it stops early when it converges).
         explore_top: candidates whose neighbours each deep-search round adds.
         trust_weight: weight of the trust penalty ``min(0, z(x) + trust_margin)`` in the candidate score: designs
