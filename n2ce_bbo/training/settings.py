@@ -130,7 +130,9 @@ class TrainConfig:
             32,898 rows 20). Small tables train shorter: with the defaults 300 rows get 900 steps, 100 rows
             400, and 1,667 rows or more the full 5,000.
         min_steps: the minibatch count ``epochs=None`` aims at for large datasets (``min_steps / steps_per_row``
-            rows or more); the benchmark tasks' 10,000-33,000 rows always get it.
+            rows or more); the benchmark tasks' 10,000-33,000 rows always get it. Kept at 5000 on development tasks
+            of 2,400-19,000 rows (2000 and 3500 lost on EhrlichDev, 10000 not clearly better for 1.8x the time):
+            benchmarks/results/dev/decisions.md, "train.min_steps = 5000".
         steps_per_row: with ``epochs=None``, smaller datasets aim at this many minibatches per training row (the
             length scales with the data). Chosen on development tasks at lab sizes:
             benchmarks/results/dev/decisions.md.
