@@ -63,6 +63,32 @@ class _Entry:
 
 _TASKS: Registry[_Entry] = Registry("task", UnknownTaskError, prefix_hint=5)
 
+#: The development tasks' builder (``n2ce_bbo/tasks/dev``), imported on first use as a registered factory is, so that
+#: listing tasks imports no task module.
+DEV_TASK_FACTORY = "n2ce_bbo.tasks.dev:make_dev_task"
+#: Name prefixes of the development tasks (``PairFieldDev-4-16``, ``AckleyDev-6`` ...); ``n2ce_bbo.tasks.dev`` builds
+#: exactly these (a test checks).
+DEV_TASK_PREFIXES = ("EhrlichDev", "PairFieldDev", "EpistasisDev", "MotifNetDev", "TableDev", "AckleyDev", "LevyDev",
+                     "RosenbrockDev", "StyblinskiTangDev")
+MIN_DEV_SEED = 100
+"""The smallest seed a development task accepts; lower seeds are kept for reported evaluations."""
+
+
+def is_dev_task(name: str) -> bool:
+    """Whether ``name`` names a development task (``PairFieldDev-4-50``, ``AckleyDev-6`` ...), well formed or not."""
+    return name.startswith(DEV_TASK_PREFIXES)
+
+
+def make_dev(name: str, seed: int, data_dir: str | Path | None = None) -> Task:
+    """The development task ``name`` at run seed ``seed`` (:func:`n2ce_bbo.tasks.dev.make_dev_task`).
+
+    Raises:
+        ConfigError: ``seed`` below :data:`MIN_DEV_SEED`. UnknownTaskError: a malformed name.
+    """
+    build = import_target(DEV_TASK_FACTORY)
+    task: Task = build(name, seed, data_dir)
+    return task
+
 
 def register(
     name: str,

@@ -28,8 +28,7 @@ from n2ce_bbo.io.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
 from n2ce_bbo.methods.base import Method
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
 from n2ce_bbo.tasks.base import OfflineData, Task
-from n2ce_bbo.tasks.dev import MIN_DEV_SEED, is_dev_task, make_dev_task
-from n2ce_bbo.tasks.registry import make, task_options_for_run
+from n2ce_bbo.tasks.registry import MIN_DEV_SEED, is_dev_task, make, make_dev, task_options_for_run
 
 
 @dataclass
@@ -175,7 +174,7 @@ def load_data(
             if options:
                 raise ConfigError(f"{source!r} is a development task; its sizes are in its name and it takes no "
                                   f"task options, got {sorted(options)}.")
-            return task_data(make_dev_task(str(source), int(run_seed), data_dir), options)
+            return task_data(make_dev(str(source), int(run_seed), data_dir), options)
         if run_seed is not None:
             options = task_options_for_run(str(source), options, int(run_seed))
         return task_data(make(str(source), data_dir=data_dir, **options), options)

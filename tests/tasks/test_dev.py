@@ -168,3 +168,12 @@ def test_errors_are_library_errors() -> None:
     for name, seed in (("PairFieldDev-3-5", 1), ("PairFieldDev-3", 100), ("PairFieldDev-1-5", 100)):
         with pytest.raises(N2CEBBOError):
             make_dev_task(name, seed, None)
+
+
+def test_the_registry_names_exactly_the_development_builders() -> None:
+    """The run path recognises development tasks by the registry's prefixes (without importing their builders);
+    they are exactly the builders this package has."""
+    from n2ce_bbo.tasks import dev
+    from n2ce_bbo.tasks.registry import DEV_TASK_PREFIXES
+
+    assert set(DEV_TASK_PREFIXES) == set(dev._BUILDERS)  # noqa: SLF001

@@ -65,7 +65,7 @@ from n2ce_bbo.tasks.dev.fields import (
 from n2ce_bbo.tasks.dev.motifs import MotifLibrary, MotifNetOracle, draw_motifnet, make_motifnet
 from n2ce_bbo.tasks.dev.table import TableOracle, draw_table, make_table, table_columns, write_dev_table
 from n2ce_bbo.tasks.ehrlich import make_ehrlich
-from n2ce_bbo.tasks.registry import make
+from n2ce_bbo.tasks.registry import MIN_DEV_SEED, is_dev_task, make
 
 __all__ = [
     "MIN_DEV_SEED", "DEV_TASK_PATTERNS", "is_dev_task", "PairFieldOracle", "EpistasisOracle", "site_and_neighbour", "chain_maximum",
@@ -74,8 +74,6 @@ __all__ = [
     "table_columns", "write_dev_table",
 ]
 
-MIN_DEV_SEED = 100
-"""The smallest seed a development task accepts; lower seeds are kept for reported evaluations."""
 
 DEV_TASK_PATTERNS = ("EhrlichDev-V-L", "PairFieldDev-C-L", "EpistasisDev-C-L", "AckleyDev-D", "LevyDev-D",
                      "RosenbrockDev-D", "StyblinskiTangDev-D", "MotifNetDev-C-L", "TableDev-D")
@@ -99,11 +97,6 @@ _BUILDERS: dict[str, tuple[Callable[..., Task], str]] = {
 }
 _DEV_PREFIXES = tuple(_BUILDERS)
 _DEV_NAME = re.compile(rf"({'|'.join(_DEV_PREFIXES)})-(\d+)(?:-(\d+))?")
-
-
-def is_dev_task(name: str) -> bool:
-    """Whether ``name`` names a development task (``PairFieldDev-4-50``, ``AckleyDev-6`` ...), well formed or not."""
-    return name.startswith(_DEV_PREFIXES)
 
 
 def _parse(name: str) -> tuple[str, list[int]]:
