@@ -89,8 +89,8 @@ class PriorConfig:
         M: N²CE noise weight (>= 1).
         K: number of stages / waymark pairs (the K stage networks); also used by ``mle`` (f = Σ_k f_k, so all
             objectives train the same network).
-        reg: ratio-regulariser weight λ (adds ``λ·E[f_k²]`` per stage; 0 disables). The default was chosen on
-            development seeds: benchmarks/results/dev/probes_2026-11-30.md, §7.
+        reg: ratio-regulariser weight λ (adds ``λ·E[f_k²]`` per stage; 0 disables). The default is decided on
+            development tasks: benchmarks/results/dev/decisions.md.
         waymarks: mixing schedule ``a_k`` (``"linear"``, ``"sqrt"``, ``"cosine"``; see ``losses.waymark_schedule``).
         prior_lr: Adam learning rate of α.
         prior_steps_per_batch: α updates per minibatch (fresh noise each).
