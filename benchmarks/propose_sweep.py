@@ -47,7 +47,7 @@ import n2ce_bbo.methods.latent_ebm.method as latent_method  # noqa: E402
 from n2ce_bbo.config import to_dict  # noqa: E402
 from n2ce_bbo.methods.base import ParallelSpec  # noqa: E402
 from n2ce_bbo.provenance import source_state  # noqa: E402
-from n2ce_bbo.tasks.dev import DEV_TASK_PATTERNS, MIN_DEV_SEED, make_dev_task  # noqa: E402
+from n2ce_bbo.tasks.dev import DEV_TASK_PATTERNS, MIN_DEV_SEED, is_dev_task, make_dev_task  # noqa: E402
 from n2ce_bbo.workflow.data import load_data  # noqa: E402
 from n2ce_bbo.workflow.model import FittedModel  # noqa: E402
 from n2ce_bbo.workflow.result import score_with_oracle  # noqa: E402
@@ -79,7 +79,7 @@ CHAIN_KEYS = ("sampler", "n_chains", "chain_chunk", "init", "init_top_k", "init_
 
 
 def _dev_name(name: str) -> str:
-    if not name.startswith(tuple(p.split("-")[0] + "-" for p in DEV_TASK_PATTERNS)):
+    if not is_dev_task(name):
         raise SystemExit(f"{name!r} is not a development task ({', '.join(DEV_TASK_PATTERNS)}); registered tasks, "
                          "the reported ones among them, are refused.")
     return name

@@ -74,7 +74,6 @@ __all__ = [
     "table_columns", "write_dev_table",
 ]
 
-
 DEV_TASK_PATTERNS = ("EhrlichDev-V-L", "PairFieldDev-C-L", "EpistasisDev-C-L", "AckleyDev-D", "LevyDev-D",
                      "RosenbrockDev-D", "StyblinskiTangDev-D", "MotifNetDev-C-L", "TableDev-D")
 """The development task names :func:`make_dev_task` parses, besides registered task names."""
