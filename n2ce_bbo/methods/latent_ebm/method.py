@@ -37,6 +37,7 @@ from n2ce_bbo.methods.latent_ebm.scoring import CandidateScorer, density_stats
 from n2ce_bbo.methods.search import token_space_size, top_designs
 from n2ce_bbo.methods.selection import RowSet, first_occurrences, select_top, top_indices
 from n2ce_bbo.methods.support import PairSupport
+from n2ce_bbo.methods.trust_region import TrustRegion, fit_trust_region
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.tasks.validation import check_budget
 from n2ce_bbo.training.trainer import train_surrogate
@@ -65,6 +66,7 @@ class LatentEBMMethod(Method):
         self.history: Any = None
         self.rehearsal: dict[str, Any] = {}
         self.density_stats: tuple[float, float] = (0.0, 1.0)
+        self._trust_cache: tuple[tuple[float, int], TrustRegion] | None = None
 
     @property
     def support(self) -> PairSupport | None:
@@ -138,9 +140,23 @@ class LatentEBMMethod(Method):
         self.density_stats = density_stats(self.surrogate, data.x, pcfg.score_batch)
 
     def scorer(self) -> CandidateScorer:
-        """The candidate scorer of the current settings, rehearsed weight, pair support and constraints."""
+        """The candidate scorer of the current settings, rehearsed weight, pair support, constraints and trust
+        region."""
         return CandidateScorer(self.surrogate, self.density_stats, self.config.propose, float(self.rehearsal["weight"]),
-                               self.support, self.constraints)
+                               self.support, self.constraints, self.trust_region())
+
+    def trust_region(self) -> TrustRegion | None:
+        """The distance trust region of ``propose.trust_radius`` around the best training designs (``None``: off).
+        Read from the data when first asked for under the current settings (a proposal-time setting may change)."""
+        pcfg: ProposeConfig = self.config.propose
+        if pcfg.trust_radius is None:
+            return None
+        key = (float(pcfg.trust_radius), int(pcfg.trust_anchors))
+        cached = self._trust_cache
+        if cached is None or cached[0] != key:
+            cached = (key, fit_trust_region(self._require_fit(), *key))
+            self._trust_cache = cached
+        return cached[1]
 
     def candidate_scores(self, x: np.ndarray, weight: float | None = None) -> np.ndarray:
         """``[n]`` float64 candidate scores of the designs ``x [n, ...]`` (:mod:`.scoring`), with the rehearsed weight
@@ -176,6 +192,7 @@ class LatentEBMMethod(Method):
     def _score_info(self, scorer: CandidateScorer) -> dict[str, Any]:
         return {"score_weight": scorer.weight, "rehearsal": self.rehearsal,
                 "n_banned_pairs": None if self.support is None else self.support.n_banned,
+                "trust_radius": self.config.propose.trust_radius,
                 "density_mean": self.density_stats[0], "density_std": self.density_stats[1]}
 
     def _propose_exhaustive(self, data: OfflineData, budget: int, scorer: CandidateScorer) -> Proposal:

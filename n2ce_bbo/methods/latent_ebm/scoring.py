@@ -3,7 +3,8 @@
 A design's candidate score is ``h(μ(x)) + w · z(x) + trust_weight · min(0, z(x) + trust_margin)``: the value head
 at the encoded design, plus ``w`` times its in-distribution score ``z(x)`` (the prior log-density ``log p_α(μ(x))``
 standardised over the training designs), plus an optional trust penalty. Designs that break the data's
-neighbouring-pair support or the user's constraints are never candidates.
+neighbouring-pair support or the user's constraints, or lie outside the distance trust region
+(``propose.trust_radius``, :mod:`n2ce_bbo.methods.trust_region`), are never candidates.
 
 With ``propose.acquisition`` ``"ucb"`` or ``"ei"`` the acquisition of the prediction (:mod:`.uncertainty`) takes the
 place of ``h``; ``"mean"`` (the default) computes the score exactly as before.
@@ -19,6 +20,7 @@ import numpy as np
 from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
 from n2ce_bbo.methods.latent_ebm.uncertainty import acquisition, predictive
 from n2ce_bbo.methods.support import PairSupport
+from n2ce_bbo.methods.trust_region import TrustRegion
 
 
 def density_stats(surrogate: Any, x: np.ndarray, batch: int, max_rows: int = 20_000) -> tuple[float, float]:
@@ -60,6 +62,7 @@ class CandidateScorer:
         weight: ``w``, the weight of the in-distribution score.
         support: the data's neighbouring-pair support (token designs), or ``None``.
         constraints: the user's :class:`~n2ce_bbo.constraints.Constraints`, or ``None``.
+        trust_region: the distance trust region around the best training designs, or ``None``.
     """
 
     surrogate: Any
@@ -68,6 +71,7 @@ class CandidateScorer:
     weight: float
     support: PairSupport | None = None
     constraints: Any = None
+    trust_region: TrustRegion | None = None
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """``[n]`` float64 candidate scores of the designs ``x [n, ...]``."""
@@ -80,16 +84,19 @@ class CandidateScorer:
 
     @property
     def filters(self) -> bool:
-        """Whether any design can be refused (a pair support or constraints are held)."""
-        return self.support is not None or self.constraints is not None
+        """Whether any design can be refused (a pair support, constraints or a trust region are held)."""
+        return self.support is not None or self.constraints is not None or self.trust_region is not None
 
     def allowed(self, x: np.ndarray) -> np.ndarray:
-        """``[n]`` bool: rows of ``x`` that respect the pair support and the user's constraints."""
+        """``[n]`` bool: rows of ``x`` that respect the pair support and the user's constraints and lie in the trust
+        region."""
         ok = np.ones(x.shape[0], dtype=bool)
         if self.support is not None and len(x):
             ok &= self.support.allowed(x)
         if self.constraints is not None and len(x):
             ok &= self.constraints.allowed(x)
+        if self.trust_region is not None and len(x):
+            ok[ok] = self.trust_region.allowed(x[ok])  # the costlier check, on the rows still allowed
         return ok
 
     def keep_allowed(self, x: np.ndarray) -> np.ndarray:

@@ -288,3 +288,20 @@ def test_explore_fraction_outside_the_unit_interval_is_refused() -> None:
     with pytest.raises(ConfigError, match="explore_fraction"):
         LatentEBMMethod(_tiny_config(explore_fraction=1.5), seed=0, device="cpu")
 
+
+
+@pytest.mark.parametrize("radius", [1.0, 2.0])
+def test_trust_radius_keeps_every_proposal_near_the_best_training_designs(token_data: OfflineData,
+                                                                          radius: float) -> None:
+    m, p = _run(token_data, trust_radius=radius, trust_anchors=8)
+    region = m.trust_region()
+    assert region is not None and region.radius == radius
+    assert p.x.shape[0] == 16 and np.all(region.distances(p.x) <= radius)
+    assert p.info["trust_radius"] == radius
+    _, free = _run(token_data)
+    assert free.info["trust_radius"] is None and np.any(region.distances(free.x) > radius)
+
+
+def test_trust_radius_is_a_checked_setting() -> None:
+    with pytest.raises(ConfigError, match="trust_radius"):
+        LatentEBMMethod(_tiny_config(trust_radius=0.0), seed=0, device="cpu")
