@@ -10,6 +10,11 @@ data: ``benchmarks/grad_gap_probe.py``). The region is read from the training da
   continuous designs, the Euclidean distance to the nearest anchor with every coordinate divided by the training
   designs' standard deviation of that coordinate (so a radius of 1 is one standard deviation along one axis);
 * a design is **inside** when that distance is at most ``radius``.
+
+The radius can be read from the data too (:func:`data_radius`, ``propose.trust_radius: auto``): hide the best
+``top_fraction`` of the rows, anchor on the best of the rest, and take a quantile of the hidden rows' distances to
+their nearest anchor: how far the data's own better designs lie from the best of the others. Proposals then move as
+far from the best known designs as the data's improvements did, and no farther.
 """
 
 from __future__ import annotations
@@ -63,14 +68,34 @@ class TrustRegion:
         return self.distances(x) <= self.radius + 1e-9
 
 
-def fit_trust_region(data: OfflineData, radius: float, n_anchors: int) -> TrustRegion:
+def fit_trust_region(data: OfflineData, radius: float, n_anchors: int, rows: np.ndarray | None = None,
+                     ) -> TrustRegion:
     """The trust region of ``data``: the ``n_anchors`` best training designs by measured score, ``radius`` around
-    them (module docstring)."""
+    them (module docstring). ``rows``: anchor on these row indices only (distances stay in units of every row's
+    standard deviation)."""
     require(above=0, radius=radius)
     require(at_least=1, n_anchors=n_anchors)
-    best = top_indices(data.y.reshape(-1).astype(np.float64), min(n_anchors, data.n))
+    pool = np.arange(data.n) if rows is None else np.asarray(rows)
+    best = pool[top_indices(data.y.reshape(-1)[pool].astype(np.float64), min(n_anchors, pool.size))]
     if data.is_discrete:
         return TrustRegion(anchors=np.asarray(data.x[best], dtype=np.int64), radius=float(radius))
     x = np.asarray(data.x, dtype=np.float64).reshape(data.n, -1)
     scale = np.maximum(x.std(axis=0), 1e-12)
     return TrustRegion(anchors=x[best] / scale, radius=float(radius), scale=scale)
+
+
+def data_radius(data: OfflineData, n_anchors: int, top_fraction: float, quantile: float,
+                max_hidden: int = 2000) -> float:
+    """A radius read from the training data alone (module docstring): the ``quantile`` of the distances of the best
+    ``top_fraction`` of the rows (at most ``max_hidden`` of them, evenly spaced in rank) to the nearest of the
+    ``n_anchors`` best other rows. Never below the smallest step (one position, or 1e-3 standard deviations)."""
+    require(above=0, at_most=1, top_fraction=top_fraction, quantile=quantile)
+    y = data.y.reshape(-1).astype(np.float64)
+    order = np.argsort(-y, kind="stable")
+    n_top = max(1, min(data.n - 1, int(round(top_fraction * data.n))))
+    hidden, rest = order[:n_top], order[n_top:]
+    hidden = hidden[np.linspace(0, n_top - 1, min(n_top, max_hidden)).astype(np.int64)]
+    region = fit_trust_region(data, 1.0, n_anchors, rows=rest)
+    x = np.asarray(data.x[hidden])
+    distance = float(np.quantile(region.distances(x), quantile))
+    return max(distance, 1.0 if data.is_discrete else 1e-3)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from n2ce_bbo.errors import ConfigError
-from n2ce_bbo.methods.trust_region import TrustRegion, fit_trust_region
+from n2ce_bbo.methods.trust_region import TrustRegion, data_radius, fit_trust_region
 from n2ce_bbo.tasks.base import OfflineData
 
 
@@ -58,3 +58,26 @@ def test_bad_settings_are_refused_by_name(radius: float, anchors: int, key: str)
                        num_classes=2, name="t")
     with pytest.raises(ConfigError, match=key):
         fit_trust_region(data, radius=radius, n_anchors=anchors)
+
+
+def test_data_radius_is_a_quantile_of_the_best_rows_distance_to_the_best_of_the_rest() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 4, size=(500, 10))
+    y = rng.normal(size=(500, 1)).astype(np.float32)
+    data = OfflineData(x=x, y=y, is_discrete=True, num_classes=4, name="t")
+    order = np.argsort(-y[:, 0], kind="stable")
+    hidden, rest = order[:50], order[50:]
+    anchors = x[rest[np.argsort(-y[rest, 0], kind="stable")[:32]]]
+    expected = np.quantile(_brute_hamming(x[hidden], anchors), 0.5)
+    assert data_radius(data, n_anchors=32, top_fraction=0.1, quantile=0.5) == max(expected, 1.0)
+    assert data_radius(data, 32, 0.1, 1.0) >= data_radius(data, 32, 0.1, 0.5)
+
+
+def test_data_radius_of_rows_that_barely_differ_is_one_position() -> None:
+    x = np.zeros((40, 6), dtype=np.int64)
+    # the best 10 rows (y 30-39) hold their one 1 in positions 0-2, the others in positions 3-5: two edits apart
+    x[np.arange(40), np.where(np.arange(40) >= 30, np.arange(40) % 3, 3 + np.arange(40) % 3)] = 1
+    data = OfflineData(x=x, y=np.arange(40, dtype=np.float32)[:, None], is_discrete=True, num_classes=2, name="t")
+    assert data_radius(data, n_anchors=8, top_fraction=0.25, quantile=0.9) == 2.0
+    x[:] = 0
+    assert data_radius(data, n_anchors=8, top_fraction=0.25, quantile=0.9) == 1.0  # never below one position

@@ -99,8 +99,11 @@ class ProposeConfig:
         trust_radius: a distance trust region (:mod:`n2ce_bbo.methods.trust_region`): a candidate may lie at most
             this far from the nearest of the ``trust_anchors`` best training designs (tokens: positions that
             differ; continuous: Euclidean distance in the training designs' per-coordinate standard deviations).
-            ``None``: no region (the default; a probe on development tasks, benchmarks/grad_gap_probe.py).
+            ``"auto"``: read from the training data (:func:`~n2ce_bbo.methods.trust_region.data_radius`: the
+            ``trust_quantile`` of the distances of the best ``rehearsal.top_fraction`` of the rows to the best of the
+            others). ``None``: no region (the default; probed on development tasks, benchmarks/sweeps/trust_radius.yaml).
         trust_anchors: how many of the best training designs (by measured score) anchor the region.
+        trust_quantile: the quantile of ``"auto"``.
         refine_from_data: the best training designs (by their measured score) that join the candidates as
             starting points of the local search (never proposed unless nothing new is left); 0: none.
         refine_samples: continuous designs only: perturbations per candidate per refinement round.
@@ -138,8 +141,9 @@ class ProposeConfig:
     explore_top: int = 64
     trust_weight: float = 0.0
     trust_margin: float = 3.0
-    trust_radius: float | None = None
+    trust_radius: float | Literal["auto"] | None = None
     trust_anchors: int = 256
+    trust_quantile: float = 0.9
     refine_samples: int = 16
     fill: bool = True
     fill_scale: float = 0.02
@@ -159,7 +163,9 @@ class ProposeConfig:
         require(at_least=0, trust_weight=self.trust_weight, trust_margin=self.trust_margin,
                 ucb_beta=self.ucb_beta)
         require(optional=True, score_prior_weight=self.score_prior_weight)
-        require(above=0, optional=True, trust_radius=self.trust_radius)
+        if self.trust_radius != "auto":
+            require(above=0, optional=True, trust_radius=self.trust_radius)
+        require(above=0, at_most=1, trust_quantile=self.trust_quantile)
         require(at_least=1, trust_anchors=self.trust_anchors)
         if not 0.0 <= self.explore_fraction <= 1.0:
             raise ConfigError(f"must lie in [0, 1], got {self.explore_fraction}.", key="explore_fraction")

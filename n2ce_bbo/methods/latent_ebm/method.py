@@ -37,7 +37,7 @@ from n2ce_bbo.methods.latent_ebm.scoring import CandidateScorer, density_stats
 from n2ce_bbo.methods.search import token_space_size, top_designs
 from n2ce_bbo.methods.selection import RowSet, first_occurrences, select_top, top_indices
 from n2ce_bbo.methods.support import PairSupport
-from n2ce_bbo.methods.trust_region import TrustRegion, fit_trust_region
+from n2ce_bbo.methods.trust_region import TrustRegion, data_radius, fit_trust_region
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.tasks.validation import check_budget
 from n2ce_bbo.training.trainer import train_surrogate
@@ -66,7 +66,7 @@ class LatentEBMMethod(Method):
         self.history: Any = None
         self.rehearsal: dict[str, Any] = {}
         self.density_stats: tuple[float, float] = (0.0, 1.0)
-        self._trust_cache: tuple[tuple[float, int], TrustRegion] | None = None
+        self._trust_cache: tuple[tuple[Any, int, float], TrustRegion] | None = None
 
     @property
     def support(self) -> PairSupport | None:
@@ -151,10 +151,13 @@ class LatentEBMMethod(Method):
         pcfg: ProposeConfig = self.config.propose
         if pcfg.trust_radius is None:
             return None
-        key = (float(pcfg.trust_radius), int(pcfg.trust_anchors))
+        key = (pcfg.trust_radius, int(pcfg.trust_anchors), float(pcfg.trust_quantile))
         cached = self._trust_cache
         if cached is None or cached[0] != key:
-            cached = (key, fit_trust_region(self._require_fit(), *key))
+            data = self._require_fit()
+            radius = (data_radius(data, pcfg.trust_anchors, self.config.rehearsal.top_fraction, pcfg.trust_quantile)
+                      if pcfg.trust_radius == "auto" else float(pcfg.trust_radius))
+            cached = (key, fit_trust_region(data, radius, pcfg.trust_anchors))
             self._trust_cache = cached
         return cached[1]
 
@@ -192,7 +195,7 @@ class LatentEBMMethod(Method):
     def _score_info(self, scorer: CandidateScorer) -> dict[str, Any]:
         return {"score_weight": scorer.weight, "rehearsal": self.rehearsal,
                 "n_banned_pairs": None if self.support is None else self.support.n_banned,
-                "trust_radius": self.config.propose.trust_radius,
+                "trust_radius": None if (region := self.trust_region()) is None else region.radius,
                 "density_mean": self.density_stats[0], "density_std": self.density_stats[1]}
 
     def _propose_exhaustive(self, data: OfflineData, budget: int, scorer: CandidateScorer) -> Proposal:

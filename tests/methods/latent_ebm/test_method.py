@@ -305,3 +305,12 @@ def test_trust_radius_keeps_every_proposal_near_the_best_training_designs(token_
 def test_trust_radius_is_a_checked_setting() -> None:
     with pytest.raises(ConfigError, match="trust_radius"):
         LatentEBMMethod(_tiny_config(trust_radius=0.0), seed=0, device="cpu")
+
+
+def test_auto_trust_radius_is_read_from_the_training_data(token_data: OfflineData) -> None:
+    from n2ce_bbo.methods.trust_region import data_radius
+
+    m, p = _run(token_data, trust_radius="auto", trust_quantile=0.5)
+    expected = data_radius(token_data, 256, m.config.rehearsal.top_fraction, 0.5)
+    assert m.trust_region() is not None and m.trust_region().radius == expected == p.info["trust_radius"]
+    assert np.all(m.trust_region().distances(p.x) <= expected)
