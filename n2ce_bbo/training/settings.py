@@ -45,7 +45,8 @@ class ModelConfig:
         decoder_temperature: τ; the reconstruction term of the ELBO is divided by τ (τ < 1: a sharper decoder,
             i.e. reconstruction weighted more against the KL / prior term). The default 0.25 keeps the posterior
             from collapsing onto the prior (with τ = 1, f_α had nothing to learn and chains decoded to a handful
-            of designs); docs/method.md §3, step 1, records the measurement.
+            of designs); docs/method.md §3, step 1, records the measurement. Re-decided on development tasks
+            (benchmarks/results/dev/decisions.md): 0.25 kept against 0.1, 0.5 and 1.
         y_noise_std: σ_y of the value head ``N(y; h(z), σ_y²)``, in standardised score units. Also used in
             ``log p(z | y*)`` when sampling.
         value_heads: independently initialised value heads on the shared latent (an ensemble; ``h`` is their
