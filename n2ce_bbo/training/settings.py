@@ -87,7 +87,7 @@ class PriorConfig:
         objective: ``"n2ce"`` (telescoping Noisier NCE with ``M``), ``"nce"`` (the same with M = 1;
             ``M`` is ignored), ``"nwj"`` (the M -> ∞ limit), ``"mle"`` (short-run-Langevin maximum likelihood,
             one network sum ``f`` trained on ``E_q*∇f - E_pα∇f``), ``"gaussian"`` (no EBM: ``f ≡ 0``).
-        M: N²CE noise weight (>= 1).
+        M: N²CE noise weight (>= 1). M and K re-decided on development tasks (benchmarks/results/dev/decisions.md): kept.
         K: number of stages / waymark pairs (the K stage networks); also used by ``mle`` (f = Σ_k f_k, so all
             objectives train the same network).
         reg: ratio-regulariser weight λ (adds ``λ·E[f_k²]`` per stage; 0 disables). The default is decided on
