@@ -9,6 +9,8 @@
       train_log.csv  the trainer's per-step losses (for people; not read back)
       calibration.json  how often the 68 % / 95 % predictive intervals covered rows held out at fit time, or why
                      that was not measured (for people; the same record is in model.json's rehearsal)
+      design_model/  only when the candidate score gives the design-space value model a share: its ensemble's state
+                     dicts and settings (:mod:`n2ce_bbo.methods.latent_ebm.design_model`)
       outcomes/      only with outcome constraints: their ensembles' state dicts, settings and measured training
                      values (:mod:`n2ce_bbo.workflow.outcome_store`); such a folder has format version 3
       SHA256SUMS     the sha256 of every other file, model.json included (``sha256sum -c SHA256SUMS`` reads it)
@@ -54,6 +56,7 @@ from n2ce_bbo.io.dataset import DesignData
 from n2ce_bbo.io.schema import DesignSchema
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
 from n2ce_bbo.methods.latent_ebm.config import OLD_REHEARSAL_KEY
+from n2ce_bbo.methods.latent_ebm.design_model import load_design_model, save_design_model
 from n2ce_bbo.methods.latent_ebm.uncertainty import not_measured
 from n2ce_bbo.methods.registry import get_method
 from n2ce_bbo.provenance import versions
@@ -114,6 +117,8 @@ def save_model(path: str | Path, *, method_name: str, method: LatentEBMMethod, d
         atomic_write_json(tmp / CALIBRATION, _jsonable(calibration))
         if outcomes is not None:
             save_outcomes(outcomes, tmp, data.outcomes)
+        if method.design_model is not None:
+            save_design_model(method.design_model, method.config.design_model, tmp)
         bounds = offline.bounds
         manifest = {
             "format": FORMAT,
@@ -268,6 +273,7 @@ class SavedModel:
         offline: the optimiser's view of it.
         fit_s: seconds the training took.
         outcomes: the outcome models (:class:`~n2ce_bbo.workflow.outcomes.OutcomeModels`), or ``None``.
+        design_model: the design-space value model (:mod:`n2ce_bbo.methods.latent_ebm.design_model`), or ``None``.
     """
 
     method_name: str
@@ -280,6 +286,7 @@ class SavedModel:
     offline: OfflineData
     fit_s: float
     outcomes: OutcomeModels | None = None
+    design_model: Any = None
 
 
 def read_model(path: str | Path, device: str | torch.device | None = None) -> SavedModel:
@@ -320,10 +327,11 @@ def read_model(path: str | Path, device: str | torch.device | None = None) -> Sa
     rehearsal = state.get("rehearsal", state.get(OLD_REHEARSAL_KEY)) if isinstance(state, dict) else None
     facts = manifest.get("data") or {}
     outcomes, values = load_outcomes(p, device=resolve_device(device))
+    design_model = load_design_model(p, device=resolve_device(device))
     if (outcomes is None) != (manifest["version"] == FORMAT_VERSION):
         raise CorruptDataError(f"model folder {str(p)!r}: its format version {manifest['version']} and its "
                                f"{'lack of ' if outcomes is None else ''}outcomes/ disagree.")
     data = DesignData(off.x, np.asarray(y, dtype=np.float64), schema, str(facts.get("source", "")), [],
                       int(facts.get("rows_read", x.shape[0])), list(facts.get("notes", [])), values)
     return SavedModel(manifest["method"], manifest["config"], int(manifest["seed"]), surrogate, history or {},
-                      rehearsal, data, off, float(manifest.get("fit_s", 0.0)), outcomes)
+                      rehearsal, data, off, float(manifest.get("fit_s", 0.0)), outcomes, design_model)

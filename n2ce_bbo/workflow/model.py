@@ -386,7 +386,7 @@ class FittedModel:
         if not isinstance(method, LatentEBMMethod):
             raise IncompatibleModelError(f"model folder {str(path)!r} holds method {saved.method_name!r}, which "
                                          "cannot be loaded.")
-        method.restore(saved.offline, saved.surrogate, saved.history, saved.rehearsal)
+        method.restore(saved.offline, saved.surrogate, saved.history, saved.rehearsal, saved.design_model)
         return cls(saved.method_name, method, saved.data, saved.offline, seed=saved.seed, history=saved.history,
                    fit_s=saved.fit_s, name=saved.offline.name, outcomes=saved.outcomes)
 

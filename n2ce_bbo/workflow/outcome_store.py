@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle  # only its error class: weights are read with weights_only=True
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def load_outcomes(folder: str | Path, device: str | torch.device = "cpu",
     except CorruptDataError:
         raise
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, InvalidDataError, ConfigError,
-            RuntimeError) as exc:  # torch raises RuntimeError / pickle errors for unreadable payloads
+            RuntimeError, pickle.UnpicklingError) as exc:  # what torch raises for unreadable payloads
         raise CorruptDataError(f"{where} cannot be read: {exc}") from exc
     regressors, values = {}, {}
     for c, entry in enumerate(meta.get("models", [])):

@@ -180,3 +180,20 @@ def test_no_design_left_raises_a_typed_error(model: FittedModel, monkeypatch: py
                         lambda m, budget, c: (np.zeros((0, 6), np.int64), np.zeros(0), {}))
     with pytest.raises(n2ce_bbo.errors.NoFeasibleDesignError, match="every candidate the method found broke them"):
         model.propose(4, fix=["0=G"])
+
+
+@pytest.mark.slow
+def test_a_design_model_is_saved_and_proposes_the_same_after_loading(dna_csv: Path, tmp_path: Path) -> None:
+    config = {**TINY, "design_model": {"weights": [1.0], "n_members": 2, "regressor": {"epochs": 5}}}
+    model = n2ce_bbo.fit(dna_csv, target="score", design_column="sequence", alphabet="dna", config=config,
+                         device="cpu")
+    path = model.save(tmp_path / "dm")
+    assert "design_model/weights.pt" in (path / "SHA256SUMS").read_text()
+    loaded = n2ce_bbo.load(path, device="cpu")
+    a, b = model.propose(8, seed=2), loaded.propose(8, seed=2)
+    assert a.info["design_weight"] == b.info["design_weight"] == 1.0
+    np.testing.assert_array_equal(a.x, b.x)
+    meta = path / "design_model" / "design_model.json"
+    meta.write_text(meta.read_text().replace('"n_members": 2', '"n_members": 1'))
+    with pytest.raises(CorruptDataError, match="design_model/design_model.json fails its sha256 check"):
+        n2ce_bbo.load(path)

@@ -1,5 +1,6 @@
 """Settings of the latent-EBM method: the surrogate (``model``, ``prior``, ``train``), how designs are proposed
-(``propose``, with its ``sampler``) and the rehearsal that chooses the candidate score's weight (``rehearsal``).
+(``propose``, with its ``sampler``), the design-space value model that can share the candidate score
+(``design_model``) and the rehearsal that chooses the candidate score's weights (``rehearsal``).
 
 Each setting's docstring says what it does; where a default was chosen by measurement, it names the record
 (``benchmarks/results/``), which holds the numbers.
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from n2ce_bbo.config import inline, require
 from n2ce_bbo.errors import ConfigError
 from n2ce_bbo.methods.filters import moved_filter_keys
+from n2ce_bbo.training.regressors import RegressorConfig
 from n2ce_bbo.training.settings import LatentEBMConfig
 
 Sampler = Literal["langevin", "svgd", "gradient_ascent"]
@@ -225,12 +227,50 @@ class RehearsalConfig:
 
 
 @dataclass
+class DesignModelConfig:
+    """A design-space value model beside the latent surrogate (:mod:`.design_model`): an MLP ensemble fitted on the
+    designs themselves (one-hot tokens / standardised coordinates), whose prediction can share the candidate score.
+
+    The candidate score's value term becomes ``(1 - β) · h(μ(x)) + β · m(x)``, ``h`` the latent value head and ``m``
+    the ensemble's mean prediction in the surrogate's standardised score units; the latent chains still generate
+    the candidates and the in-distribution score ``w · z(x)`` and the filters apply as before (:mod:`.scoring`).
+
+    Attributes:
+        weights: candidate values of ``β`` in [0, 1], simplest first. One value: ``β`` is that value. Several: the
+            rehearsal chooses ``β`` jointly with ``w`` (each pair ranks the hidden rows; the first listed wins ties);
+            without a rehearsal, the first. The ensemble is fitted only when some ``β > 0`` is listed (at fit time
+            only when ``β > 0`` was chosen). Decided on development tasks:
+            benchmarks/results/dev/decisions.md.
+        n_members: MLPs in the ensemble (each seeded apart; their mean is ``m``).
+        regressor: each MLP's settings (:class:`~n2ce_bbo.training.regressors.RegressorConfig`, the ``grad``
+            baselines' defaults).
+    """
+
+    weights: list[float] = field(default_factory=lambda: [0.0])
+    n_members: int = 5
+    regressor: RegressorConfig = field(default_factory=RegressorConfig)
+
+    def __post_init__(self) -> None:
+        if not self.weights:
+            raise ConfigError("must list at least one candidate weight.", key="weights")
+        for beta in self.weights:
+            require(at_least=0, at_most=1, weights=beta)
+        require(at_least=1, n_members=self.n_members)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether some listed ``β`` is positive (the ensemble may be needed)."""
+        return any(beta > 0 for beta in self.weights)
+
+
+@dataclass
 class LatentEBMMethodConfig:
     """The surrogate's settings (held inline: their keys ``model``, ``prior``, ``train`` sit at this level), the
-    ``propose`` section and the ``rehearsal`` of the score weight."""
+    ``propose`` section, the ``design_model`` beside the surrogate and the ``rehearsal`` of the score weights."""
 
     surrogate: LatentEBMConfig = inline(LatentEBMConfig)
     propose: ProposeConfig = field(default_factory=ProposeConfig)
+    design_model: DesignModelConfig = field(default_factory=DesignModelConfig)
     rehearsal: RehearsalConfig = field(default_factory=RehearsalConfig)
 
 

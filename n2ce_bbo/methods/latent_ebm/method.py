@@ -1,8 +1,9 @@
 """The latent-EBM method: train the energy-based latent surrogate, then propose designs by sampling
 ``p(z | y*)`` in latent space (docs/method.md §2-4).
 
-``fit``: the rehearsal chooses the candidate score's weight and the predictive std's recalibration factor
-(:mod:`.rehearsal`), then the surrogate is trained on every row (:func:`~n2ce_bbo.training.trainer.train_surrogate`).
+``fit``: the rehearsal chooses the candidate score's weights and the predictive std's recalibration factor
+(:mod:`.rehearsal`), then the surrogate is trained on every row (:func:`~n2ce_bbo.training.trainer.train_surrogate`),
+and the design-space value model too when the score gives it a share (:mod:`.design_model`).
 
 ``propose(budget)``:
 
@@ -28,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from n2ce_bbo.errors import IncompatibleModelError
 from n2ce_bbo.methods.base import Method, Proposal
 from n2ce_bbo.methods.latent_ebm.chains import chain_stats, sample_designs
 from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig, ProposeConfig, renamed_sections
+from n2ce_bbo.methods.latent_ebm.design_model import fit_design_model
 from n2ce_bbo.methods.latent_ebm.local_search import CandidatePool, fill, refine, select_portfolio
 from n2ce_bbo.methods.latent_ebm.rehearsal import rehearse_score_weight
 from n2ce_bbo.methods.latent_ebm.scoring import CandidateScorer, density_stats
@@ -52,6 +55,8 @@ class LatentEBMMethod(Method):
         history: the trainer's history (losses, step log).
         rehearsal: the rehearsal's outcome (``{"weight": w, ...}``, :func:`.rehearsal.rehearse_score_weight`).
         density_stats: mean and std of the training designs' prior log-density.
+        design_model: the design-space value model (:mod:`.design_model`), fitted only when the rehearsal (or the
+            single listed ``design_model.weights``) gave it a positive share ``β``; else ``None``.
         support: the data's neighbouring-pair support under :attr:`filters` (token designs), or ``None``.
     """
 
@@ -66,6 +71,7 @@ class LatentEBMMethod(Method):
         self.history: Any = None
         self.rehearsal: dict[str, Any] = {}
         self.density_stats: tuple[float, float] = (0.0, 1.0)
+        self.design_model: Any = None
         self._trust_cache: tuple[tuple[Any, int, float], TrustRegion] | None = None
 
     @property
@@ -74,7 +80,8 @@ class LatentEBMMethod(Method):
         return self.data_filters().support
 
     def fit(self, data: OfflineData) -> None:
-        """Choose the score weight by rehearsal (when enabled), then train the surrogate on every offline row."""
+        """Choose the score weights by rehearsal (when enabled), then train the surrogate (and the design model, when
+        it has a share of the score) on every offline row."""
         self.data = data
         t0 = time.perf_counter()
         self.rehearsal = rehearse_score_weight(data, self.config, seed=self.seed, device=self.device,
@@ -84,16 +91,29 @@ class LatentEBMMethod(Method):
             show_progress=self.show_progress,
         )
         self.surrogate.std_scale = float(self.rehearsal.get("std_scale", 1.0))  # the rehearsal's recalibration
+        self.design_model = self._fit_design_model(data)
         self._prepare_proposals(data)
         self.fit_s = time.perf_counter() - t0
+
+    def _design_weight(self) -> float:
+        """``β``, the design model's share of the value term: the rehearsal's choice (records written before the
+        design model existed: 0)."""
+        return float(self.rehearsal.get("design_weight", 0.0))
+
+    def _fit_design_model(self, data: OfflineData) -> Any:
+        """The design model on every row when ``β > 0``, else ``None`` (no time spent on a model nobody reads)."""
+        if self._design_weight() <= 0:
+            return None
+        return fit_design_model(data, self.config.design_model, self.seed, self.device)
 
     def fit_warm(self, data: OfflineData, previous: LatentEBMMethod) -> None:
         """Refit on ``data`` (the previous rows and new ones) starting from ``previous``'s surrogate, for
         ``train.warm_fraction`` of a cold fit's minibatches (a warm start, :mod:`n2ce_bbo.training.warm`).
 
-        The rehearsal is not rerun: its outcome (the chosen score weight, the std's recalibration and the
+        The rehearsal is not rerun: its outcome (the chosen score weights, the std's recalibration and the
         calibration record, all measured on the rows the first rehearsal hid) is ``previous``'s, marked
-        ``"reused": True`` with a note saying so.
+        ``"reused": True`` with a note saying so. The design model (when ``β > 0``) is refitted on ``data`` from
+        scratch: it is an ensemble of small MLPs, cheap beside the surrogate.
 
         Raises:
             ConfigError: ``previous`` has other model / prior settings or another design shape.
@@ -110,25 +130,35 @@ class LatentEBMMethod(Method):
             show_progress=self.show_progress, progress_desc="warm refit", init_from=previous.surrogate,
         )
         self.surrogate.std_scale = float(self.rehearsal.get("std_scale", 1.0))  # the reused recalibration
+        self.design_model = self._fit_design_model(data)
         self._prepare_proposals(data)
         self.fit_s = time.perf_counter() - t0
 
     def restore(self, data: OfflineData, surrogate: Any, history: dict[str, Any] | None = None,
-                rehearsal: dict[str, Any] | None = None) -> None:
+                rehearsal: dict[str, Any] | None = None, design_model: Any = None) -> None:
         """Make the method ready to propose from a surrogate trained earlier (a saved model), without training.
 
         Args:
             data: the offline rows the surrogate was trained on.
             surrogate: the trained :class:`~n2ce_bbo.models.latent_ebm.LatentEBMSurrogate`.
             history: its training history.
-            rehearsal: the rehearsal's outcome recorded at fit time (``{"weight": w, ...}``); ``None``: the
-                configured weight.
+            rehearsal: the rehearsal's outcome recorded at fit time (``{"weight": w, "design_weight": β, ...}``);
+                ``None``: the configured weight and the first listed ``β``.
+            design_model: the design model fitted with the surrogate (needed when the rehearsal's ``β > 0``).
+
+        Raises:
+            IncompatibleModelError: ``β > 0`` without a design model.
         """
         self.data = data
         self.surrogate = surrogate
         self.history = history or {}
         self.rehearsal = dict(rehearsal) if rehearsal else {
-            "enabled": False, "weight": self.config.propose.score_weight(data.is_discrete)}
+            "enabled": False, "weight": self.config.propose.score_weight(data.is_discrete),
+            "design_weight": float(self.config.design_model.weights[0])}
+        if self._design_weight() > 0 and design_model is None:
+            raise IncompatibleModelError(f"the score gives the design model the share {self._design_weight():g}, but "
+                                         "no design model was given (a model folder lacks design_model/).")
+        self.design_model = design_model
         # models saved before the recalibration have no factor: their std stays as it was
         self.surrogate.std_scale = float(self.rehearsal.get("std_scale", 1.0))
         self._prepare_proposals(data)
@@ -143,7 +173,8 @@ class LatentEBMMethod(Method):
         """The candidate scorer of the current settings, rehearsed weight, pair support, constraints and trust
         region."""
         return CandidateScorer(self.surrogate, self.density_stats, self.config.propose, float(self.rehearsal["weight"]),
-                               self.support, self.constraints, self.trust_region())
+                               self.support, self.constraints, self.trust_region(), self.design_model,
+                               self._design_weight())
 
     def trust_region(self) -> TrustRegion | None:
         """The distance trust region of ``propose.trust_radius`` around the best training designs (``None``: off).
@@ -193,7 +224,7 @@ class LatentEBMMethod(Method):
         return bool(data.is_discrete and limit and token_space_size(data.dim, int(data.num_classes or 2)) <= limit)
 
     def _score_info(self, scorer: CandidateScorer) -> dict[str, Any]:
-        return {"score_weight": scorer.weight, "rehearsal": self.rehearsal,
+        return {"score_weight": scorer.weight, "design_weight": scorer.design_weight, "rehearsal": self.rehearsal,
                 "n_banned_pairs": None if self.support is None else self.support.n_banned,
                 "trust_radius": None if (region := self.trust_region()) is None else region.radius,
                 "density_mean": self.density_stats[0], "density_std": self.density_stats[1]}

@@ -1,7 +1,8 @@
 """The oracle-free rehearsal: choose a data-dependent setting from the training rows alone.
 
 A user never has an oracle, so a setting that depends on the data set (here: how much the learned prior's
-in-distribution score weighs in the candidate score) is chosen by a rehearsal on the training rows:
+in-distribution score weighs in the candidate score, and the design-space value model's share of its value term)
+is chosen by a rehearsal on the training rows:
 
 1. :func:`holdout_split` hides the **top slice** of the training rows by score (designs better than anything the
    rehearsal model sees, as the designs we hope to propose are) and a **random slice** of the rest (typical
@@ -30,6 +31,7 @@ import torch
 
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig
+from n2ce_bbo.methods.latent_ebm.design_model import design_value, fit_design_model
 from n2ce_bbo.methods.latent_ebm.scoring import density_stats, value_and_density
 from n2ce_bbo.methods.latent_ebm.uncertainty import (
     crossfit_scales,
@@ -153,24 +155,32 @@ def _candidate_weights(config: LatentEBMMethodConfig, data: OfflineData) -> list
 
 def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, seed: int, device: torch.device,
                           verbose: bool = False, show_progress: bool = False) -> dict[str, Any]:
-    """Pick the weight ``w`` of the in-distribution score from the training rows alone.
+    """Pick the weight ``w`` of the in-distribution score, and the design model's share ``β`` of the value term
+    (``design_model.weights``, :mod:`.design_model`), from the training rows alone.
+
+    Every pair ``(β, w)`` ranks the hidden rows by ``(1 - β) · h + β · m + w · z``, ``β`` outer and each list in
+    its own order (so the simplest pair wins ties); with one ``β`` the recovery table is keyed by ``w`` alone, as
+    before the design model existed. The design model of the rehearsal is fitted on the same rows as its
+    surrogate, only when some ``β > 0`` is listed.
 
     Returns:
-        ``{"enabled", "weight", "std_scale", "calibration", ...}``: with a rehearsal also its ``recovery`` table
-        (weight -> mean score of the ``k`` hidden rows it ranks first), ``k``, the split's sizes and its
-        ``seconds``; without one, the configured weight (and why it was ``skipped``) and ``std_scale`` 1.
-        ``std_scale`` is the predictive std's recalibration factor (:func:`rehearsal_calibration`).
+        ``{"enabled", "weight", "design_weight", "std_scale", "calibration", ...}``: with a rehearsal also its
+        ``recovery`` table (setting -> mean score of the ``k`` hidden rows it ranks first), ``k``, the split's sizes
+        and its ``seconds``; without one, the configured weight, the first listed ``β`` (and why it was
+        ``skipped``) and ``std_scale`` 1. ``std_scale`` is the predictive std's recalibration factor
+        (:func:`rehearsal_calibration`).
     """
     sel = config.rehearsal
     configured = config.propose.score_weight(data.is_discrete)
+    betas = [float(b) for b in config.design_model.weights]
     if not sel.enabled:
-        return {"enabled": False, "weight": configured, "std_scale": 1.0,
+        return {"enabled": False, "weight": configured, "design_weight": betas[0], "std_scale": 1.0,
                 "calibration": not_measured("rehearsal.enabled is false: the calibration is measured on the rows the "
                                             "rehearsal hides")}
     if data.n < sel.min_rows:
         skipped = f"{data.n} training rows < rehearsal.min_rows ({sel.min_rows})"
-        return {"enabled": False, "weight": configured, "skipped": skipped, "std_scale": 1.0,
-                "calibration": not_measured(f"no rehearsal: {skipped}")}
+        return {"enabled": False, "weight": configured, "design_weight": betas[0], "skipped": skipped,
+                "std_scale": 1.0, "calibration": not_measured(f"no rehearsal: {skipped}")}
     t0 = time.perf_counter()
     rseed = derive_seed(seed, "rehearsal")
     split = holdout_split(data.y, sel.top_fraction, sel.random_fraction, rseed)
@@ -179,14 +189,25 @@ def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, s
                                    show_progress=show_progress,
                                    progress_desc="rehearsal training (chooses the score weight)")
     stats = density_stats(surrogate, fit_rows.x, config.propose.score_batch)
-    value, density = value_and_density(surrogate, data.x[split.pool], stats, config.propose.score_batch)
+    pool_x = data.x[split.pool]
+    value, density = value_and_density(surrogate, pool_x, stats, config.propose.score_batch)
+    design = np.zeros_like(value)
+    if config.design_model.enabled:
+        model = fit_design_model(fit_rows, config.design_model, rseed, device)
+        design = design_value(model, surrogate, pool_x, config.propose.score_batch)
+    settings: dict[str, tuple[float, float]] = {}
+    scores = []
+    for beta in betas:
+        for w in _candidate_weights(config, data):
+            name = f"{w:g}" if len(betas) == 1 else f"w={w:g},beta={beta:g}"
+            settings[name] = (w, beta)
+            scores.append((name, (1.0 - beta) * value + beta * design + w * density))
     k = min(sel.k, split.top.size)
-    best, table = choose([(f"{w:g}", value + w * density) for w in _candidate_weights(config, data)],
-                         data.y[split.pool].reshape(-1), k)
-    calibration = rehearsal_calibration(surrogate, data.x[split.pool], data.y[split.pool], int(split.top.size),
+    best, table = choose(scores, data.y[split.pool].reshape(-1), k)
+    calibration = rehearsal_calibration(surrogate, pool_x, data.y[split.pool], int(split.top.size),
                                         config.propose.score_batch, recalibrate=sel.recalibrate)
-    return {"enabled": True, "weight": float(best), "std_scale": calibration["std_scale"], "recovery": table, "k": k,
-            "n_fit": int(split.fit.size),
+    return {"enabled": True, "weight": settings[best][0], "design_weight": settings[best][1],
+            "std_scale": calibration["std_scale"], "recovery": table, "k": k, "n_fit": int(split.fit.size),
             "n_top": int(split.top.size), "n_random": int(split.random.size), "calibration": calibration,
             "seconds": round(time.perf_counter() - t0, 3)}
 

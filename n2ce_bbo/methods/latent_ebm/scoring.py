@@ -1,8 +1,10 @@
 """Candidate scoring with the surrogate and its prior: what every latent-EBM proposal path ranks designs by.
 
-A design's candidate score is ``h(μ(x)) + w · z(x) + trust_weight · min(0, z(x) + trust_margin)``: the value head
-at the encoded design, plus ``w`` times its in-distribution score ``z(x)`` (the prior log-density ``log p_α(μ(x))``
-standardised over the training designs), plus an optional trust penalty. Designs that break the data's
+A design's candidate score is ``v(x) + w · z(x) + trust_weight · min(0, z(x) + trust_margin)``: the value ``v``,
+plus ``w`` times its in-distribution score ``z(x)`` (the prior log-density ``log p_α(μ(x))`` standardised over the
+training designs), plus an optional trust penalty. The value is the value head at the encoded design, ``h(μ(x))``,
+or with a design-space value model ``m`` (:mod:`.design_model`) and its weight ``β > 0``,
+``(1 - β) · h(μ(x)) + β · m(x)``. Designs that break the data's
 neighbouring-pair support or the user's constraints, or lie outside the distance trust region
 (``propose.trust_radius``, :mod:`n2ce_bbo.methods.trust_region`), are never candidates.
 
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
+from n2ce_bbo.methods.latent_ebm.design_model import design_value
 from n2ce_bbo.methods.latent_ebm.uncertainty import acquisition, predictive
 from n2ce_bbo.methods.support import PairSupport
 from n2ce_bbo.methods.trust_region import TrustRegion
@@ -63,6 +66,8 @@ class CandidateScorer:
         support: the data's neighbouring-pair support (token designs), or ``None``.
         constraints: the user's :class:`~n2ce_bbo.constraints.Constraints`, or ``None``.
         trust_region: the distance trust region around the best training designs, or ``None``.
+        design_model: the design-space value model ``m`` (:mod:`.design_model`), or ``None``.
+        design_weight: ``β``, its share of the value term (0: ``h`` alone; needs ``design_model`` when positive).
     """
 
     surrogate: Any
@@ -72,6 +77,12 @@ class CandidateScorer:
     support: PairSupport | None = None
     constraints: Any = None
     trust_region: TrustRegion | None = None
+    design_model: Any = None
+    design_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.design_weight > 0 and self.design_model is None:
+            raise ValueError(f"design_weight {self.design_weight} needs a design model.")
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """``[n]`` float64 candidate scores of the designs ``x [n, ...]``."""
@@ -80,6 +91,9 @@ class CandidateScorer:
             value, density = value_and_density(self.surrogate, x, self.stats, cfg.score_batch)
         else:
             value, density = acquisition_and_density(self.surrogate, x, self.stats, cfg)
+        if self.design_weight > 0:
+            beta = self.design_weight
+            value = (1.0 - beta) * value + beta * design_value(self.design_model, self.surrogate, x, cfg.score_batch)
         return value + self.weight * density + cfg.trust_weight * np.minimum(0.0, density + cfg.trust_margin)
 
     @property

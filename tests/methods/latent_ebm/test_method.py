@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from n2ce_bbo.errors import ConfigError
+from n2ce_bbo.errors import ConfigError, IncompatibleModelError
 from n2ce_bbo.methods.base import ParallelSpec
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod, ProposeConfig
 from n2ce_bbo.methods.latent_ebm.scoring import value_and_density
@@ -124,7 +124,7 @@ def test_config_keys_stay_flat_and_the_score_weight_has_one_key() -> None:
     m = make_method("n2ce", {"prior": {"M": 10}, "model": {"latent_dim": 3}, "propose": {"n_chains": 8}})
     assert m.config.surrogate.prior.M == 10 and m.config.surrogate.prior.K == 6  # preset kept, M overridden
     d = m.config_dict()
-    assert sorted(d) == ["filters", "model", "prior", "propose", "rehearsal", "train"]  # not "surrogate"
+    assert sorted(d) == ["design_model", "filters", "model", "prior", "propose", "rehearsal", "train"]  # not "surrogate"
     assert d["model"]["latent_dim"] == 3 and d["propose"]["sampler"]["name"] == "langevin"
     from n2ce_bbo.errors import ConfigError
 
@@ -206,7 +206,8 @@ def test_rehearsal_off_or_too_few_rows_uses_the_configured_weight(token_data: Of
     m = LatentEBMMethod(cfg, seed=0, device="cpu")
     m.fit(token_data)
     assert {k: v for k, v in m.rehearsal.items() if k != "calibration"} == {"enabled": False, "weight": 0.7,
-                                                                             "std_scale": 1.0}
+                                                                             "design_weight": 0.0, "std_scale": 1.0}
+    assert m.design_model is None  # no share for it: never fitted
     assert m.surrogate.std_scale == 1.0  # no rehearsal: the std as trained
     assert m.rehearsal["calibration"]["coverage_68"] is None and "rehearsal.enabled" in \
         m.rehearsal["calibration"]["not_measured"]
@@ -217,6 +218,38 @@ def test_rehearsal_off_or_too_few_rows_uses_the_configured_weight(token_data: Of
     m2.fit(small)
     assert m2.rehearsal["weight"] == 0.2 and "rehearsal.min_rows" in m2.rehearsal["skipped"]
     assert "rehearsal.min_rows" in m2.rehearsal["calibration"]["not_measured"]
+
+
+def test_rehearsal_chooses_the_design_model_share_with_the_weight(token_data: OfflineData) -> None:
+    cfg = _tiny_config(enumerate_limit=4**6)
+    cfg["rehearsal"] = {"enabled": True, "weights": [0.0, 0.3]}
+    cfg["design_model"] = {"weights": [0.0, 1.0], "n_members": 2, "regressor": {"epochs": 5}}
+    m = LatentEBMMethod(cfg, seed=0, device="cpu")
+    m.fit(token_data)
+    sel = m.rehearsal
+    assert set(sel["recovery"]) == {f"w={w:g},beta={b:g}" for b in (0, 1) for w in (0, 0.3)}
+    best = f"w={sel['weight']:g},beta={sel['design_weight']:g}"
+    assert sel["recovery"][best] == max(sel["recovery"].values())
+    # y = count of token 2 is additive in one-hot designs: the MLP ensemble ranks the hidden rows at least as well
+    assert sel["recovery"]["w=0,beta=1"] >= sel["recovery"]["w=0,beta=0"]
+    assert (m.design_model is not None) == (sel["design_weight"] > 0)
+    p = m.propose(8)
+    assert p.info["design_weight"] == sel["design_weight"]
+
+
+def test_a_fixed_design_model_share_mixes_its_prediction_into_the_score(token_data: OfflineData) -> None:
+    cfg = _tiny_config(enumerate_limit=4**6, score_prior_weight=0.0)
+    cfg["design_model"] = {"weights": [1.0], "n_members": 2, "regressor": {"epochs": 5}}
+    m = LatentEBMMethod(cfg, seed=0, device="cpu")
+    m.fit(token_data)
+    assert m.rehearsal["design_weight"] == 1.0 and len(m.design_model.regressors) == 2
+    x = token_data.x[:50]
+    expected = m.surrogate.standardize_y(m.design_model.predict(x))
+    np.testing.assert_allclose(m.candidate_scores(x), expected, rtol=1e-6)
+    p = m.propose(8)
+    np.testing.assert_allclose(p.scores, m.surrogate.standardize_y(m.design_model.predict(p.x)), rtol=1e-6)
+    with pytest.raises(IncompatibleModelError, match="design model"):
+        LatentEBMMethod(cfg, seed=0, device="cpu").restore(token_data, m.surrogate, rehearsal=m.rehearsal)
 
 
 def test_unsupported_pairs_are_never_proposed() -> None:
