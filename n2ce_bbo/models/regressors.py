@@ -193,6 +193,26 @@ class RegressorEnsemble(nn.Module):
 Surrogate = MLPRegressor | RegressorEnsemble
 
 
+def members_state(members: Sequence[MLPRegressor], prefix: str = "") -> dict[str, Tensor]:
+    """Every member's state dict in one flat, tensors-only dict (on the CPU), keyed ``<prefix>m<i>.<parameter>``, for
+    ``torch.save`` (read back with ``weights_only=True`` and :func:`member_from_state`)."""
+    return {f"{prefix}m{i}.{k}": v.detach().cpu() for i, member in enumerate(members)
+            for k, v in member.state_dict().items()}
+
+
+def member_from_state(state: dict[str, Tensor], prefix: str, index: int, feature_shape: tuple[int, ...],
+                      hidden_sizes: Sequence[int], activation: str) -> MLPRegressor:
+    """Member ``index`` of a :func:`members_state` dict (keys ``<prefix>m<index>.``), in eval mode.
+
+    Raises:
+        RuntimeError: the stored tensors do not fit a regressor of this shape and these widths (torch's error).
+    """
+    net = MLPRegressor(feature_shape, hidden_sizes, activation)
+    start = f"{prefix}m{index}."
+    net.load_state_dict({k[len(start):]: v for k, v in state.items() if k.startswith(start)})
+    return net.eval()
+
+
 def standardised_bounds(model: Surrogate, bounds: np.ndarray | None) -> Tensor | None:
     """The task's raw ``[2, d]`` box in the surrogate's standardised space (``None`` stays ``None``)."""
     if bounds is None:

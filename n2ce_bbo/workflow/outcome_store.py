@@ -24,7 +24,7 @@ import torch
 
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, CorruptDataError, InvalidDataError
-from n2ce_bbo.models.regressors import MLPRegressor
+from n2ce_bbo.models.regressors import member_from_state, members_state
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json
 from n2ce_bbo.workflow.outcomes import (
     OutcomeConstraint,
@@ -48,8 +48,7 @@ def save_outcomes(models: OutcomeModels, folder: str | Path, values: dict[str, n
     entries = []
     for c, column in enumerate(columns):
         reg = models.regressors[column]
-        for m, member in enumerate(reg.members):
-            state.update({f"c{c}.m{m}.{k}": v.detach().cpu() for k, v in member.state_dict().items()})
+        state.update(members_state(reg.members, f"c{c}."))
         entries.append({"column": column, "feature_shape": list(reg.members[0].feature_shape),
                         "n_members": len(reg.members), "sigma": reg.sigma, "facts": reg.facts})
     buf = io.BytesIO()
@@ -100,14 +99,12 @@ def load_outcomes(folder: str | Path, device: str | torch.device = "cpu",
         column = str(entry["column"])
         members = []
         for m in range(int(entry["n_members"])):
-            net = MLPRegressor(tuple(entry["feature_shape"]), spec.settings.regressor.hidden_sizes,
-                               spec.settings.regressor.activation)
-            prefix = f"c{c}.m{m}."
             try:
-                net.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+                net = member_from_state(state, f"c{c}.", m, tuple(entry["feature_shape"]),
+                                        spec.settings.regressor.hidden_sizes, spec.settings.regressor.activation)
             except RuntimeError as exc:
                 raise CorruptDataError(f"{where}weights.pt does not fit the {column!r} models: {exc}") from exc
-            members.append(net.to(device).eval())
+            members.append(net.to(device))
         regressors[column] = OutcomeRegressor(column, members, float(entry["sigma"]), dict(entry.get("facts", {})))
         if f"c{c}" in stored:
             values[column] = stored[f"c{c}"]

@@ -25,7 +25,7 @@ import torch
 from n2ce_bbo.config import from_dict, to_dict
 from n2ce_bbo.errors import ConfigError, CorruptDataError, InvalidDataError
 from n2ce_bbo.methods.latent_ebm.config import DesignModelConfig
-from n2ce_bbo.models.regressors import MLPRegressor, RegressorEnsemble, Surrogate
+from n2ce_bbo.models.regressors import RegressorEnsemble, Surrogate, member_from_state, members_state
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.regressors import RegressorConfig, fit_surrogate
 from n2ce_bbo.utils import atomic_write_bytes, atomic_write_json, derive_seed
@@ -45,6 +45,12 @@ def fit_design_model(data: OfflineData, config: DesignModelConfig, seed: int,
     return model if isinstance(model, RegressorEnsemble) else RegressorEnsemble([model])
 
 
+def mixed_value(value: np.ndarray, design: np.ndarray, beta: float) -> np.ndarray:
+    """The candidate score's value term ``(1 - β) · h + β · m`` of the value head's ``value [n]`` and the design
+    model's ``design [n]`` (standardised score units); ``value`` itself when ``β = 0``."""
+    return value if beta == 0 else (1.0 - beta) * value + beta * design
+
+
 def design_value(model: Surrogate, surrogate: Any, x: np.ndarray, batch: int) -> np.ndarray:
     """``[n]`` float64: the model's mean prediction of the designs ``x [n, ...]`` in the latent surrogate's
     standardised score units (``(m(x) - y_mean) / y_std`` with the surrogate's ``y`` statistics), so that it mixes
@@ -58,10 +64,8 @@ def save_design_model(model: RegressorEnsemble, config: DesignModelConfig, folde
     """Write ``model`` into ``folder/design_model`` (see the module docstring)."""
     out = Path(folder) / FOLDER
     out.mkdir(parents=True, exist_ok=True)
-    state = {f"m{i}.{k}": v.detach().cpu() for i, member in enumerate(model.regressors)
-             for k, v in member.state_dict().items()}
     buf = io.BytesIO()
-    torch.save(state, buf)
+    torch.save(members_state(model.regressors), buf)
     atomic_write_bytes(out / "weights.pt", buf.getvalue())
     atomic_write_json(out / "design_model.json", {
         "format": FORMAT, "version": VERSION, "feature_shape": list(model.feature_shape),
@@ -95,13 +99,11 @@ def load_design_model(folder: str | Path, device: str | torch.device = "cpu") ->
         raise CorruptDataError(f"{where} cannot be read: {exc}") from exc
     members = []
     for i in range(n_members):
-        prefix = f"m{i}."
         try:
-            net = MLPRegressor(shape, settings.hidden_sizes, settings.activation)
-            net.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            members.append(member_from_state(state, "", i, shape, settings.hidden_sizes, settings.activation)
+                           .to(device))
         except (RuntimeError, InvalidDataError) as exc:
             raise CorruptDataError(f"{where}weights.pt does not fit member {i}: {exc}") from exc
-        members.append(net.to(device).eval())
     if not members:
         raise CorruptDataError(f"{where}design_model.json lists no member.")
     return RegressorEnsemble(members).to(device)

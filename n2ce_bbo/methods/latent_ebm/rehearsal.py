@@ -31,7 +31,7 @@ import torch
 
 from n2ce_bbo.errors import InvalidDataError
 from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig
-from n2ce_bbo.methods.latent_ebm.design_model import design_value, fit_design_model
+from n2ce_bbo.methods.latent_ebm.design_model import design_value, fit_design_model, mixed_value
 from n2ce_bbo.methods.latent_ebm.scoring import density_stats, value_and_density
 from n2ce_bbo.methods.latent_ebm.uncertainty import (
     crossfit_scales,
@@ -201,7 +201,7 @@ def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, s
         for w in _candidate_weights(config, data):
             name = f"{w:g}" if len(betas) == 1 else f"w={w:g},beta={beta:g}"
             settings[name] = (w, beta)
-            scores.append((name, (1.0 - beta) * value + beta * design + w * density))
+            scores.append((name, mixed_value(value, design, beta) + w * density))
     k = min(sel.k, split.top.size)
     best, table = choose(scores, data.y[split.pool].reshape(-1), k)
     calibration = rehearsal_calibration(surrogate, pool_x, data.y[split.pool], int(split.top.size),

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
-from n2ce_bbo.methods.latent_ebm.design_model import design_value
+from n2ce_bbo.methods.latent_ebm.design_model import design_value, mixed_value
 from n2ce_bbo.methods.latent_ebm.uncertainty import acquisition, predictive
 from n2ce_bbo.methods.support import PairSupport
 from n2ce_bbo.methods.trust_region import TrustRegion
@@ -91,9 +91,9 @@ class CandidateScorer:
             value, density = value_and_density(self.surrogate, x, self.stats, cfg.score_batch)
         else:
             value, density = acquisition_and_density(self.surrogate, x, self.stats, cfg)
-        if self.design_weight > 0:
-            beta = self.design_weight
-            value = (1.0 - beta) * value + beta * design_value(self.design_model, self.surrogate, x, cfg.score_batch)
+        if self.design_weight > 0:  # the design model is only asked when it has a share
+            value = mixed_value(value, design_value(self.design_model, self.surrogate, x, cfg.score_batch),
+                                self.design_weight)
         return value + self.weight * density + cfg.trust_weight * np.minimum(0.0, density + cfg.trust_margin)
 
     @property
