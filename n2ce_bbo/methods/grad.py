@@ -14,20 +14,15 @@ interpolation 0.6), the surrogate sees ``softmax(logits)`` and the result is dec
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
-import torch
 
 from n2ce_bbo.config import require
 from n2ce_bbo.methods.base import Proposal
+from n2ce_bbo.methods.design_ascent import AscentOptimizer, ascent_lr, ascent_trajectory
 from n2ce_bbo.methods.regressor_method import RegressorMethod
-from n2ce_bbo.methods.selection import clip_to_bounds, select_tiered, top_indices
-from n2ce_bbo.models.regressors import standardised_bounds
-from n2ce_bbo.samplers.gradient_ascent import gradient_ascent, smoothed_logits, token_logit_ascent
-from n2ce_bbo.tasks.base import OfflineData
+from n2ce_bbo.methods.selection import select_tiered, top_indices
 from n2ce_bbo.training.regressors import RegressorConfig
 from n2ce_bbo.utils import derive_seed, seed_everything
 
@@ -56,7 +51,7 @@ class GradConfig:
     n_steps: int = 200
     lr: float = 0.01
     scale_lr: bool = True
-    optimizer: Literal["sgd", "adam", "auto"] = "auto"
+    optimizer: AscentOptimizer = "auto"
     n_starts: int | None = None
     smoothing: float = 0.6
     exclude_training: bool = True
@@ -95,14 +90,8 @@ class GradientAscent(RegressorMethod):
         n_starts = cfg.n_starts or budget
         starts = data.x[top_indices(data.y, n_starts)]
         model = self.model
-        model.eval()
-        for p in model.parameters():
-            p.requires_grad_(False)
-        if data.is_discrete:
-            assert data.num_classes is not None
-            traj = self._ascend_tokens(starts, data.num_classes)
-        else:
-            traj = self._ascend_continuous(starts, data.bounds)
+        traj = ascent_trajectory(model, starts, data, n_steps=cfg.n_steps, lr=cfg.lr, optimizer=cfg.optimizer,
+                                 smoothing=cfg.smoothing, scale_lr=cfg.scale_lr, device=self.device)
         final = self._allowed_designs(self._project_designs(traj[-1]))
         earlier = self._allowed_designs(self._project_designs(traj[:-1].reshape(-1, *traj.shape[2:])))
         tiers = [(t, model.predict(t)) for t in (final, earlier) if len(t)]
@@ -111,36 +100,8 @@ class GradientAscent(RegressorMethod):
         else:  # the constraints left no candidate
             x, scores = final[:0], np.zeros(0)
         info = {
-            "n_starts": int(len(starts)), "n_steps": cfg.n_steps, "lr_effective": self._lr(data),
+            "n_starts": int(len(starts)), "n_steps": cfg.n_steps,
+            "lr_effective": ascent_lr(data, cfg.lr, cfg.scale_lr),
             "n_members": cfg.n_members, "n_distinct_final": int(np.unique(final.reshape(len(final), -1), axis=0).shape[0]) if len(final) else 0,
         }
         return Proposal(x=x, scores=scores, info=info)
-
-    def _optimizer(self, data: OfflineData) -> Literal["sgd", "adam"]:
-        """The ascent optimiser for ``data``: the configured one, or for ``"auto"`` SGD (continuous) / Adam (tokens)."""
-        if self.config.optimizer != "auto":
-            return self.config.optimizer
-        return "adam" if data.is_discrete else "sgd"
-
-    def _lr(self, data: OfflineData) -> float:
-        size = data.dim * (data.num_classes or 1)
-        return self.config.lr * (math.sqrt(size) if self.config.scale_lr else 1.0)
-
-    def _ascend_continuous(self, starts: np.ndarray, bounds: np.ndarray | None) -> np.ndarray:
-        """``[n, d]`` raw starts -> ``[n_steps + 1, n, d]`` raw float32 iterates (clipped to the box)."""
-        data = self._require_fit()
-        z0 = self.model.encode(starts)
-        box = standardised_bounds(self.model, bounds)
-        traj = gradient_ascent(self.model, z0, self.config.n_steps, self._lr(data), optimizer=self._optimizer(data),
-                               bounds=box, return_trajectory=True)
-        raw = self.model.decode_continuous(traj.reshape(-1, traj.shape[-1])).detach().cpu().numpy()
-        return clip_to_bounds(raw, bounds).reshape(traj.shape)
-
-    def _ascend_tokens(self, starts: np.ndarray, num_classes: int) -> np.ndarray:
-        """``[n, L]`` token starts -> ``[n_steps + 1, n, L]`` int64 argmax decodings of the logit iterates."""
-        data = self._require_fit()
-        logits0 = smoothed_logits(torch.as_tensor(starts.astype(np.int64), device=self.device), num_classes,
-                                  self.config.smoothing)
-        tokens = token_logit_ascent(self.model, logits0, self.config.n_steps, self._lr(data),
-                                    optimizer=self._optimizer(data), return_trajectory=True)
-        return tokens.cpu().numpy().astype(np.int64)

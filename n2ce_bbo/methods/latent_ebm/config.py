@@ -244,11 +244,21 @@ class DesignModelConfig:
         n_members: MLPs in the ensemble (each seeded apart; their mean is ``m``).
         regressor: each MLP's settings (:class:`~n2ce_bbo.training.regressors.RegressorConfig`, the ``grad``
             baselines' defaults).
+        ascent_starts: when positive, a proposal also ascends the ensemble's prediction in design space from this
+            many best training designs (the ``grad-ensemble`` baseline's search, :mod:`n2ce_bbo.methods.design_ascent`)
+            and adds every iterate to the candidates, which the candidate score (value, in-distribution score,
+            filters) then ranks with the latent chains' own. 0: off. The ensemble is fitted whenever this is
+            positive, whatever ``β``. Decided on development tasks: benchmarks/results/dev/decisions.md.
+        ascent_steps: ascent steps (the ``grad`` baselines' 200).
+        ascent_lr: base step size, scaled by the square root of the input size as the ``grad`` baselines' is.
     """
 
     weights: list[float] = field(default_factory=lambda: [0.0])
     n_members: int = 5
     regressor: RegressorConfig = field(default_factory=RegressorConfig)
+    ascent_starts: int = 0
+    ascent_steps: int = 200
+    ascent_lr: float = 0.01
 
     def __post_init__(self) -> None:
         if not self.weights:
@@ -256,11 +266,13 @@ class DesignModelConfig:
         for beta in self.weights:
             require(at_least=0, at_most=1, weights=beta)
         require(at_least=1, n_members=self.n_members)
+        require(at_least=0, ascent_starts=self.ascent_starts, ascent_steps=self.ascent_steps)
+        require(above=0, ascent_lr=self.ascent_lr)
 
     @property
     def enabled(self) -> bool:
-        """Whether some listed ``β`` is positive (the ensemble may be needed)."""
-        return any(beta > 0 for beta in self.weights)
+        """Whether the ensemble may be needed: some listed ``β`` is positive or the ascent is on."""
+        return any(beta > 0 for beta in self.weights) or self.ascent_starts > 0
 
 
 @dataclass

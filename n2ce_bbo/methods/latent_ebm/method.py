@@ -8,7 +8,9 @@ and the design-space value model too when the score gives it a share (:mod:`.des
 ``propose(budget)``:
 
 1. ``y*`` = best standardised training score + ``propose.y_star_offset``.
-2. Sample: chunks of latent chains towards ``y*``, decoded to designs (:mod:`.chains`).
+2. Sample: chunks of latent chains towards ``y*``, decoded to designs (:mod:`.chains`); with
+   ``design_model.ascent_starts`` on, the design model's gradient-ascent iterates from the best training designs
+   join them (:mod:`n2ce_bbo.methods.design_ascent`).
 3. Refine: the distinct candidates are scored (:mod:`.scoring`) and a shallow local search in design space adds
    the neighbours of the best (:mod:`.local_search`).
 4. Fill: when fewer than ``budget`` candidates are new designs, neighbours of the best ones are added.
@@ -31,6 +33,7 @@ import numpy as np
 
 from n2ce_bbo.errors import IncompatibleModelError
 from n2ce_bbo.methods.base import Method, Proposal
+from n2ce_bbo.methods.design_ascent import ascent_trajectory
 from n2ce_bbo.methods.latent_ebm.chains import chain_stats, sample_designs
 from n2ce_bbo.methods.latent_ebm.config import LatentEBMMethodConfig, ProposeConfig, renamed_sections
 from n2ce_bbo.methods.latent_ebm.design_model import fit_design_model
@@ -56,7 +59,8 @@ class LatentEBMMethod(Method):
         rehearsal: the rehearsal's outcome (``{"weight": w, ...}``, :func:`.rehearsal.rehearse_score_weight`).
         density_stats: mean and std of the training designs' prior log-density.
         design_model: the design-space value model (:mod:`.design_model`), fitted only when the rehearsal (or the
-            single listed ``design_model.weights``) gave it a positive share ``β``; else ``None``.
+            single listed ``design_model.weights``) gave it a positive share ``β`` or ``design_model.ascent_starts``
+            is positive; else ``None``.
         support: the data's neighbouring-pair support under :attr:`filters` (token designs), or ``None``.
     """
 
@@ -101,8 +105,9 @@ class LatentEBMMethod(Method):
         return float(self.rehearsal.get("design_weight", 0.0))
 
     def _fit_design_model(self, data: OfflineData) -> Any:
-        """The design model on every row when ``β > 0``, else ``None`` (no time spent on a model nobody reads)."""
-        if self._design_weight() <= 0:
+        """The design model on every row when ``β > 0`` or the design-space ascent is on, else ``None`` (no time
+        spent on a model nobody reads)."""
+        if self._design_weight() <= 0 and self.config.design_model.ascent_starts <= 0:
             return None
         return fit_design_model(data, self.config.design_model, self.seed, self.device)
 
@@ -260,6 +265,7 @@ class LatentEBMMethod(Method):
         n_unique_sampled = len(pool)
         n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
         n_from_data = pool.add(self._best_training_designs(data))
+        n_ascent = pool.add(self._ascent_designs(data))
         n_refined = refine(pool, data, cfg, rounds=cfg.refine_rounds, top=cfg.refine_top, seed=self.seed,
                            stream="refine")
         n_fill = fill(pool, data, cfg, budget=budget, train_rows=train_rows, seed=self.seed)
@@ -276,6 +282,7 @@ class LatentEBMMethod(Method):
             "n_new_unique_candidates": int(n_new_sampled),
             "n_refine_candidates": n_refined,
             "n_training_designs_as_starts": n_from_data,
+            "n_ascent_candidates": n_ascent,
             "n_fill_candidates": n_fill,
             "n_explore_candidates": n_explored,
             "n_designs_from_explore": n_from_explore,
@@ -286,6 +293,24 @@ class LatentEBMMethod(Method):
             **chain_stats(results),
         }
         return Proposal(x=x_top, scores=s_top, info=info)
+
+    def _ascent_designs(self, data: OfflineData) -> np.ndarray:
+        """Every iterate ``[(steps + 1) · starts, ...]`` of the design model's gradient ascent from the
+        ``design_model.ascent_starts`` best training designs (empty when that is 0).
+
+        Raises:
+            IncompatibleModelError: the ascent is on but the method holds no design model (a model fitted with it off).
+        """
+        dcfg = self.config.design_model
+        if dcfg.ascent_starts <= 0:
+            return data.x[:0]
+        if self.design_model is None:
+            raise IncompatibleModelError("design_model.ascent_starts is on, but this model was fitted without a "
+                                         "design model: refit with design_model.ascent_starts > 0.")
+        starts = data.x[top_indices(data.y.reshape(-1).astype(np.float64), min(dcfg.ascent_starts, data.n))]
+        traj = ascent_trajectory(self.design_model, starts, data, n_steps=dcfg.ascent_steps, lr=dcfg.ascent_lr,
+                                 device=self.device)
+        return traj.reshape(-1, *traj.shape[2:])
 
     def _best_training_designs(self, data: OfflineData) -> np.ndarray:
         """The ``refine_from_data`` best training designs by measured score (starting points of the local search)."""

@@ -347,3 +347,27 @@ def test_auto_trust_radius_is_read_from_the_training_data(token_data: OfflineDat
     expected = data_radius(token_data, 256, m.config.rehearsal.top_fraction, 0.5)
     assert m.trust_region() is not None and m.trust_region().radius == expected == p.info["trust_radius"]
     assert np.all(m.trust_region().distances(p.x) <= expected)
+
+
+@pytest.mark.parametrize("kind", ["tokens", "continuous"])
+def test_design_ascent_iterates_join_the_candidates(token_data: OfflineData, continuous_data: OfflineData,
+                                                    kind: str) -> None:
+    data = token_data if kind == "tokens" else continuous_data
+    cfg = _tiny_config()
+    cfg["design_model"] = {"n_members": 2, "regressor": {"epochs": 5}, "ascent_starts": 8, "ascent_steps": 20}
+    m = LatentEBMMethod(cfg, seed=0, device="cpu")
+    m.fit(data)
+    assert m.rehearsal["design_weight"] == 0.0 and m.design_model is not None  # fitted for the ascent alone
+    p = m.propose(16)
+    assert 0 < p.info["n_ascent_candidates"] <= 8 * 21
+    assert p.x.shape[0] == 16
+    again = LatentEBMMethod(cfg, seed=0, device="cpu")
+    again.fit(data)
+    np.testing.assert_array_equal(again.propose(16).x, p.x)  # seeded
+    restored = LatentEBMMethod(cfg, seed=0, device="cpu")
+    restored.restore(data, m.surrogate, rehearsal=m.rehearsal)  # no design model: the ascent cannot run
+    with pytest.raises(IncompatibleModelError, match="ascent_starts"):
+        restored.propose(16)
+    off = LatentEBMMethod(_tiny_config(), seed=0, device="cpu")
+    off.fit(data)
+    assert off.design_model is None and off.propose(16).info["n_ascent_candidates"] == 0
