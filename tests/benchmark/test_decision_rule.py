@@ -1,0 +1,49 @@
+"""The decision rule of benchmarks/results/dev/decisions.md as ``benchmarks/decision_rule.py`` computes it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "decision_rule.py"
+
+
+@pytest.fixture(scope="module")
+def rule() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("decision_rule", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_big_cell_does_not_carry_a_candidate(rule: ModuleType) -> None:
+    r = rule.judge([0.9, 0.01, 0.01, -0.02], [0.0, 0.0, 0.0, 0.0])
+    assert r["up"] == 3 and r["down"] == 1 and r["a"] and not r["b"] and not r["passes"]
+    assert r["largest"] == 0.9 and r["mean_p100_without_largest"] == pytest.approx(0.0)
+
+
+def test_ties_within_the_margin_count_neither_way(rule: ModuleType) -> None:
+    r = rule.judge([0.004, -0.004, 0.02, 0.03], [0.0, 0.0, -0.01, 0.0])
+    assert (r["up"], r["down"]) == (2, 0) and r["passes"]  # mean p50 −0.0025 is within the rule's −0.005
+    assert not rule.judge([0.02, 0.03, 0.01], [-0.02, 0.0, 0.0])["c"]
+
+
+def test_a_run_folder_is_read_pairwise(tmp_path: Path) -> None:
+    cells = tmp_path / "run" / "cells"
+    cells.mkdir(parents=True)
+    rows = [("T", 100, "n2ce", 0.5, 0.4), ("T", 101, "n2ce", 0.6, 0.5), ("T", 100, "cand", 0.7, 0.45),
+            ("T", 101, "cand", 0.65, 0.5)]
+    for task, seed, label, p100, p50 in rows:
+        (cells / f"{task}__{label}__seed{seed}.json").write_text(json.dumps(
+            {"task": task, "seed": seed, "method": "n2ce", "label": label, "p100": p100, "p50": p50, "status": "ok",
+             "commit": "abc"}))
+    out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "run")], capture_output=True, text=True,
+                         check=True).stdout
+    assert "| cand | 2 | +0.125 | 2 / 0 |" in out and "**yes**" in out
