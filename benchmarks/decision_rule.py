@@ -41,7 +41,7 @@ def read_cells(path: Path) -> list[dict[str, Any]]:
                 d = json.loads(line)
                 out.append({"task": d["task"], "seed": int(d["seed"]), "label": d["variant"],
                             "p100": float(d["p100"]), "p50": float(d["p50"]),
-                            "commit": (d.get("source") or {}).get("commit")})
+                            "commit": d.get("commit") or (d.get("source") or {}).get("commit")})
     return out
 
 
