@@ -142,7 +142,7 @@ def main() -> None:
         ]
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".md").write_text("\n".join(header) + text + "\n")
+        out.with_suffix(".md").write_text("\n".join(header) + "\n" + text + "\n")
         out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
 
 
