@@ -243,7 +243,8 @@ def test_sequential_timeout_counts_as_failure():
 @pytest.mark.ray
 def test_ray_timeout_cancels_and_reports(ray_clean):
     t0 = time.perf_counter()
-    got = dict(iter_parallel(_sleepy, [0.0, 30.0], workers=2, max_retries=0, timeout_s=3.0, return_exceptions=True))
+    # 10 s: starting a Ray worker on a loaded 2-core machine has taken more than 3 s (item 0 then timed out too)
+    got = dict(iter_parallel(_sleepy, [0.0, 60.0], workers=2, max_retries=0, timeout_s=10.0, return_exceptions=True))
     assert got[0] == 0.0
     assert isinstance(got[1], ParallelTaskError) and isinstance(got[1].cause, TimeoutError)
-    assert time.perf_counter() - t0 < 20
+    assert time.perf_counter() - t0 < 45  # cancelled, not waited for
