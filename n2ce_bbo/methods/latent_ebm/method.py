@@ -265,7 +265,8 @@ class LatentEBMMethod(Method):
         n_unique_sampled = len(pool)
         n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
         n_from_data = pool.add(self._best_training_designs(data))
-        n_ascent = pool.add(self._ascent_designs(data))
+        ascent = self._ascent_designs(data)
+        n_ascent = pool.add(ascent)
         n_refined = refine(pool, data, cfg, rounds=cfg.refine_rounds, top=cfg.refine_top, seed=self.seed,
                            stream="refine")
         n_fill = fill(pool, data, cfg, budget=budget, train_rows=train_rows, seed=self.seed)
@@ -283,6 +284,8 @@ class LatentEBMMethod(Method):
             "n_refine_candidates": n_refined,
             "n_training_designs_as_starts": n_from_data,
             "n_ascent_candidates": n_ascent,
+            # designs of the batch the ascent reached (the chains may have found some of them too)
+            "n_ascent_designs_in_top": RowSet(ascent, dtype=pool.x.dtype).count(x_top) if len(ascent) else 0,
             "n_fill_candidates": n_fill,
             "n_explore_candidates": n_explored,
             "n_designs_from_explore": n_from_explore,

@@ -360,6 +360,7 @@ def test_design_ascent_iterates_join_the_candidates(token_data: OfflineData, con
     assert m.rehearsal["design_weight"] == 0.0 and m.design_model is not None  # fitted for the ascent alone
     p = m.propose(16)
     assert 0 < p.info["n_ascent_candidates"] <= 8 * 21
+    assert 0 <= p.info["n_ascent_designs_in_top"] <= 16
     assert p.x.shape[0] == 16
     again = LatentEBMMethod(cfg, seed=0, device="cpu")
     again.fit(data)
@@ -371,3 +372,4 @@ def test_design_ascent_iterates_join_the_candidates(token_data: OfflineData, con
     off = LatentEBMMethod(_tiny_config(), seed=0, device="cpu")
     off.fit(data)
     assert off.design_model is None and off.propose(16).info["n_ascent_candidates"] == 0
+    assert off.propose(16).info["n_ascent_designs_in_top"] == 0
