@@ -62,6 +62,10 @@ class SamplerConfig:
 class ProposeConfig:
     """How designs are proposed from a trained surrogate: sample, refine, fill, select.
 
+    Every default here is in the ledger of benchmarks/results/dev/decisions.md with its status; the chain count,
+    the sampler's steps and step size, the snapshots, the start, the refinement and exploration sizes and the trust
+    penalty were re-decided on development tasks together (one section there: all kept).
+
     Attributes:
         sampler: how each chain moves (:class:`SamplerConfig`).
         n_chains: total number of chains (latent samples) per ``propose`` call.
