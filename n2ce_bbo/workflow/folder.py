@@ -55,7 +55,7 @@ from n2ce_bbo.errors import (
 from n2ce_bbo.io.dataset import DesignData
 from n2ce_bbo.io.schema import DesignSchema
 from n2ce_bbo.methods.latent_ebm import LatentEBMMethod
-from n2ce_bbo.methods.latent_ebm.config import OLD_REHEARSAL_KEY
+from n2ce_bbo.methods.latent_ebm.config import OLD_REHEARSAL_KEY, pinned_saved_config
 from n2ce_bbo.methods.latent_ebm.design_model import load_design_model, save_design_model
 from n2ce_bbo.methods.latent_ebm.uncertainty import not_measured
 from n2ce_bbo.methods.registry import get_method
@@ -333,5 +333,5 @@ def read_model(path: str | Path, device: str | torch.device | None = None) -> Sa
                                f"{'lack of ' if outcomes is None else ''}outcomes/ disagree.")
     data = DesignData(off.x, np.asarray(y, dtype=np.float64), schema, str(facts.get("source", "")), [],
                       int(facts.get("rows_read", x.shape[0])), list(facts.get("notes", [])), values)
-    return SavedModel(manifest["method"], manifest["config"], int(manifest["seed"]), surrogate, history or {},
-                      rehearsal, data, off, float(manifest.get("fit_s", 0.0)), outcomes, design_model)
+    return SavedModel(manifest["method"], pinned_saved_config(manifest["config"]), int(manifest["seed"]), surrogate,
+                      history or {}, rehearsal, data, off, float(manifest.get("fit_s", 0.0)), outcomes, design_model)

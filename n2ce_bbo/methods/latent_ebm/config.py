@@ -309,3 +309,25 @@ def renamed_sections(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
                   DeprecationWarning, stacklevel=3)
     out["rehearsal"] = out.pop(OLD_REHEARSAL_KEY)
     return out
+
+
+#: Settings added after model folders were first written, with the value that reproduces what a folder written
+#: without them did (``section -> {key: value}``). A later default must not change how a saved model proposes.
+SAVED_BEFORE: dict[str, dict[str, Any]] = {"design_model": {"ascent_starts": 0}}
+
+
+def pinned_saved_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A latent-EBM configuration read from a model folder, with every setting of :data:`SAVED_BEFORE` that the
+    folder does not record set to the value it was saved under (other methods' configurations are returned as
+    they are)."""
+    out = dict(config)
+    if not ("prior" in out and "propose" in out):  # not a latent-EBM configuration
+        return out
+    for section, keys in SAVED_BEFORE.items():
+        present = out.get(section)
+        merged = dict(present) if isinstance(present, Mapping) else {}
+        for key, value in keys.items():
+            merged.setdefault(key, value)
+        out[section] = merged
+    return out
+

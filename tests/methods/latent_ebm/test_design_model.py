@@ -86,3 +86,17 @@ def test_a_damaged_folder_is_refused_naming_it(tokens: OfflineData, tmp_path: Pa
     torch.save({}, tmp_path / "design_model" / "weights.pt")
     with pytest.raises(CorruptDataError, match="does not fit member 0"):
         load_design_model(tmp_path)
+
+
+def test_a_saved_configuration_keeps_the_settings_it_was_saved_under() -> None:
+    from n2ce_bbo.methods.latent_ebm.config import pinned_saved_config
+
+    old = {"model": {}, "prior": {}, "propose": {}, "design_model": {"weights": [0.0]}}  # saved before the ascent
+    assert pinned_saved_config(old)["design_model"] == {"weights": [0.0], "ascent_starts": 0}
+    older = {"model": {}, "prior": {}, "propose": {}}  # saved before the design model
+    assert pinned_saved_config(older)["design_model"] == {"ascent_starts": 0}
+    new = {"model": {}, "prior": {}, "propose": {}, "design_model": {"ascent_starts": 64}}
+    assert pinned_saved_config(new)["design_model"]["ascent_starts"] == 64  # recorded: kept
+    grad = {"n_steps": 200, "regressor": {}}
+    assert pinned_saved_config(grad) == grad  # another method's settings: untouched
+    assert old["design_model"] == {"weights": [0.0]} and "design_model" not in older  # inputs unchanged
