@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,16 +10,14 @@ from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "decision_rule.py"
+from .scripts import BENCHMARKS, load_script
+
+SCRIPT = BENCHMARKS / "decision_rule.py"
 
 
 @pytest.fixture(scope="module")
 def rule() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("decision_rule", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("decision_rule")
 
 
 def test_one_big_cell_does_not_carry_a_candidate(rule: ModuleType) -> None:

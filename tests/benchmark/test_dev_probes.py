@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,17 +10,12 @@ import pytest
 
 from n2ce_bbo.tasks import dev
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dev_probes.py"
+from .scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def probes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("dev_probes", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["dev_probes"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("dev_probes")
 
 
 def test_probes_use_the_package_dev_tasks(probes: ModuleType) -> None:
