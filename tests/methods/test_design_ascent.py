@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from n2ce_bbo.config import from_dict
 from n2ce_bbo.methods.design_ascent import ascent_lr, ascent_optimizer, ascent_trajectory
@@ -52,7 +53,7 @@ def test_token_ascent_raises_the_prediction_and_keeps_the_model(tokens: OfflineD
     assert model.predict(traj[-1]).mean() > model.predict(starts).mean() + 1.0
     assert (traj[-1] == 1).sum(1).mean() > (starts == 1).sum(1).mean() + 1.0  # the true score rose too
     for p, q in zip(before, model.parameters(), strict=True):
-        assert torch_equal(p, q) and q.requires_grad  # unchanged and still trainable
+        assert torch.equal(p, q) and q.requires_grad  # unchanged and still trainable
 
 
 def test_continuous_ascent_stays_in_the_box(box: OfflineData) -> None:
@@ -64,8 +65,3 @@ def test_continuous_ascent_stays_in_the_box(box: OfflineData) -> None:
     assert (traj >= -1.0 - 1e-6).all() and (traj <= 1.0 + 1e-6).all()
     assert traj[-1].sum(1).mean() > starts.sum(1).mean() + 0.5  # y = Σx climbs towards the upper corner
 
-
-def torch_equal(a: object, b: object) -> bool:
-    import torch
-
-    return bool(torch.equal(a, b))  # type: ignore[arg-type]

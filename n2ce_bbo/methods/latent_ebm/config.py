@@ -275,8 +275,9 @@ class DesignModelConfig:
 
     @property
     def enabled(self) -> bool:
-        """Whether the ensemble may be needed: some listed ``β`` is positive or the ascent is on."""
-        return any(beta > 0 for beta in self.weights) or self.ascent_starts > 0
+        """Whether some listed ``β`` is positive (the ranking may read the ensemble; the ascent is
+        :attr:`ascent_starts`)."""
+        return any(beta > 0 for beta in self.weights)
 
 
 @dataclass

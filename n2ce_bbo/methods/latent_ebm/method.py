@@ -310,14 +310,19 @@ class LatentEBMMethod(Method):
         if self.design_model is None:
             raise IncompatibleModelError("design_model.ascent_starts is on, but this model was fitted without a "
                                          "design model: refit with design_model.ascent_starts > 0.")
-        starts = data.x[top_indices(data.y.reshape(-1).astype(np.float64), min(dcfg.ascent_starts, data.n))]
+        starts = self._top_training_designs(data, dcfg.ascent_starts)
         traj = ascent_trajectory(self.design_model, starts, data, n_steps=dcfg.ascent_steps, lr=dcfg.ascent_lr,
                                  device=self.device)
         return traj.reshape(-1, *traj.shape[2:])
 
     def _best_training_designs(self, data: OfflineData) -> np.ndarray:
         """The ``refine_from_data`` best training designs by measured score (starting points of the local search)."""
-        k = min(self.config.propose.refine_from_data, data.n)
+        return self._top_training_designs(data, self.config.propose.refine_from_data)
+
+    @staticmethod
+    def _top_training_designs(data: OfflineData, k: int) -> np.ndarray:
+        """The ``min(k, n)`` best training designs by measured score, best first (int64 tokens / float32)."""
+        k = min(k, data.n)
         if k == 0:
             return data.x[:0]
         x = data.x[top_indices(data.y.reshape(-1).astype(np.float64), k)]

@@ -192,7 +192,7 @@ def rehearse_score_weight(data: OfflineData, config: LatentEBMMethodConfig, *, s
     pool_x = data.x[split.pool]
     value, density = value_and_density(surrogate, pool_x, stats, config.propose.score_batch)
     design = np.zeros_like(value)
-    if any(beta > 0 for beta in betas):  # the ranking reads the design model only then
+    if config.design_model.enabled:
         model = fit_design_model(fit_rows, config.design_model, rseed, device)
         design = design_value(model, surrogate, pool_x, config.propose.score_batch)
     settings: dict[str, tuple[float, float]] = {}
