@@ -41,16 +41,19 @@ DEFAULT_TASKS = ["PairFieldDev-4-16", "EhrlichDev-8-16", "EpistasisDev-4-32", "M
                  "StyblinskiTangDev-6", "TableDev-5"]
 
 
-def time_run(task_name: str, seed: int, method: str, budget: int) -> dict[str, Any]:
-    """Fit ``method`` at its defaults on the task's training rows and propose ``budget`` designs; the times."""
+def time_run(task_name: str, seed: int, method: str, budget: int, config: dict[str, Any] | None = None,
+             label: str = "default") -> dict[str, Any]:
+    """Fit ``method`` at its defaults (``config``'s overrides applied) on the task's training rows and propose
+    ``budget`` designs; the times."""
     task = make_dev_task(task_name, seed, None)
     source = load_data(task, run_seed=seed)
     wall0, cpu0 = time.perf_counter(), time.thread_time()
-    model = FittedModel.fit(source, method, None, seed=seed, device="cpu", parallel=ParallelSpec(workers=0))
+    model = FittedModel.fit(source, method, config or None, seed=seed, device="cpu", parallel=ParallelSpec(workers=0))
     wall1, cpu1 = time.perf_counter(), time.thread_time()
     model.propose(budget, seed=seed)
     wall2, cpu2 = time.perf_counter(), time.thread_time()
-    return {"task": task_name, "seed": seed, "method": method, "fit_wall_s": round(wall1 - wall0, 3),
+    return {"task": task_name, "seed": seed, "method": method, "label": label, "config": config or {},
+            "fit_wall_s": round(wall1 - wall0, 3),
             "fit_cpu_s": round(cpu1 - cpu0, 3), "propose_wall_s": round(wall2 - wall1, 3),
             "propose_cpu_s": round(cpu2 - cpu1, 3), "wall_s": round(wall2 - wall0, 3), "cpu_s": round(cpu2 - cpu0, 3),
             "load": list(os.getloadavg()), "source": source_state(),
@@ -98,7 +101,17 @@ def main() -> None:
     ap.add_argument("--log", required=True, help="JSON lines, one per run (appended)")
     ap.add_argument("--resume", action="store_true", help="skip runs the log already holds")
     ap.add_argument("--out", default=None, help="write OUT.md and OUT.json (the table and the rows)")
+    ap.add_argument("--config", default=None, type=json.loads,
+                    help="JSON overrides applied to every method, e.g. '{\"design_model\": {\"ascent_starts\": 128}}'"
+                         " (a candidate default measured before it becomes one)")
+    ap.add_argument("--label", default=None,
+                    help="names this configuration in the log (required with --config; 'default' without)")
     args = ap.parse_args()
+    if args.config is not None and not isinstance(args.config, dict):
+        ap.error("--config must be a JSON object")
+    if args.config and not args.label:
+        ap.error("--config needs --label, so that the log tells its runs from the defaults'")
+    label = args.label or "default"
     if "n2ce" not in args.methods:
         ap.error("--methods must include n2ce (the ratios are n2ce's)")
     import torch
@@ -109,6 +122,7 @@ def main() -> None:
     done = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
     if not args.resume:
         done = []
+    done = [r for r in done if r.get("label", "default") == label]
     have = {(r["task"], r["seed"], r["method"]) for r in done}
     rows = [r for r in done if r["task"] in args.tasks and r["seed"] in args.seeds and r["method"] in args.methods]
     started = dt.datetime.now(dt.UTC)
@@ -120,7 +134,7 @@ def main() -> None:
         for method in order:
             if (task, seed, method) in have:
                 continue
-            row = time_run(task, seed, method, args.budget)
+            row = time_run(task, seed, method, args.budget, args.config, label)
             print(f"[{i + 1}/{len(rounds)}] {task} seed {seed} {method}: cpu {row['cpu_s']:.1f} s, wall "
                   f"{row['wall_s']:.1f} s", flush=True)
             with log.open("a") as fh:
@@ -133,6 +147,7 @@ def main() -> None:
         header = [
             "# Cost of a whole default run: n2ce vs nce vs the Gaussian prior", "",
             f"- command: `{' '.join(['python', *sys.argv])}`",
+            f"- configuration `{label}`: overrides {json.dumps(args.config or {})} applied to every method",
             f"- date: {started:%Y-%m-%d %H:%M} UTC; rows' commits (commit, dirty): {commits}",
             f"- machine: `{' '.join(platform.uname())}`; {os.cpu_count()} cores; load average at start "
             f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}",
