@@ -10,10 +10,11 @@ have no ``commit`` key: their code is *unknown*.
   ``rerun_stale`` (``n2ce-bbo benchmark ... --resume --rerun-stale``) reruns exactly these cells, judged against
   the current code's commit.
 * :func:`source_mix` sums up a folder for ``n2ce-bbo report``: the commits with their cell counts, the dirty cells,
-  the versions of torch / NumPy / BoTorch when they differ, and the cells to rerun, judged against the **most
+  the versions of torch / NumPy / BoTorch and the platform and device when they differ (floating point differs
+  across hosts: a chaotic search turns a sixth-digit difference into another batch), and the cells to rerun, judged against the **most
   recent commit**: the commit of the ``ok`` cell with the newest ``finished_at`` among the cells that record a
   commit. A folder is *mixed* when its ``ok`` cells do not all come from one clean, known commit with one set of
-  those versions.
+  those versions, platform and device.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: the package versions whose differences across cells make a table mixed
-VERSION_KEYS = ("torch", "numpy", "botorch")
+PACKAGE_KEYS = ("torch", "numpy", "botorch")
+#: the machine facts whose differences across cells make a table mixed: the platform string (OS and kernel build,
+#: which changes when a VM moves to another host) and the device the cell computed on
+MACHINE_KEYS = ("machine", "device")
+#: every entry of a cell's ``versions`` that must agree across a table
+VERSION_KEYS = PACKAGE_KEYS + MACHINE_KEYS
 #: how many hex digits of a commit the report shows
 SHORT = 12
 
@@ -90,7 +96,8 @@ class SourceMix:
 
     @property
     def mixed(self) -> bool:
-        """Whether the cells do not all come from one clean, known commit with one set of versions."""
+        """Whether the cells do not all come from one clean, known commit with one set of versions, platform and
+        device."""
         return (len(self.commits) > 1 or any(c is None for c, _, _ in self.commits) or bool(self.dirty)
                 or bool(self.versions))
 
@@ -161,7 +168,8 @@ def mix_markdown(mix: SourceMix) -> list[str]:
         lines += [f"{len(mix.dirty)} cell(s) were computed at a dirty tree (uncommitted changes under `n2ce_bbo/`); "
                   "their code cannot be checked out again.", ""]
     for key, vals in mix.versions.items():
-        lines += [f"{key} versions differ: " + ", ".join(f"{v} ({n} cells)" for v, n in vals) + ".", ""]
+        what = f"{key} versions differ" if key in PACKAGE_KEYS else f"{key} differs"
+        lines += [f"{what}: " + ", ".join(f"{v} ({n} cells)" for v, n in vals) + ".", ""]
     if mix.reference is None:
         lines.append("No cell records a commit, so there is no most recent commit: every cell is to be rerun, "
                      "from a clean checkout of the commit that should stand for this table.")
@@ -172,7 +180,8 @@ def mix_markdown(mix: SourceMix) -> list[str]:
     lines += [
         "",
         f"{len(mix.stale)} cell(s) to rerun"
-        + (":" if mix.stale else " (only the package versions differ; rerun in one environment to unify them)."),
+        + (":" if mix.stale else " (only the package versions, platform or device differ; rerun in one environment on one machine "
+                                  "to unify them)."),
         "",
     ]
     if mix.stale:
