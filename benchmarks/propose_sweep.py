@@ -10,8 +10,10 @@ as a real run), and only then does the oracle score the batch (evaluation only).
 logged is not refitted). At the end a table: mean p100 and p50 per variant over the cells, and per cell the
 difference to the variant named ``default``.
 
-Variants: a YAML/JSON mapping ``name: {propose: {...}, filters: {...}, kinds: [tokens|continuous]}`` (``kinds``
-optional: the design kinds the variant is run on; e.g. ``filters.min_hamming`` only acts on token designs). The
+Variants: a YAML/JSON mapping ``name: {propose: {...}, design_model: {...}, filters: {...}, kinds: [...]}``
+(``design_model``: only the ascent's ``ascent_starts`` / ``ascent_steps`` / ``ascent_lr``, which act when proposing;
+``kinds`` optional: the design kinds, ``tokens`` / ``continuous``, the variant is run on; e.g.
+``filters.min_hamming`` only acts on token designs). The
 built-in set (:data:`VARIANTS`) is the one of benchmarks/results/dev/propose_defaults_2026-12-05.md.
 
 Sampler cache (``--cache-sampler``, on by default): the latent chains depend on the seed, ``y*`` and the sampler's
@@ -128,12 +130,13 @@ def _read_log(path: Path) -> list[dict[str, Any]]:
 
 
 def _variant_record(model: FittedModel, task: Any, seed: int, budget: int, spec: dict[str, Any]) -> dict[str, Any]:
-    config = {"propose": spec["propose"]} if spec.get("propose") else None
+    config = {k: spec[k] for k in ("propose", "design_model") if spec.get(k)} or None
     result = model.propose(budget, seed=seed, config=config, filters=spec.get("filters") or None)
     result = score_with_oracle(result, task)
     info = result.info
     keys = ("n_unique_candidates", "n_refine_candidates", "n_fill_candidates", "n_explore_candidates",
-            "n_designs_from_explore", "n_training_designs_in_top", "score_weight", "search")
+            "n_designs_from_explore", "n_training_designs_in_top", "n_ascent_candidates", "n_ascent_designs_in_top",
+            "score_weight", "search")
     return {
         "p100": round(float(result.p100), 6), "p50": round(float(result.p50), 6),
         "p100_raw": float(result.p100_raw), "p50_raw": float(result.p50_raw), "n": int(len(result.x)),

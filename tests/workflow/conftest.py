@@ -13,6 +13,7 @@ TINY = {
     "prior": {"K": 2, "M": 10},
     "train": {"max_steps": 60, "batch_size": 64},
     "propose": {"n_chains": 128, "sampler": {"n_steps": 10}, "chain_chunk": 128, "refine_top": 64, "refine_rounds": 2},
+    "design_model": {"n_members": 2, "ascent_steps": 20, "regressor": {"epochs": 3}},  # the ascent on, as by default
 }
 
 

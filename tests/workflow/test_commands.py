@@ -45,8 +45,8 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_fit_writes_a_model_folder(fitted: tuple[Path, Path]) -> None:
     _, model = fitted
-    assert sorted(p.name for p in model.iterdir()) == ["SHA256SUMS", "calibration.json", "data.npz", "model.json",
-                                                       "surrogate", "train_log.csv"]
+    assert sorted(p.name for p in model.iterdir()) == ["SHA256SUMS", "calibration.json", "data.npz", "design_model",
+                                                       "model.json", "surrogate", "train_log.csv"]
     manifest = json.loads((model / "model.json").read_text())
     assert manifest["schema"]["alphabet"]["letters"] == "ACGT" and manifest["schema"]["columns"] == ["sequence"]
     assert manifest["method"] == "n2ce" and manifest["version"] == 2

@@ -88,6 +88,16 @@ def test_propose_overrides_only_the_propose_section(model: FittedModel) -> None:
         model.propose(4, config={"train": {"lr": 0.1}})
 
 
+def test_propose_may_change_the_design_space_ascent_but_not_the_design_model(model: FittedModel) -> None:
+    assert model.method.design_model is not None  # the ascent is on by default: its ensemble was fitted
+    short = model.propose(4, seed=3, config={"design_model": {"ascent_steps": 2, "ascent_lr": 0.05}})
+    assert short.config["design_model"]["ascent_steps"] == 2 and short.config["design_model"]["ascent_lr"] == 0.05
+    assert short.config["design_model"]["n_members"] == TINY["design_model"]["n_members"]  # the rest as fitted
+    assert model.method.config.design_model.ascent_steps == TINY["design_model"]["ascent_steps"]  # restored
+    with pytest.raises(ConfigError, match=r"design_model.n_members"):
+        model.propose(4, config={"design_model": {"n_members": 3}})  # the ensemble is fitted: refit to change it
+
+
 @pytest.mark.slow
 def test_few_rows_warn_and_train_shorter(tmp_path: Path) -> None:
     seqs, ys = dna_rows(10)
@@ -153,8 +163,8 @@ def test_save_replaces_a_model_but_not_other_folders(model: FittedModel, tmp_pat
 
     dest = model.save(tmp_path / "m")
     model.save(dest)  # replacing a model folder is fine
-    assert sorted(p.name for p in dest.iterdir()) == ["SHA256SUMS", "calibration.json", "data.npz", "model.json",
-                                                      "surrogate", "train_log.csv"]
+    assert sorted(p.name for p in dest.iterdir()) == ["SHA256SUMS", "calibration.json", "data.npz", "design_model",
+                                                      "model.json", "surrogate", "train_log.csv"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
     other = tmp_path / "other"
     other.mkdir()

@@ -252,7 +252,8 @@ class DesignModelConfig:
             many best training designs (the ``grad-ensemble`` baseline's search, :mod:`n2ce_bbo.methods.design_ascent`)
             and adds every iterate to the candidates, which the candidate score (value, in-distribution score,
             filters) then ranks with the latent chains' own. 0: off. The ensemble is fitted whenever this is
-            positive, whatever ``β``. Decided on development tasks: benchmarks/results/dev/decisions.md.
+            positive, whatever ``β``. 128 (the batch size Q of the development suites) decided on development
+            tasks, quality and run cost: benchmarks/results/dev/decisions.md.
         ascent_steps: ascent steps (the ``grad`` baselines' 200).
         ascent_lr: base step size, scaled by the square root of the input size as the ``grad`` baselines' is.
     """
@@ -260,7 +261,7 @@ class DesignModelConfig:
     weights: list[float] = field(default_factory=lambda: [0.0])
     n_members: int = 5
     regressor: RegressorConfig = field(default_factory=RegressorConfig)
-    ascent_starts: int = 0
+    ascent_starts: int = 128
     ascent_steps: int = 200
     ascent_lr: float = 0.01
 

@@ -24,6 +24,8 @@ TINY: dict[str, Any] = {
     "train": {"epochs": 2},
     # enumerate_limit 0: these tests exercise the sampler path even on the tiny (enumerable) token space.
     "propose": {"n_chains": 96, "chain_chunk": 32, "sampler": {"n_steps": 20, "step_size": 0.1}, "enumerate_limit": 0},
+    # the design-space ascent off (no design model fitted): the tests of the ascent switch it on
+    "design_model": {"ascent_starts": 0},
 }
 
 
