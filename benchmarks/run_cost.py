@@ -48,13 +48,13 @@ def time_run(task_name: str, seed: int, method: str, budget: int, config: dict[s
     task = make_dev_task(task_name, seed, None)
     source = load_data(task, run_seed=seed)
     wall0, cpu0 = time.perf_counter(), time.thread_time()
-    model = FittedModel.fit(source, method, config or None, seed=seed, device="cpu", parallel=ParallelSpec(workers=0))
+    model = FittedModel.fit(source, method, config or None, seed=seed, device="cpu",
+                            parallel=ParallelSpec(workers=0))
     wall1, cpu1 = time.perf_counter(), time.thread_time()
     model.propose(budget, seed=seed)
     wall2, cpu2 = time.perf_counter(), time.thread_time()
     return {"task": task_name, "seed": seed, "method": method, "label": label, "config": config or {},
-            "fit_wall_s": round(wall1 - wall0, 3),
-            "fit_cpu_s": round(cpu1 - cpu0, 3), "propose_wall_s": round(wall2 - wall1, 3),
+            "fit_wall_s": round(wall1 - wall0, 3), "fit_cpu_s": round(cpu1 - cpu0, 3), "propose_wall_s": round(wall2 - wall1, 3),
             "propose_cpu_s": round(cpu2 - cpu1, 3), "wall_s": round(wall2 - wall0, 3), "cpu_s": round(cpu2 - cpu0, 3),
             "load": list(os.getloadavg()), "source": source_state(),
             "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}

@@ -11,9 +11,9 @@ have no ``commit`` key: their code is *unknown*.
   the current code's commit.
 * :func:`source_mix` sums up a folder for ``n2ce-bbo report``: the commits with their cell counts, the dirty cells,
   the versions of torch / NumPy / BoTorch and the platform and device when they differ (floating point differs
-  across hosts: a chaotic search turns a sixth-digit difference into another batch), and the cells to rerun, judged against the **most
-  recent commit**: the commit of the ``ok`` cell with the newest ``finished_at`` among the cells that record a
-  commit. A folder is *mixed* when its ``ok`` cells do not all come from one clean, known commit with one set of
+  across hosts: a chaotic search turns a sixth-digit difference into another batch), and the cells to rerun,
+  judged against the **most recent commit**: the commit of the ``ok`` cell with the newest ``finished_at`` among
+  the cells that record a commit. A folder is *mixed* when its ``ok`` cells do not all come from one clean, known commit with one set of
   those versions, platform and device.
 """
 
@@ -180,8 +180,8 @@ def mix_markdown(mix: SourceMix) -> list[str]:
     lines += [
         "",
         f"{len(mix.stale)} cell(s) to rerun"
-        + (":" if mix.stale else " (only the package versions, platform or device differ; rerun in one environment on one machine "
-                                  "to unify them)."),
+        + (":" if mix.stale else " (only the package versions, platform or device differ; rerun in one environment "
+                                  "on one machine to unify them)."),
         "",
     ]
     if mix.stale:

@@ -374,7 +374,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", required=True, help="output folder")
     add_device_args(p)
     p.add_argument("--config", default=None, help="YAML file of propose.* settings")
-    p.add_argument("overrides", nargs="*", help="propose.* and design_model.ascent_* overrides such as propose.n_chains=1024")
+    p.add_argument("overrides", nargs="*",
+                   help="propose.* and design_model.ascent_* overrides such as propose.n_chains=1024")
     add_acquisition_args(p)
     add_tracking_args(p)
     p.set_defaults(func=cmd_propose)

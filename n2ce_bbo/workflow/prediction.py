@@ -76,41 +76,41 @@ def acquisition_overrides(method_name: str, is_latent_ebm: bool, config: Mapping
     return deep_merge(dict(config or {}), {"propose": extra})
 
 
-#: Settings outside ``propose`` that act only when proposing, so a fitted model may change them too: the
-#: design-space ascent's size, length and step (``section -> keys``). Turning the ascent on needs a model fitted
-#: with it on (its design model); the proposal says so with :class:`~n2ce_bbo.errors.IncompatibleModelError`.
-PROPOSE_TIME_KEYS: dict[str, frozenset[str]] = {
+#: The sections a fitted model may change when proposing, with the keys it may change (``None``: every key): the
+#: ``propose`` section, and the design-space ascent's size, length and step, which act only when proposing.
+#: Turning the ascent on needs a model fitted with it on (its design model); the proposal says so with
+#: :class:`~n2ce_bbo.errors.IncompatibleModelError`.
+PROPOSE_TIME_KEYS: dict[str, frozenset[str] | None] = {
+    "propose": None,
     "design_model": frozenset({"ascent_starts", "ascent_steps", "ascent_lr"}),
 }
 
 
 def with_propose_overrides(method: Method, config: Mapping[str, Any]) -> Any:
-    """A copy of ``method.config`` with only its ``propose`` section and the keys of :data:`PROPOSE_TIME_KEYS`
-    changed.
+    """A copy of ``method.config`` with only the settings of :data:`PROPOSE_TIME_KEYS` changed.
 
     Raises:
-        ConfigError: the overrides touch another setting, or are invalid.
+        ConfigError: the overrides touch another setting, name a section the method lacks, or are invalid.
     """
-    other = sorted(k for k in config if k != "propose" and k not in PROPOSE_TIME_KEYS)
+    other = sorted(k for k in config if k not in PROPOSE_TIME_KEYS)
     for section, keys in PROPOSE_TIME_KEYS.items():
         given = config.get(section)
-        if given is None:
+        if keys is None or given is None:
             continue
         if not isinstance(given, Mapping):
             raise ConfigError(f"{section} must be a mapping of settings; got {given!r}.")
         other += sorted(f"{section}.{k}" for k in given if k not in keys)
     if other:
-        allowed = ", ".join(f"{sec}.{k}" for sec, keys in PROPOSE_TIME_KEYS.items() for k in sorted(keys))
+        allowed = ", ".join(f"{sec}.{k}" for sec, keys in PROPOSE_TIME_KEYS.items() if keys for k in sorted(keys))
         raise ConfigError(f"only propose.* settings (and {allowed}) can change after fitting; got {other} "
                           "(refit to change them).")
     cfg = copy.copy(method.config)
-    if not hasattr(cfg, "propose"):
-        raise ConfigError(f"{type(method).__name__} has no propose section.")
-    if config.get("propose"):
-        merged = deep_merge(to_dict(cfg.propose), dict(config["propose"] or {}))
-        cfg.propose = from_dict(type(cfg.propose), merged, path="propose")
     for section in PROPOSE_TIME_KEYS:
-        if config.get(section):
+        if section not in config:
+            continue
+        if not hasattr(cfg, section):
+            raise ConfigError(f"{type(method).__name__} has no {section} section.")
+        if config[section]:
             current = getattr(cfg, section)
             merged = deep_merge(to_dict(current), dict(config[section]))
             setattr(cfg, section, from_dict(type(current), merged, path=section))
