@@ -82,7 +82,7 @@ def acquisition_overrides(method_name: str, is_latent_ebm: bool, config: Mapping
 #: :class:`~n2ce_bbo.errors.IncompatibleModelError`.
 PROPOSE_TIME_KEYS: dict[str, frozenset[str] | None] = {
     "propose": None,
-    "design_model": frozenset({"ascent_starts", "ascent_steps", "ascent_lr"}),
+    "design_model": frozenset({"ascent_starts", "ascent_steps", "ascent_lr", "ascent_share"}),
 }
 
 

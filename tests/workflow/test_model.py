@@ -94,6 +94,8 @@ def test_propose_may_change_the_design_space_ascent_but_not_the_design_model(mod
     assert short.config["design_model"]["ascent_steps"] == 2 and short.config["design_model"]["ascent_lr"] == 0.05
     assert short.config["design_model"]["n_members"] == TINY["design_model"]["n_members"]  # the rest as fitted
     assert model.method.config.design_model.ascent_steps == TINY["design_model"]["ascent_steps"]  # restored
+    shared = model.propose(4, seed=3, config={"design_model": {"ascent_share": 0.5}})
+    assert shared.config["design_model"]["ascent_share"] == 0.5  # (this tiny space is searched whole: no share)
     with pytest.raises(ConfigError, match=r"design_model.n_members"):
         model.propose(4, config={"design_model": {"n_members": 3}})  # the ensemble is fitted: refit to change it
 

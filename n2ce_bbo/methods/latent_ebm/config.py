@@ -256,6 +256,12 @@ class DesignModelConfig:
             tasks, quality and run cost: benchmarks/results/dev/decisions.md.
         ascent_steps: ascent steps (the ``grad`` baselines' 200).
         ascent_lr: base step size, scaled by the square root of the input size as the ``grad`` baselines' is.
+        ascent_share: the fraction of the batch taken first from the ascent's own ranking (its final iterates, then
+            its earlier ones, each ranked by the ensemble's prediction as the ``grad-ensemble`` baseline ranks
+            them, under the same filters and spacing); the rest of the batch comes from the candidate score's
+            ranking of every candidate, spaced from those picks. 0: the candidate score ranks the whole batch.
+            Needs ``ascent_starts`` > 0; not used when a small token space is searched whole. Its choice is
+            recorded in benchmarks/results/dev/decisions.md.
     """
 
     weights: list[float] = field(default_factory=lambda: [0.0])
@@ -264,6 +270,7 @@ class DesignModelConfig:
     ascent_starts: int = 128
     ascent_steps: int = 200
     ascent_lr: float = 0.01
+    ascent_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.weights:
@@ -273,6 +280,10 @@ class DesignModelConfig:
         require(at_least=1, n_members=self.n_members)
         require(at_least=0, ascent_starts=self.ascent_starts, ascent_steps=self.ascent_steps)
         require(above=0, ascent_lr=self.ascent_lr)
+        require(at_least=0, at_most=1, ascent_share=self.ascent_share)
+        if self.ascent_share > 0 and self.ascent_starts <= 0:
+            raise ConfigError(f"{self.ascent_share} takes part of the batch from the design-space ascent, which is "
+                              "off: set ascent_starts > 0, or ascent_share 0.", key="ascent_share")
 
     @property
     def enabled(self) -> bool:

@@ -94,16 +94,19 @@ def fill(pool: CandidatePool, data: OfflineData, cfg: ProposeConfig, *, budget: 
 
 
 def select_portfolio(pool: CandidatePool, data: OfflineData, cfg: ProposeConfig, *, budget: int, train_rows: RowSet,
-                     seed: int, filters: DataFilters) -> tuple[np.ndarray, np.ndarray, int, int]:
+                     seed: int, filters: DataFilters,
+                     taken: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, int]:
     """The batch: the best of the shallow search, then (``explore_fraction`` of it) the best of a deeper search
-    continued from the same candidates, spaced from the shallow picks (the spacing of ``filters``).
+    continued from the same candidates, spaced from the shallow picks (the spacing of ``filters``). ``taken``
+    ``[T, ...]``: designs already in the batch (another ranking's picks), never returned and spaced from.
 
     Returns:
         ``(x [<= budget, ...], scores, designs the deep search added, designs taken from it)``.
     """
     exclude = train_rows if cfg.exclude_training else None
+    already = taken if taken is not None and len(taken) else None
 
-    def best(n: int, taken: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def best(n: int, taken: np.ndarray | None = already) -> tuple[np.ndarray, np.ndarray]:
         return select_top(pool.x, pool.scores, n, exclude=exclude, taken=taken,
                           min_hamming=filters.min_hamming, min_distance=filters.min_distance,
                           distance_scale=filters.distance_scale,
@@ -114,7 +117,7 @@ def select_portfolio(pool: CandidatePool, data: OfflineData, cfg: ProposeConfig,
     if not n_explore:
         return x_main, s_main, 0, 0
     n_explored = refine(pool, data, cfg, rounds=cfg.explore_rounds, top=cfg.explore_top, seed=seed, stream="explore")
-    x_deep, s_deep = best(n_explore, taken=x_main)
+    x_deep, s_deep = best(n_explore, taken=x_main if already is None else np.concatenate([already, x_main]))
     x = np.concatenate([x_main, x_deep])
     scores = np.concatenate([s_main, s_deep])
     in_data = exclude.mask(x) if exclude is not None else np.zeros(x.shape[0], dtype=bool)

@@ -265,14 +265,21 @@ class LatentEBMMethod(Method):
         n_unique_sampled = len(pool)
         n_new_sampled = n_unique_sampled - train_rows.count(pool.x)
         n_from_data = pool.add(self._best_training_designs(data))
-        ascent = self._ascent_designs(data)
+        trajectory = self._ascent_trajectory(data)
+        ascent = trajectory.reshape(-1, *trajectory.shape[2:])
         n_ascent = pool.add(ascent)
+        x_share = self._ascent_picks(trajectory, budget, scorer, train_rows)
         n_refined = refine(pool, data, cfg, rounds=cfg.refine_rounds, top=cfg.refine_top, seed=self.seed,
                            stream="refine")
         n_fill = fill(pool, data, cfg, budget=budget, train_rows=train_rows, seed=self.seed)
-        x_top, s_top, n_explored, n_from_explore = select_portfolio(pool, data, cfg, budget=budget,
+        x_top, s_top, n_explored, n_from_explore = select_portfolio(pool, data, cfg, budget=budget - len(x_share),
                                                                     train_rows=train_rows, seed=self.seed,
-                                                                    filters=self.data_filters())
+                                                                    filters=self.data_filters(), taken=x_share)
+        if len(x_share):  # one batch: new designs best first, then any training designs
+            x_top = np.concatenate([x_share, x_top])
+            s_top = np.concatenate([scorer.score(x_share), s_top])
+            order = np.lexsort((-s_top, train_rows.mask(x_top) if cfg.exclude_training else np.zeros(len(x_top))))
+            x_top, s_top = x_top[order], s_top[order]
         info = {
             "y_star_standardized": y_star,
             "sampler": cfg.sampler.name,
@@ -286,6 +293,7 @@ class LatentEBMMethod(Method):
             "n_ascent_candidates": n_ascent,
             # designs of the batch the ascent reached (the chains may have found some of them too)
             "n_ascent_designs_in_top": RowSet(ascent, dtype=pool.x.dtype).count(x_top) if len(ascent) else 0,
+            "n_ascent_share": len(x_share),
             "n_fill_candidates": n_fill,
             "n_explore_candidates": n_explored,
             "n_designs_from_explore": n_from_explore,
@@ -297,23 +305,47 @@ class LatentEBMMethod(Method):
         }
         return Proposal(x=x_top, scores=s_top, info=info)
 
-    def _ascent_designs(self, data: OfflineData) -> np.ndarray:
-        """Every iterate ``[(steps + 1) · starts, ...]`` of the design model's gradient ascent from the
-        ``design_model.ascent_starts`` best training designs (empty when that is 0).
+    def _ascent_trajectory(self, data: OfflineData) -> np.ndarray:
+        """``[steps + 1, starts, ...]``: every iterate of the design model's gradient ascent from the
+        ``design_model.ascent_starts`` best training designs, the final ones last (``[0, 0, ...]`` when that is 0).
 
         Raises:
             IncompatibleModelError: the ascent is on but the method holds no design model (a model fitted with it off).
         """
         dcfg = self.config.design_model
         if dcfg.ascent_starts <= 0:
-            return data.x[:0]
+            return data.x[:0][None]
         if self.design_model is None:
             raise IncompatibleModelError("design_model.ascent_starts is on, but this model was fitted without a "
                                          "design model: refit with design_model.ascent_starts > 0.")
         starts = self._top_training_designs(data, dcfg.ascent_starts)
-        traj = ascent_trajectory(self.design_model, starts, data, n_steps=dcfg.ascent_steps, lr=dcfg.ascent_lr,
+        return ascent_trajectory(self.design_model, starts, data, n_steps=dcfg.ascent_steps, lr=dcfg.ascent_lr,
                                  device=self.device)
-        return traj.reshape(-1, *traj.shape[2:])
+
+    def _ascent_picks(self, trajectory: np.ndarray, budget: int, scorer: CandidateScorer,
+                      train_rows: RowSet) -> np.ndarray:
+        """The ``design_model.ascent_share`` of the batch that the ascent's own ranking fills: of ``trajectory
+        [steps + 1, starts, ...]``, the final iterates and then the earlier ones, each tier ranked by the design
+        model's prediction (the ``grad-ensemble`` baseline's order), allowed by the filters, new designs only,
+        spaced as the batch is. ``[<= share · budget, ...]``, in that order."""
+        n = min(budget, int(round(self.config.design_model.ascent_share * budget)))
+        filters = self.data_filters()
+        picks = trajectory[0, :0]
+        if n == 0 or trajectory.shape[1] == 0:
+            return picks
+        for tier in (trajectory[-1], trajectory[:-1].reshape(-1, *trajectory.shape[2:])):
+            x = RowSet(picks, dtype=tier.dtype).new_rows(scorer.keep_allowed(scorer.project(tier)))
+            if self.config.propose.exclude_training:
+                x = x[~train_rows.mask(x)]
+            if not len(x):
+                continue
+            got, _ = select_top(x, self.design_model.predict(x), n - len(picks), taken=picks if len(picks) else None,
+                                min_hamming=filters.min_hamming, min_distance=filters.min_distance,
+                                distance_scale=filters.distance_scale, distinct=True)
+            picks = np.concatenate([picks, got.astype(picks.dtype)])
+            if len(picks) >= n:
+                break
+        return picks
 
     def _best_training_designs(self, data: OfflineData) -> np.ndarray:
         """The ``refine_from_data`` best training designs by measured score (starting points of the local search)."""

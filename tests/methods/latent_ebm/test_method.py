@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -375,3 +376,40 @@ def test_design_ascent_iterates_join_the_candidates(token_data: OfflineData, con
     off.fit(data)
     info = off.propose(16).info
     assert off.design_model is None and info["n_ascent_candidates"] == 0 and info["n_ascent_designs_in_top"] == 0
+
+
+@pytest.mark.parametrize("kind", ["tokens", "continuous"])
+def test_ascent_share_fills_its_part_of_the_batch_in_the_ensembles_order(token_data: OfflineData,
+                                                                         continuous_data: OfflineData,
+                                                                         kind: str) -> None:
+    data = token_data if kind == "tokens" else continuous_data
+    cfg = _tiny_config()
+    cfg["design_model"] = {"n_members": 2, "regressor": {"epochs": 5}, "ascent_starts": 8, "ascent_steps": 20}
+    m = LatentEBMMethod(cfg, seed=0, device="cpu")
+    m.fit(data)
+    whole = m.propose(16)
+    assert whole.info["n_ascent_share"] == 0
+    m.config = dataclasses.replace(m.config, design_model=dataclasses.replace(m.config.design_model,
+                                                                              ascent_share=0.5))
+    p = m.propose(16)
+    trajectory = m._ascent_trajectory(data)
+    iterates = trajectory.reshape(-1, *trajectory.shape[2:])
+    new_iterates = m.scorer().keep_allowed(RowSet(data.x, dtype=iterates.dtype).new_rows(iterates))
+    # the ascent's part: as many of its new designs as there are, up to half the batch (on the token task every
+    # start climbs to the one optimum, a single new design)
+    assert p.x.shape[0] == 16 and p.info["n_ascent_share"] == min(8, len(new_iterates)) > 0
+    assert np.unique(p.x.reshape(16, -1), axis=0).shape[0] == 16
+    assert RowSet(iterates).count(p.x.astype(iterates.dtype)) >= p.info["n_ascent_share"]
+    # the ensemble's favourite new final iterate leads the ascent's part, so it is in the batch
+    final = m.scorer().keep_allowed(RowSet(data.x, dtype=iterates.dtype).new_rows(trajectory[-1]))
+    favourite = final[int(np.argmax(m.design_model.predict(final)))]
+    assert favourite.tobytes() in {row.tobytes() for row in p.x.astype(final.dtype)}
+    np.testing.assert_allclose(p.scores, m.candidate_scores(p.x), rtol=1e-4, atol=1e-6)  # scored as every batch
+    assert np.all(np.diff(p.scores) <= 0)
+
+
+def test_ascent_share_needs_the_ascent() -> None:
+    with pytest.raises(ConfigError, match="ascent_share"):
+        LatentEBMMethod({**TINY, "design_model": {"ascent_starts": 0, "ascent_share": 0.5}})
+    with pytest.raises(ConfigError, match="ascent_share"):
+        LatentEBMMethod({**TINY, "design_model": {"ascent_starts": 8, "ascent_share": 1.5}})
