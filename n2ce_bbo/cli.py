@@ -72,7 +72,7 @@ def _warn_if_mixed(run_dir: str | Path) -> None:
         what = (f"{len(mix.stale)} of {mix.n_ok} ok cells are not from the most recent commit "
                 f"{short(mix.reference)} on a clean tree" if mix.reference
                 else f"none of the {mix.n_ok} ok cells records the commit that computed it")
-        differ = ", and package versions, platform or device differ" if mix.versions else ""
+        differ = ", and package versions or device differ" if mix.versions else ""
         print(f"n2ce-bbo: warning: mixed table: {what}{differ}; summary.md ('Warning: mixed table') names them; "
               "rerun them with `n2ce-bbo benchmark SUITE --out DIR --resume --rerun-stale`.", file=sys.stderr)
 

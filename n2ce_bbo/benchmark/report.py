@@ -2,9 +2,9 @@
 anchors (``docs/published_results.md``) and paired comparisons over seeds (:mod:`n2ce_bbo.benchmark.paired`).
 
 ``summary.md`` opens with a warning section when the folder is a *mixed table*: its ok cells do not all come from
-one clean, recorded commit with one set of torch / NumPy / BoTorch versions, platform and device
+one clean, recorded commit with one set of torch / NumPy / BoTorch versions and one kind of device
 (:func:`n2ce_bbo.benchmark.sources.source_mix`); it lists the commits with their cell counts and names the cells to
-rerun. ``summary.csv`` notes each row's commits (column ``commits``). Verdicts in ``summary.md`` come from the
+rerun. Cells from several platforms (a VM that moved host) are noted, not a mix. ``summary.csv`` notes each row's commits (column ``commits``). Verdicts in ``summary.md`` come from the
 Holm-adjusted intervals over every comparison of the report.
 """
 

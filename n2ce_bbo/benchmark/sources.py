@@ -10,11 +10,14 @@ have no ``commit`` key: their code is *unknown*.
   ``rerun_stale`` (``n2ce-bbo benchmark ... --resume --rerun-stale``) reruns exactly these cells, judged against
   the current code's commit.
 * :func:`source_mix` sums up a folder for ``n2ce-bbo report``: the commits with their cell counts, the dirty cells,
-  the versions of torch / NumPy / BoTorch and the platform and device when they differ (floating point differs
-  across hosts: a chaotic search turns a sixth-digit difference into another batch), and the cells to rerun,
-  judged against the **most recent commit**: the commit of the ``ok`` cell with the newest ``finished_at`` among
-  the cells that record a commit. A folder is *mixed* when its ``ok`` cells do not all come from one clean, known commit with one set of
-  those versions, platform and device.
+  the versions of torch / NumPy / BoTorch and the device when they differ, and the cells to rerun, judged against
+  the **most recent commit**: the commit of the ``ok`` cell with the newest ``finished_at`` among the cells that
+  record a commit. A folder is *mixed* when its ``ok`` cells do not all come from one clean, known commit with one
+  set of those versions on one kind of device.
+* The platforms (the machine string: OS and kernel build, which changes when a VM moves host) are listed when
+  several computed the cells, as a note, not a mix: the same code and packages on another host differ in the last
+  digits of floating point, which a chaotic search can turn into another batch, so a cell reproduces to the digit
+  only on its own host; across hosts it is another draw of the same run, as valid as another seed's.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from typing import Any
 
 #: the package versions whose differences across cells make a table mixed
 PACKAGE_KEYS = ("torch", "numpy", "botorch")
-#: the machine facts whose differences across cells make a table mixed: the platform string (OS and kernel build,
-#: which changes when a VM moves to another host) and the device the cell computed on
-MACHINE_KEYS = ("machine", "device")
+#: the machine facts whose differences across cells make a table mixed: the device the cell computed on
+MACHINE_KEYS = ("device",)
 #: every entry of a cell's ``versions`` that must agree across a table
 VERSION_KEYS = PACKAGE_KEYS + MACHINE_KEYS
+#: the entry of a cell's ``versions`` that names its platform (OS and kernel build: a VM that moves host changes it);
+#: several across a table are noted, not a mix (see the module docstring)
+HOST_KEY = "machine"
 #: how many hex digits of a commit the report shows
 SHORT = 12
 
@@ -93,11 +98,13 @@ class SourceMix:
     versions: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     #: ``(cell id, record, why)`` of every ``ok`` cell stale against :attr:`reference`, in cell-id order
     stale: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    #: ``[(platform, cells), ...]`` (most cells first) when several platforms computed the cells, else empty
+    hosts: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def mixed(self) -> bool:
-        """Whether the cells do not all come from one clean, known commit with one set of versions, platform and
-        device."""
+        """Whether the cells do not all come from one clean, known commit with one set of versions and device
+        (several platforms alone do not make a mix: :attr:`hosts`)."""
         return (len(self.commits) > 1 or any(c is None for c, _, _ in self.commits) or bool(self.dirty)
                 or bool(self.versions))
 
@@ -121,15 +128,22 @@ def source_mix(records: Mapping[str, Mapping[str, Any]]) -> SourceMix:
     dirty = sorted(cid for cid, r in ok.items() if cell_commit(r) is not None and r.get("dirty") is True)
     versions: dict[str, list[tuple[str, int]]] = {}
     for key in VERSION_KEYS:
-        vals: Counter[str] = Counter()
-        for r in ok.values():
-            v = r.get("versions")
-            vals[str(v.get(key, "not recorded")) if isinstance(v, dict) and v else "not recorded"] += 1
+        vals = _values(ok.values(), key)
         if len(vals) > 1:
-            versions[key] = sorted(vals.items(), key=lambda kv: (-kv[1], kv[0]))
+            versions[key] = vals
+    hosts = _values(ok.values(), HOST_KEY)
     stale = [(cid, r, why) for cid, r in sorted(ok.items()) if (why := stale_reason(r, reference)) is not None]
     return SourceMix(n_ok=len(ok), commits=commits, dirty=dirty, reference=reference, versions=versions,
-                     stale=stale)
+                     stale=stale, hosts=hosts if len(hosts) > 1 else [])
+
+
+def _values(records: Any, key: str) -> list[tuple[str, int]]:
+    """``[(value, cells), ...]`` of ``versions[key]`` over ``records``, most cells first."""
+    vals: Counter[str] = Counter()
+    for r in records:
+        v = r.get("versions")
+        vals[str(v.get(key, "not recorded")) if isinstance(v, dict) and v else "not recorded"] += 1
+    return sorted(vals.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def seed_ranges(seeds: list[int]) -> str:
@@ -147,7 +161,23 @@ def seed_ranges(seeds: list[int]) -> str:
 
 
 def mix_markdown(mix: SourceMix) -> list[str]:
-    """The warning section ``summary.md`` shows for a mixed folder (no lines when it is not mixed)."""
+    """The sections ``summary.md`` shows on where its cells came from: the warning of a mixed folder, and the note
+    of several platforms (no lines when neither applies)."""
+    return _mix_warning(mix) + _hosts_note(mix)
+
+
+def _hosts_note(mix: SourceMix) -> list[str]:
+    if not mix.hosts:
+        return []
+    return ["## Note: cells from several machines", "",
+            f"The {mix.n_ok} ok cells ran on {len(mix.hosts)} platforms: "
+            + ", ".join(f"{v} ({n} cells)" for v, n in mix.hosts) + ". The same code and packages on another "
+            "host differ in the last digits of floating point, which a search can turn into another batch: a cell "
+            "reproduces to the digit only on the platform that ran it (its `versions.machine`); on another it is "
+            "another draw of the same run.", ""]
+
+
+def _mix_warning(mix: SourceMix) -> list[str]:
     if not mix.mixed or mix.n_ok == 0:
         return []
     lines = [
@@ -180,8 +210,8 @@ def mix_markdown(mix: SourceMix) -> list[str]:
     lines += [
         "",
         f"{len(mix.stale)} cell(s) to rerun"
-        + (":" if mix.stale else " (only the package versions, platform or device differ; rerun in one environment "
-                                  "on one machine to unify them)."),
+        + (":" if mix.stale else " (only the package versions or device differ; rerun in one environment on one "
+                                  "kind of device to unify them)."),
         "",
     ]
     if mix.stale:
