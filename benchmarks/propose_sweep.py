@@ -11,8 +11,8 @@ logged is not refitted). At the end a table: mean p100 and p50 per variant over 
 difference to the variant named ``default``.
 
 Variants: a YAML/JSON mapping ``name: {propose: {...}, design_model: {...}, filters: {...}, kinds: [...]}``
-(``design_model``: only the ascent's ``ascent_starts`` / ``ascent_steps`` / ``ascent_lr``, which act when proposing;
-``kinds`` optional: the design kinds, ``tokens`` / ``continuous``, the variant is run on; e.g.
+(``design_model``: only the ascent's ``ascent_starts`` / ``ascent_steps`` / ``ascent_lr`` / ``ascent_share``, which
+act when proposing; ``kinds`` optional: the design kinds, ``tokens`` / ``continuous``, the variant is run on; e.g.
 ``filters.min_hamming`` only acts on token designs). The
 built-in set (:data:`VARIANTS`) is the one of benchmarks/results/dev/propose_defaults_2026-12-05.md.
 
