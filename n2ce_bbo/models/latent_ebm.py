@@ -82,7 +82,7 @@ class LatentEBMSurrogate(nn.Module):
         share_prior_trunk: bool = False,
         activation: str = "silu",
         decoder_std: float = 0.3,
-        y_noise_std: float = 0.1,
+        y_noise_std: float = 0.05,
         value_heads: int = 1,
         has_bounds: bool = False,
         decoder: str = "independent",

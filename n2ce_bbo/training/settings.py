@@ -48,7 +48,8 @@ class ModelConfig:
             of designs); docs/method.md §3, step 1, records the measurement. Re-decided on development tasks
             (benchmarks/results/dev/decisions.md): 0.25 kept against 0.1, 0.5 and 1.
         y_noise_std: σ_y of the value head ``N(y; h(z), σ_y²)``, in standardised score units. Also used in
-            ``log p(z | y*)`` when sampling.
+            ``log p(z | y*)`` when sampling. 0.05 decided on development tasks against 0.1 and 0.2
+            (benchmarks/results/dev/decisions.md).
         value_heads: independently initialised value heads on the shared latent (an ensemble; ``h`` is their
             mean). Each head is trained on the data by itself.
         decoder: token designs' decoder ``p_β(x | z)``: ``"independent"`` per-position categoricals, or ``"chain"``,
@@ -67,7 +68,7 @@ class ModelConfig:
     activation: Literal["silu", "gelu", "relu", "tanh", "leaky_relu"] = "silu"
     decoder_std: float = 0.3
     decoder_temperature: float = 0.25
-    y_noise_std: float = 0.1
+    y_noise_std: float = 0.05
     value_heads: int = 1
     decoder: Literal["independent", "chain"] = "independent"
 
