@@ -120,7 +120,8 @@ class ProposeConfig:
         exclude_training: rank designs already in the training data after every new design.
         score_batch: candidates scored per surrogate call.
         enumerate_limit: token spaces of at most this many designs (``C ** L``) are searched exhaustively: every
-            design is scored and the best are selected (no sampler, refinement or fill). 0 disables it.
+            design is scored and the best are selected (no sampler, refinement or fill). 0 disables it. Kept on
+            development tasks of 4^8 and 4^10 designs (benchmarks/results/dev/decisions.md).
         acquisition: what replaces the predicted value ``h`` in the candidate score, so the whole local search
             climbs it (:mod:`.uncertainty`; standardised score units): ``"mean"`` is ``h`` itself (exploitation);
             ``"ucb"`` is ``h + ucb_beta · std``; ``"ei"`` the expected improvement over the best training score.
@@ -256,6 +257,7 @@ class DesignModelConfig:
             tasks, quality and run cost: benchmarks/results/dev/decisions.md.
         ascent_steps: ascent steps (the ``grad`` baselines' 200).
         ascent_lr: base step size, scaled by the square root of the input size as the ``grad`` baselines' is.
+            Both kept on development tasks (benchmarks/results/dev/decisions.md).
         ascent_share: the fraction of the batch taken first from the ascent's own ranking (its final iterates, then
             its earlier ones, each ranked by the ensemble's prediction as the ``grad-ensemble`` baseline ranks
             them, under the same filters and spacing); the rest of the batch comes from the candidate score's
