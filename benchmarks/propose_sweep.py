@@ -13,7 +13,11 @@ difference to the variant named ``default``.
 Variants: a YAML/JSON mapping ``name: {propose: {...}, design_model: {...}, filters: {...}, kinds: [...]}``
 (``design_model``: only the ascent's ``ascent_starts`` / ``ascent_steps`` / ``ascent_lr`` / ``ascent_share``, which
 act when proposing; ``kinds`` optional: the design kinds, ``tokens`` / ``continuous``, the variant is run on; e.g.
-``filters.min_hamming`` only acts on token designs). The
+``filters.min_hamming`` only acts on token designs; ``refit_design_model`` optional: settings of the latent-EBM method's
+design model, ``n_members`` / ``regressor`` ..., with which only that ensemble is refitted on the cell's rows before
+the variant proposes: the surrogate's fit does not read them (the rehearsal fits an ensemble only when
+``design_model.weights`` lists some β > 0, refused here), and the ensemble is seeded by itself, so this is the
+full fit with those settings; a variant ``refit_design_model: {}`` must reproduce ``default``'s batch). The
 built-in set (:data:`VARIANTS`) is the one of benchmarks/results/dev/propose_defaults_2026-12-05.md.
 
 Sampler cache (``--cache-sampler``, on by default): the latent chains depend on the seed, ``y*`` and the sampler's
@@ -46,8 +50,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import n2ce_bbo.methods.latent_ebm.method as latent_method  # noqa: E402
-from n2ce_bbo.config import to_dict  # noqa: E402
+from n2ce_bbo.config import deep_merge, from_dict, to_dict  # noqa: E402
 from n2ce_bbo.methods.base import ParallelSpec  # noqa: E402
+from n2ce_bbo.methods.latent_ebm.design_model import fit_design_model  # noqa: E402
 from n2ce_bbo.provenance import source_state  # noqa: E402
 from n2ce_bbo.tasks.dev import DEV_TASK_PATTERNS, MIN_DEV_SEED, is_dev_task, make_dev_task  # noqa: E402
 from n2ce_bbo.workflow.data import load_data  # noqa: E402
@@ -129,9 +134,27 @@ def _read_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _refit_design_model(model: FittedModel, settings: dict[str, Any]) -> Any:
+    """The latent-EBM method's design model refitted on the model's rows with ``settings`` merged into its
+    ``design_model`` section (see the module docstring)."""
+    method = model.method
+    cfg = method.config.design_model
+    if any(b > 0 for b in cfg.weights):
+        raise SystemExit("refit_design_model needs design_model.weights [0]: with β > 0 the rehearsal reads the "
+                         "ensemble too, so only a full fit changes it.")
+    merged = from_dict(type(cfg), deep_merge(to_dict(cfg), settings), path="refit_design_model")
+    return fit_design_model(method.data, merged, method.seed, method.device)
+
+
 def _variant_record(model: FittedModel, task: Any, seed: int, budget: int, spec: dict[str, Any]) -> dict[str, Any]:
     config = {k: spec[k] for k in ("propose", "design_model") if spec.get(k)} or None
-    result = model.propose(budget, seed=seed, config=config, filters=spec.get("filters") or None)
+    fitted = model.method.design_model
+    if "refit_design_model" in spec:
+        model.method.design_model = _refit_design_model(model, dict(spec["refit_design_model"] or {}))
+    try:
+        result = model.propose(budget, seed=seed, config=config, filters=spec.get("filters") or None)
+    finally:
+        model.method.design_model = fitted
     result = score_with_oracle(result, task)
     info = result.info
     keys = ("n_unique_candidates", "n_refine_candidates", "n_fill_candidates", "n_explore_candidates",
