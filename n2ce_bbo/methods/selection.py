@@ -150,11 +150,13 @@ def select_top(
     min_distance: float = 0.0,
     distance_scale: float = 1.0,
     distinct: bool = False,
+    strict: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(x[i], scores[i])`` for the indices ``i`` of :func:`select_top_indices` (same arguments)."""
     x = np.asarray(x)
     chosen = select_top_indices(x, scores, budget, exclude=exclude, taken=taken, min_hamming=min_hamming,
-                                min_distance=min_distance, distance_scale=distance_scale, distinct=distinct)
+                                min_distance=min_distance, distance_scale=distance_scale, distinct=distinct,
+                                strict=strict)
     finite = np.asarray(scores, dtype=np.float64).reshape(-1)[chosen]
     return x[chosen], np.where(np.isfinite(finite), finite, -np.inf)
 
@@ -170,6 +172,7 @@ def select_top_indices(
     min_distance: float = 0.0,
     distance_scale: float = 1.0,
     distinct: bool = False,
+    strict: bool = False,
 ) -> np.ndarray:
     """Deduplicate candidates and keep the ``budget`` best by score: the indices of the kept rows of ``x``.
 
@@ -192,6 +195,8 @@ def select_top_indices(
         distance_scale: the unit of ``min_distance``.
         distinct: the caller guarantees that the rows of ``x`` are distinct (a candidate pool), so the
             deduplication, the costliest step on a pool of millions, is skipped; the result is the same.
+        strict: keep only new designs that meet the spacing rule, possibly fewer than ``budget`` (no skipped or
+            excluded design completes the batch): a part of a batch that another ranking completes.
 
     Returns:
         int64 ``[<= budget]`` indices of distinct designs, in the order they were kept (best first when there is
@@ -223,20 +228,20 @@ def select_top_indices(
     old = old[np.argsort(-scores[old], kind="stable")]
     if min_distance > 0:
         chosen = _spaced_prefix(flat.astype(np.float64), new, budget, min_distance * distance_scale,
-                                taken_flat.astype(np.float64))
+                                taken_flat.astype(np.float64), fill=not strict)
     elif min_hamming > 1:
-        chosen = _diverse_prefix(flat, new, budget, min_hamming, taken_flat)
+        chosen = _diverse_prefix(flat, new, budget, min_hamming, taken_flat, fill=not strict)
     else:
         chosen = new[:budget]
-    if chosen.shape[0] < budget:
+    if chosen.shape[0] < budget and not strict:
         chosen = np.concatenate([chosen, old[: budget - chosen.shape[0]]])
     return chosen.astype(np.int64)
 
 
 def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hamming: int,
-                    taken: np.ndarray) -> np.ndarray:
+                    taken: np.ndarray, fill: bool = True) -> np.ndarray:
     """Greedy diverse selection over ``ranked`` row indices of ``flat`` ``[N, L]``, counting the designs ``taken``
-    ``[T, L]`` as kept already (see :func:`select_top`)."""
+    ``[T, L]`` as kept already (see :func:`select_top`); ``fill``: complete the batch with skipped ones."""
     picked: list[int] = []
     skipped: list[int] = []
     t = taken.shape[0]
@@ -251,17 +256,17 @@ def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hammi
             continue
         kept_rows[n_kept] = flat[i]
         picked.append(int(i))
-    if len(picked) < budget:
+    if len(picked) < budget and fill:
         # Not enough mutually distant designs: complete the batch with the best of the skipped ones.
         picked += skipped[: budget - len(picked)]
     return np.asarray(picked, dtype=np.int64)
 
 
 def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: float,
-                   taken: np.ndarray) -> np.ndarray:
+                   taken: np.ndarray, fill: bool = True) -> np.ndarray:
     """Greedy spacing over ``ranked`` row indices of continuous designs ``flat [N, d]``: keep a design only when
     its Euclidean distance to every design kept so far (the ``taken [T, d]`` ones first) is at least
-    ``min_dist``; then fill with the skipped ones."""
+    ``min_dist``; then (``fill``) fill with the skipped ones."""
     picked: list[int] = []
     skipped: list[int] = []
     t = taken.shape[0]
@@ -276,7 +281,7 @@ def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: 
             continue
         kept[n_kept] = flat[i]
         picked.append(int(i))
-    if len(picked) < budget:
+    if len(picked) < budget and fill:
         # Too few designs that far apart: complete the batch with the best of the skipped ones.
         picked += skipped[: budget - len(picked)]
     return np.asarray(picked, dtype=np.int64)

@@ -195,3 +195,17 @@ def test_top_indices_equals_a_stable_sort_with_ties(n: int, k: int) -> None:
     smooth = rng.normal(size=n)
     for y in (tied, smooth):
         np.testing.assert_array_equal(top_indices(y, k), np.argsort(-y, kind="stable")[:k])
+
+
+def test_strict_spacing_returns_only_spaced_new_designs() -> None:
+    from n2ce_bbo.methods.selection import select_top_indices
+
+    x = np.array([[0, 0, 0, 0], [0, 0, 0, 1], [1, 1, 1, 1], [1, 1, 1, 0], [2, 2, 2, 2]])
+    scores = np.array([5.0, 4.0, 3.0, 2.0, 1.0])
+    soft = select_top_indices(x, scores, 4, min_hamming=3, exclude=x[4:])
+    assert soft.tolist() == [0, 2, 1, 3]  # the skipped near-copies complete the batch
+    strict = select_top_indices(x, scores, 4, min_hamming=3, exclude=x[4:], strict=True)
+    assert strict.tolist() == [0, 2]  # neither near-copies nor the excluded design
+    assert select_top_indices(x, scores, 4, min_hamming=3, taken=x[:1], strict=True).tolist() == [2, 4]
+    box = np.array([[0.0], [0.001], [0.5], [0.5005]])
+    assert select_top_indices(box, np.arange(4.0)[::-1], 4, min_distance=0.01, strict=True).tolist() == [0, 2]

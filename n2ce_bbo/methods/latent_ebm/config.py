@@ -261,9 +261,9 @@ class DesignModelConfig:
         ascent_share: the fraction of the batch taken first from the ascent's own ranking (its final iterates, then
             its earlier ones, each ranked by the ensemble's prediction as the ``grad-ensemble`` baseline ranks
             them, under the same filters and spacing); the rest of the batch comes from the candidate score's
-            ranking of every candidate, spaced from those picks. 0: the candidate score ranks the whole batch.
-            Needs ``ascent_starts`` > 0; not used when a small token space is searched whole. Its choice is
-            recorded in benchmarks/results/dev/decisions.md.
+            ranking of every candidate, spaced from those picks. 0: the candidate score ranks the whole batch. Not
+            used when the ascent is off (``ascent_starts`` 0) or a small token space is searched whole. 0.25
+            decided on development tasks against 0 and 0.5 (benchmarks/results/dev/decisions.md).
     """
 
     weights: list[float] = field(default_factory=lambda: [0.0])
@@ -272,7 +272,7 @@ class DesignModelConfig:
     ascent_starts: int = 128
     ascent_steps: int = 200
     ascent_lr: float = 0.01
-    ascent_share: float = 0.0
+    ascent_share: float = 0.25
 
     def __post_init__(self) -> None:
         if not self.weights:
@@ -283,9 +283,6 @@ class DesignModelConfig:
         require(at_least=0, ascent_starts=self.ascent_starts, ascent_steps=self.ascent_steps)
         require(above=0, ascent_lr=self.ascent_lr)
         require(at_least=0, at_most=1, ascent_share=self.ascent_share)
-        if self.ascent_share > 0 and self.ascent_starts <= 0:
-            raise ConfigError(f"{self.ascent_share} takes part of the batch from the design-space ascent, which is "
-                              "off: set ascent_starts > 0, or ascent_share 0.", key="ascent_share")
 
     @property
     def enabled(self) -> bool:
@@ -328,7 +325,7 @@ def renamed_sections(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 #: Settings added after model folders were first written, with the value that reproduces what a folder written
 #: without them did (``section -> {key: value}``). A later default must not change how a saved model proposes.
-SAVED_BEFORE: dict[str, dict[str, Any]] = {"design_model": {"ascent_starts": 0}}
+SAVED_BEFORE: dict[str, dict[str, Any]] = {"design_model": {"ascent_starts": 0, "ascent_share": 0.0}}
 
 
 def pinned_saved_config(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -327,7 +327,8 @@ class LatentEBMMethod(Method):
         """The ``design_model.ascent_share`` of the batch that the ascent's own ranking fills: of ``trajectory
         [steps + 1, starts, ...]``, the final iterates and then the earlier ones, each tier ranked by the design
         model's prediction (the ``grad-ensemble`` baseline's order), allowed by the filters, new designs only,
-        spaced as the batch is. ``[<= share · budget, ...]``, in that order."""
+        spaced as the batch is (strictly: designs too close to the picks are left to the candidate score's part,
+        which completes the batch). ``[<= share · budget, ...]``, in that order."""
         n = min(budget, int(round(self.config.design_model.ascent_share * budget)))
         filters = self.data_filters()
         picks = trajectory[0, :0]
@@ -341,7 +342,7 @@ class LatentEBMMethod(Method):
                 continue
             got, _ = select_top(x, self.design_model.predict(x), n - len(picks), taken=picks if len(picks) else None,
                                 min_hamming=filters.min_hamming, min_distance=filters.min_distance,
-                                distance_scale=filters.distance_scale, distinct=True)
+                                distance_scale=filters.distance_scale, distinct=True, strict=True)
             picks = np.concatenate([picks, got.astype(picks.dtype)])
             if len(picks) >= n:
                 break

@@ -92,11 +92,13 @@ def test_a_saved_configuration_keeps_the_settings_it_was_saved_under() -> None:
     from n2ce_bbo.methods.latent_ebm.config import pinned_saved_config
 
     old = {"model": {}, "prior": {}, "propose": {}, "design_model": {"weights": [0.0]}}  # saved before the ascent
-    assert pinned_saved_config(old)["design_model"] == {"weights": [0.0], "ascent_starts": 0}
+    assert pinned_saved_config(old)["design_model"] == {"weights": [0.0], "ascent_starts": 0, "ascent_share": 0.0}
     older = {"model": {}, "prior": {}, "propose": {}}  # saved before the design model
-    assert pinned_saved_config(older)["design_model"] == {"ascent_starts": 0}
-    new = {"model": {}, "prior": {}, "propose": {}, "design_model": {"ascent_starts": 64}}
-    assert pinned_saved_config(new)["design_model"]["ascent_starts"] == 64  # recorded: kept
+    assert pinned_saved_config(older)["design_model"] == {"ascent_starts": 0, "ascent_share": 0.0}
+    new = {"model": {}, "prior": {}, "propose": {}, "design_model": {"ascent_starts": 64}}  # before the share
+    assert pinned_saved_config(new)["design_model"] == {"ascent_starts": 64, "ascent_share": 0.0}  # starts kept
+    newest = {"model": {}, "prior": {}, "propose": {}, "design_model": {"ascent_starts": 64, "ascent_share": 0.5}}
+    assert pinned_saved_config(newest)["design_model"]["ascent_share"] == 0.5
     grad = {"n_steps": 200, "regressor": {}}
     assert pinned_saved_config(grad) == grad  # another method's settings: untouched
     assert old["design_model"] == {"weights": [0.0]} and "design_model" not in older  # inputs unchanged

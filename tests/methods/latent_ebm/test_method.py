@@ -384,7 +384,8 @@ def test_ascent_share_fills_its_part_of_the_batch_in_the_ensembles_order(token_d
                                                                          kind: str) -> None:
     data = token_data if kind == "tokens" else continuous_data
     cfg = _tiny_config()
-    cfg["design_model"] = {"n_members": 2, "regressor": {"epochs": 5}, "ascent_starts": 8, "ascent_steps": 20}
+    cfg["design_model"] = {"n_members": 2, "regressor": {"epochs": 5}, "ascent_starts": 8, "ascent_steps": 20,
+                           "ascent_share": 0.0}
     m = LatentEBMMethod(cfg, seed=0, device="cpu")
     m.fit(data)
     whole = m.propose(16)
@@ -408,8 +409,11 @@ def test_ascent_share_fills_its_part_of_the_batch_in_the_ensembles_order(token_d
     assert np.all(np.diff(p.scores) <= 0)
 
 
-def test_ascent_share_needs_the_ascent() -> None:
-    with pytest.raises(ConfigError, match="ascent_share"):
-        LatentEBMMethod({**TINY, "design_model": {"ascent_starts": 0, "ascent_share": 0.5}})
+def test_ascent_share_is_inert_without_the_ascent(token_data: OfflineData) -> None:
+    m = LatentEBMMethod({**_tiny_config(), "design_model": {"ascent_starts": 0, "ascent_share": 0.5}}, seed=0,
+                        device="cpu")
+    m.fit(token_data)
+    p = m.propose(16)
+    assert m.design_model is None and p.info["n_ascent_share"] == 0 and p.x.shape[0] == 16
     with pytest.raises(ConfigError, match="ascent_share"):
         LatentEBMMethod({**TINY, "design_model": {"ascent_starts": 8, "ascent_share": 1.5}})
