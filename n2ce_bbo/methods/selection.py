@@ -8,7 +8,7 @@ This module is the one place that does it:
 * :func:`first_occurrences`: indices of the distinct rows of an array;
 * :func:`select_top`: the ``budget`` best distinct designs of one pool (optionally a diverse batch);
 * :func:`select_tiered`: the same over pools in order of preference;
-* :func:`top_indices`, :func:`clip_to_bounds`, :func:`neighbours`: the small helpers the proposers share.
+* :func:`top_indices`, :func:`clip_to_bounds`: the small helpers the proposers share.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from n2ce_bbo.errors import InvalidDataError
-from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.tasks.validation import check_budget
 
 
@@ -340,30 +339,6 @@ def select_tiered(
     if not taken_x:
         return tiers[0][0][:0], np.zeros(0)
     return np.concatenate(taken_x)[:budget], np.concatenate(taken_s)[:budget]
-
-
-def neighbours(top: np.ndarray, data: OfflineData, scale: float, need: int, seed: int) -> np.ndarray:
-    """Designs next to the candidates ``top`` ``[k, ...]`` (a local search step, or a fill for a short batch).
-
-    Tokens: every single-position mutant of each candidate (``k·L·(C-1)`` rows, int64). Continuous:
-    ``max(need, 1)`` Gaussian perturbations per candidate with std ``scale`` × the bounds' width (the data's
-    range when the task has no box), clipped to that box (float32).
-    """
-    if data.is_discrete:
-        c = int(data.num_classes or 2)
-        k, L = top.shape
-        mut = np.repeat(top[:, None, None, :], L, axis=1).repeat(c - 1, axis=2)  # [k, L, C-1, L]
-        pos = np.arange(L)
-        shift = np.arange(1, c)
-        vals = (top[:, :, None] + shift[None, None, :]) % c  # [k, L, C-1]
-        mut[:, pos, :, pos] = np.moveaxis(vals, 1, 0)
-        return mut.reshape(-1, L).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
-    width = np.maximum(hi - lo, 1e-6)
-    reps = max(need, 1)
-    out = np.repeat(top, reps, axis=0) + rng.normal(size=(top.shape[0] * reps, top.shape[1])) * scale * width
-    return np.clip(out, lo, hi).astype(np.float32)
 
 
 def distinct_batch(x: np.ndarray, scores: np.ndarray, budget: int, method: str) -> tuple[np.ndarray, np.ndarray, int]:

@@ -11,12 +11,10 @@ from n2ce_bbo.methods.selection import (
     RowSet,
     clip_to_bounds,
     first_occurrences,
-    neighbours,
     select_tiered,
     select_top,
     top_indices,
 )
-from n2ce_bbo.tasks.base import OfflineData
 
 
 def test_dedup_and_order() -> None:
@@ -120,21 +118,6 @@ def test_select_tiered_prefers_first_tier_and_skips_excluded() -> None:
     assert x[:, 0].tolist() == [1, 2]
     with pytest.raises(InvalidDataError):
         select_tiered([(np.zeros((0, 1)), np.zeros(0))], 3)
-
-
-def test_neighbours_of_tokens_and_continuous_designs() -> None:
-    rng = np.random.default_rng(1)
-    tok = OfflineData(x=rng.integers(0, 4, size=(10, 6)), y=np.zeros((10, 1)), is_discrete=True, num_classes=4)
-    top = np.array([[0, 1, 2, 3, 0, 1]])
-    mut = neighbours(top, tok, 0.02, 5, 0)
-    assert mut.shape == (6 * 3, 6) and mut.dtype == np.int64
-    assert np.all((mut != top).sum(1) == 1)  # single-position mutants
-    assert np.unique(mut, axis=0).shape[0] == 18
-    box = np.array([[-2.0, -2.0], [2.0, 2.0]], dtype=np.float32)
-    cont = OfflineData(x=rng.uniform(-2, 2, size=(10, 2)).astype(np.float32), y=np.zeros((10, 1)), is_discrete=False, bounds=box)
-    pts = neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0)
-    assert pts.shape == (14, 2) and pts.dtype == np.float32 and np.all(np.abs(pts) < 0.5)
-    np.testing.assert_array_equal(pts, neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0))  # seeded
 
 
 def test_flat_rows_and_first_occurrences_accept_an_empty_pool() -> None:

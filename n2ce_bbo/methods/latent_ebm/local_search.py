@@ -1,8 +1,8 @@
 """Local search in design space on the candidate score, and the portfolio batch it ends in.
 
 After sampling, the distinct decoded designs form a :class:`CandidatePool`. :func:`refine` adds, round after round,
-the neighbours of the best candidates (a shallow search); :func:`fill` adds neighbours when too few candidates are
-new designs; :func:`select_portfolio` takes the best of the shallow search and a share from a deeper search
+the neighbours (:func:`neighbours`) of the best candidates (a shallow search); :func:`fill` adds neighbours when too
+few candidates are new designs; :func:`select_portfolio` takes the best of the shallow search and a share from a deeper search
 continued from the same candidates, spaced from each other (:func:`~n2ce_bbo.methods.selection.select_top`).
 """
 
@@ -17,12 +17,35 @@ from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
 from n2ce_bbo.methods.selection import (
     RowSet,
     first_occurrences,
-    neighbours,
     select_top,
     top_indices,
 )
 from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.utils import derive_seed
+
+
+def neighbours(top: np.ndarray, data: OfflineData, scale: float, need: int, seed: int) -> np.ndarray:
+    """Designs next to the candidates ``top`` ``[k, ...]`` (a local search step, or a fill for a short batch).
+
+    Tokens: every single-position mutant of each candidate (``k·L·(C-1)`` rows, int64). Continuous:
+    ``max(need, 1)`` Gaussian perturbations per candidate with std ``scale`` × the bounds' width (the data's
+    range when the task has no box), clipped to that box (float32).
+    """
+    if data.is_discrete:
+        c = int(data.num_classes or 2)
+        k, L = top.shape
+        mut = np.repeat(top[:, None, None, :], L, axis=1).repeat(c - 1, axis=2)  # [k, L, C-1, L]
+        pos = np.arange(L)
+        shift = np.arange(1, c)
+        vals = (top[:, :, None] + shift[None, None, :]) % c  # [k, L, C-1]
+        mut[:, pos, :, pos] = np.moveaxis(vals, 1, 0)
+        return mut.reshape(-1, L).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    lo, hi = (data.bounds[0], data.bounds[1]) if data.bounds is not None else (data.x.min(0), data.x.max(0))
+    width = np.maximum(hi - lo, 1e-6)
+    reps = max(need, 1)
+    out = np.repeat(top, reps, axis=0) + rng.normal(size=(top.shape[0] * reps, top.shape[1])) * scale * width
+    return np.clip(out, lo, hi).astype(np.float32)
 
 
 class CandidatePool:

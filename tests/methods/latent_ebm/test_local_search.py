@@ -1,4 +1,4 @@
-"""The candidate pool, refinement, fill and the portfolio batch (n2ce_bbo.methods.latent_ebm.local_search)."""
+"""The neighbours of designs, the candidate pool, refinement, fill and the portfolio batch (n2ce_bbo.methods.latent_ebm.local_search)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 
 from n2ce_bbo.methods.filters import ProposalFilters
 from n2ce_bbo.methods.latent_ebm.config import ProposeConfig
-from n2ce_bbo.methods.latent_ebm.local_search import CandidatePool, fill, refine, select_portfolio
+from n2ce_bbo.methods.latent_ebm.local_search import CandidatePool, fill, neighbours, refine, select_portfolio
 from n2ce_bbo.methods.selection import RowSet
 from n2ce_bbo.tasks.base import OfflineData
 
@@ -74,3 +74,18 @@ def test_portfolio_is_spaced_new_designs_first_and_deterministic() -> None:
     x2, s2, _, _ = batch()
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(scores, s2)
+
+
+def test_neighbours_of_tokens_and_continuous_designs() -> None:
+    rng = np.random.default_rng(1)
+    tok = OfflineData(x=rng.integers(0, 4, size=(10, 6)), y=np.zeros((10, 1)), is_discrete=True, num_classes=4)
+    top = np.array([[0, 1, 2, 3, 0, 1]])
+    mut = neighbours(top, tok, 0.02, 5, 0)
+    assert mut.shape == (6 * 3, 6) and mut.dtype == np.int64
+    assert np.all((mut != top).sum(1) == 1)  # single-position mutants
+    assert np.unique(mut, axis=0).shape[0] == 18
+    box = np.array([[-2.0, -2.0], [2.0, 2.0]], dtype=np.float32)
+    cont = OfflineData(x=rng.uniform(-2, 2, size=(10, 2)).astype(np.float32), y=np.zeros((10, 1)), is_discrete=False, bounds=box)
+    pts = neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0)
+    assert pts.shape == (14, 2) and pts.dtype == np.float32 and np.all(np.abs(pts) < 0.5)
+    np.testing.assert_array_equal(pts, neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0))  # seeded
