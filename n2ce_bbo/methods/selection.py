@@ -13,7 +13,7 @@ This module is the one place that does it:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -226,64 +226,40 @@ def select_top_indices(
     new = new[np.argsort(-scores[new], kind="stable")]
     old = old[np.argsort(-scores[old], kind="stable")]
     if min_distance > 0:
-        chosen = _spaced_prefix(flat.astype(np.float64), new, budget, min_distance * distance_scale,
-                                taken_flat.astype(np.float64), fill=not strict)
+        limit = (min_distance * distance_scale) ** 2
+        chosen, skipped = _greedy_spaced(flat.astype(np.float64), new, budget, taken_flat.astype(np.float64),
+                                         lambda kept, row: float(((kept - row) ** 2).sum(axis=1).min()) < limit)
     elif min_hamming > 1:
-        chosen = _diverse_prefix(flat, new, budget, min_hamming, taken_flat, fill=not strict)
+        chosen, skipped = _greedy_spaced(flat, new, budget, taken_flat,
+                                         lambda kept, row: int((kept != row).sum(axis=1).min()) < min_hamming)
     else:
-        chosen = new[:budget]
-    if chosen.shape[0] < budget and not strict:
-        chosen = np.concatenate([chosen, old[: budget - chosen.shape[0]]])
+        chosen, skipped = new[:budget], new[:0]
+    if not strict:
+        # Too few spaced new designs: the best skipped ones, then training designs, complete the batch.
+        chosen = np.concatenate([chosen, skipped, old])[:budget]
     return chosen.astype(np.int64)
 
 
-def _diverse_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_hamming: int,
-                    taken: np.ndarray, fill: bool = True) -> np.ndarray:
-    """Greedy diverse selection over ``ranked`` row indices of ``flat`` ``[N, L]``, counting the designs ``taken``
-    ``[T, L]`` as kept already (see :func:`select_top`); ``fill``: complete the batch with skipped ones."""
+def _greedy_spaced(flat: np.ndarray, ranked: np.ndarray, budget: int, taken: np.ndarray,
+                   too_close: Callable[[np.ndarray, np.ndarray], bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy spacing over the ``ranked`` row indices of ``flat`` ``[N, D]``: a row is kept when it is not
+    ``too_close(kept [K, D], row [D])`` to the rows kept so far (the ``taken [T, D]`` ones first), until ``budget``
+    are kept. Returns int64 ``(kept, skipped)`` indices, each in rank order (see :func:`select_top_indices`)."""
     picked: list[int] = []
     skipped: list[int] = []
     t = taken.shape[0]
-    kept_rows = np.empty((t + budget, flat.shape[1]), dtype=flat.dtype)
-    kept_rows[:t] = taken
-    for i in ranked:
-        if len(picked) == budget:
-            break
-        n_kept = t + len(picked)
-        if n_kept and int((kept_rows[:n_kept] != flat[i]).sum(axis=1).min()) < min_hamming:
-            skipped.append(int(i))
-            continue
-        kept_rows[n_kept] = flat[i]
-        picked.append(int(i))
-    if len(picked) < budget and fill:
-        # Not enough mutually distant designs: complete the batch with the best of the skipped ones.
-        picked += skipped[: budget - len(picked)]
-    return np.asarray(picked, dtype=np.int64)
-
-
-def _spaced_prefix(flat: np.ndarray, ranked: np.ndarray, budget: int, min_dist: float,
-                   taken: np.ndarray, fill: bool = True) -> np.ndarray:
-    """Greedy spacing over ``ranked`` row indices of continuous designs ``flat [N, d]``: keep a design only when
-    its Euclidean distance to every design kept so far (the ``taken [T, d]`` ones first) is at least
-    ``min_dist``; then (``fill``) fill with the skipped ones."""
-    picked: list[int] = []
-    skipped: list[int] = []
-    t = taken.shape[0]
-    kept = np.empty((t + budget, flat.shape[1]))
+    kept = np.empty((t + budget, flat.shape[1]), dtype=flat.dtype)
     kept[:t] = taken
     for i in ranked:
         if len(picked) == budget:
             break
         n_kept = t + len(picked)
-        if n_kept and float(((kept[:n_kept] - flat[i]) ** 2).sum(axis=1).min()) < min_dist**2:
+        if n_kept and too_close(kept[:n_kept], flat[i]):
             skipped.append(int(i))
             continue
         kept[n_kept] = flat[i]
         picked.append(int(i))
-    if len(picked) < budget and fill:
-        # Too few designs that far apart: complete the batch with the best of the skipped ones.
-        picked += skipped[: budget - len(picked)]
-    return np.asarray(picked, dtype=np.int64)
+    return np.asarray(picked, dtype=np.int64), np.asarray(skipped, dtype=np.int64)
 
 
 def select_tiered(

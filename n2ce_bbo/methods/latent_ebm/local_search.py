@@ -2,8 +2,9 @@
 
 After sampling, the distinct decoded designs form a :class:`CandidatePool`. :func:`refine` adds, round after round,
 the neighbours (:func:`neighbours`) of the best candidates (a shallow search); :func:`fill` adds neighbours when too
-few candidates are new designs; :func:`select_portfolio` takes the best of the shallow search and a share from a deeper search
-continued from the same candidates, spaced from each other (:func:`~n2ce_bbo.methods.selection.select_top`).
+few candidates are new designs; :func:`select_portfolio` takes the best of the shallow search and a share from a
+deeper search continued from the same candidates, spaced from each other
+(:func:`~n2ce_bbo.methods.selection.select_top`).
 """
 
 from __future__ import annotations

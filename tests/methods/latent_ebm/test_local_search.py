@@ -1,4 +1,5 @@
-"""The neighbours of designs, the candidate pool, refinement, fill and the portfolio batch (n2ce_bbo.methods.latent_ebm.local_search)."""
+"""The neighbours of designs, the candidate pool, refinement, fill and the portfolio batch
+(n2ce_bbo.methods.latent_ebm.local_search)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ def test_neighbours_of_tokens_and_continuous_designs() -> None:
     assert np.all((mut != top).sum(1) == 1)  # single-position mutants
     assert np.unique(mut, axis=0).shape[0] == 18
     box = np.array([[-2.0, -2.0], [2.0, 2.0]], dtype=np.float32)
-    cont = OfflineData(x=rng.uniform(-2, 2, size=(10, 2)).astype(np.float32), y=np.zeros((10, 1)), is_discrete=False, bounds=box)
+    cont = OfflineData(x=rng.uniform(-2, 2, size=(10, 2)).astype(np.float32), y=np.zeros((10, 1)), is_discrete=False,
+                       bounds=box)
     pts = neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0)
     assert pts.shape == (14, 2) and pts.dtype == np.float32 and np.all(np.abs(pts) < 0.5)
     np.testing.assert_array_equal(pts, neighbours(np.zeros((2, 2), np.float32), cont, 0.02, 7, 0))  # seeded
