@@ -19,7 +19,7 @@ from .conftest import TINY, as_overrides, dna_rows, write_dna_csv
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-#: rows enough for the rehearsal (rehearsal.min_rows 200), so the calibration is measured
+#: rows enough for the rehearsal (rehearsal.min_rows 100), so the calibration is measured
 N_ROWS = 240
 
 
@@ -135,13 +135,13 @@ def test_ucb_and_ei_are_refused_without_a_predictive_std() -> None:
 
 def test_cli_acquisition_writes_the_std_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "activity.csv"
-    write_dna_csv(data)
+    write_dna_csv(data, n=90)  # fewer rows than rehearsal.min_rows: no rehearsal, so no calibration
     out = tmp_path / "run"
     assert main(["optimize", "--data", str(data), "--target", "score", "--design-column", "sequence", "--budget", "8",
                  "--acquisition", "ucb", "--ucb-beta", "2", "--out", str(out), "--quiet", "--device", "cpu",
                  *as_overrides(TINY)]) == 0
     printed = capsys.readouterr().out
-    assert "calibration: not measured (no rehearsal: 150 training rows < rehearsal.min_rows (200))" in printed
+    assert "calibration: not measured (no rehearsal: 90 training rows < rehearsal.min_rows (100))" in printed
     with (out / "designs.csv").open(newline="") as fh:
         table = list(csv.DictReader(fh))
     assert len(table) == 8 and all(float(r["predicted_score_std"]) > 0 for r in table)

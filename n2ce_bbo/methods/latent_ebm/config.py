@@ -204,7 +204,8 @@ class RehearsalConfig:
         random_fraction: share of rows hidden at random from the rest.
         weights: candidate values of ``w``, simplest first (the first wins ties).
         k: how many first-ranked hidden rows count (the default budget Q = 128).
-        min_rows: fewer training rows: no rehearsal.
+        min_rows: fewer training rows: no rehearsal (and no recalibrated std). Chosen at lab sizes on development
+            tasks: benchmarks/results/dev/decisions.md, "rehearsal.min_rows = 100".
         recalibrate: which hidden rows choose the factor the predictive std is multiplied by, so that its 95 %
             interval covers rows the surrogate did not see (split conformal;
             :func:`~n2ce_bbo.methods.latent_ebm.uncertainty.recalibration_scale`): ``"all"`` of them (the top
@@ -218,7 +219,7 @@ class RehearsalConfig:
     random_fraction: float = 0.1
     weights: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.3, 1.0])
     k: int = 128
-    min_rows: int = 200
+    min_rows: int = 100
     recalibrate: Literal["all", "random", "none"] = "all"
 
     def __post_init__(self) -> None:
