@@ -57,6 +57,12 @@ def test_every_row_has_a_known_status_and_a_record(text: str) -> None:
         assert record, f"{key}: a row says where its value came from"
 
 
+def test_no_setting_a_default_run_reads_is_open(text: str) -> None:
+    # docs/protocol.md: the reported table is rerun only when every default was decided on development tasks
+    still_open = sorted(key for key, (_, status, _) in _ledger(text).items() if status == "open")
+    assert still_open == [], "settings still open (decide them on development tasks first)"
+
+
 def test_every_decided_setting_has_its_section(text: str) -> None:
     headings = [line for line in text.split(LEDGER_HEADING, 1)[0].splitlines() if line.startswith("## ")]
 
