@@ -17,7 +17,9 @@ act when proposing; ``kinds`` optional: the design kinds, ``tokens`` / ``continu
 design model, ``n_members`` / ``regressor`` ..., with which only that ensemble is refitted on the cell's rows before
 the variant proposes: the surrogate's fit does not read them (the rehearsal fits an ensemble only when
 ``design_model.weights`` lists some β > 0, refused here), and the ensemble is seeded by itself, so this is the
-full fit with those settings; a variant ``refit_design_model: {}`` must reproduce ``default``'s batch). The
+full fit with those settings; a variant ``refit_design_model: {}`` must reproduce ``default``'s batch; ``score_weight`` optional: the weight ``w`` of the
+in-distribution score forced for this variant in place of the one the fit's rehearsal chose, which the latent
+chains do not read). The
 built-in set (:data:`VARIANTS`) is the one of benchmarks/results/dev/propose_defaults_2026-12-05.md.
 
 Sampler cache (``--cache-sampler``, on by default): the latent chains depend on the seed, ``y*`` and the sampler's
@@ -41,7 +43,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,15 +149,29 @@ def _refit_design_model(model: FittedModel, settings: dict[str, Any]) -> Any:
     return fit_design_model(method.data, merged, method.seed, method.device)
 
 
-def _variant_record(model: FittedModel, task: Any, seed: int, budget: int, spec: dict[str, Any]) -> dict[str, Any]:
-    config = {k: spec[k] for k in ("propose", "design_model") if spec.get(k)} or None
-    fitted = model.method.design_model
-    if "refit_design_model" in spec:
-        model.method.design_model = _refit_design_model(model, dict(spec["refit_design_model"] or {}))
+@contextmanager
+def variant_model(model: FittedModel, spec: dict[str, Any]) -> Iterator[FittedModel]:
+    """``model`` with a variant's ``refit_design_model`` and ``score_weight`` in force, restored on exit."""
+    fitted, rehearsed = model.method.design_model, getattr(model.method, "rehearsal", None)
+    if spec.get("score_weight") is not None and rehearsed is None:
+        raise SystemExit(f"score_weight needs a latent-EBM method; {type(model.method).__name__} has no rehearsed "
+                         "weight.")
     try:
-        result = model.propose(budget, seed=seed, config=config, filters=spec.get("filters") or None)
+        if "refit_design_model" in spec:
+            model.method.design_model = _refit_design_model(model, dict(spec["refit_design_model"] or {}))
+        if spec.get("score_weight") is not None:
+            model.method.rehearsal = {**rehearsed, "weight": float(spec["score_weight"])}
+        yield model
     finally:
         model.method.design_model = fitted
+        if rehearsed is not None:
+            model.method.rehearsal = rehearsed
+
+
+def _variant_record(model: FittedModel, task: Any, seed: int, budget: int, spec: dict[str, Any]) -> dict[str, Any]:
+    config = {k: spec[k] for k in ("propose", "design_model") if spec.get(k)} or None
+    with variant_model(model, spec):
+        result = model.propose(budget, seed=seed, config=config, filters=spec.get("filters") or None)
     result = score_with_oracle(result, task)
     info = result.info
     keys = ("n_unique_candidates", "n_refine_candidates", "n_fill_candidates", "n_explore_candidates",

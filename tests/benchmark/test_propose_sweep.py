@@ -1,4 +1,5 @@
-"""``benchmarks/propose_sweep.py``: a variant that refits only the design model is the full fit with its settings."""
+"""``benchmarks/propose_sweep.py``: a variant that refits only the design model is the full fit with its settings; a
+forced score weight holds for its proposal only."""
 
 from __future__ import annotations
 
@@ -65,3 +66,14 @@ def test_a_refit_variant_changes_the_ensemble_for_its_proposal_only(sweep: Modul
             sweep._refit_design_model(model, {})
         finally:
             model.method.config.design_model.weights = [0.0]
+
+
+def test_a_forced_score_weight_holds_for_its_variant_only(sweep: ModuleType, model: FittedModel) -> None:
+    rehearsed = model.method.rehearsal
+    probe = model.method.data.x[:50]
+    with sweep.variant_model(model, {"score_weight": 3.0}):
+        assert model.method.scorer().weight == 3.0
+        forced = model.method.candidate_scores(probe)
+    assert model.method.rehearsal is rehearsed and model.method.scorer().weight == rehearsed["weight"] != 3.0
+    np.testing.assert_array_equal(forced, model.method.candidate_scores(probe, weight=3.0))
+    assert not np.array_equal(forced, model.method.candidate_scores(probe))
