@@ -19,7 +19,8 @@ the variant proposes: the surrogate's fit does not read them (the rehearsal fits
 ``design_model.weights`` lists some β > 0, refused here), and the ensemble is seeded by itself, so this is the
 full fit with those settings; a variant ``refit_design_model: {}`` must reproduce ``default``'s batch;
 ``score_weight`` optional: the weight ``w`` of the in-distribution score forced for this variant in place of the
-one the fit's rehearsal chose, which the latent chains do not read). The built-in set (:data:`VARIANTS`) is the one of benchmarks/results/dev/propose_defaults_2026-12-05.md.
+one the fit's rehearsal chose, which the latent chains do not read). The built-in set (:data:`VARIANTS`) is the
+one of benchmarks/results/dev/propose_defaults_2026-12-05.md.
 
 Sampler cache (``--cache-sampler``, on by default): the latent chains depend on the seed, ``y*`` and the sampler's
 own settings only, so a variant that changes none of them would re-run the same chains; the cache hands it the
