@@ -88,8 +88,29 @@ def _suite_summary(path: Path) -> str:
             f"{len(s.cells())} cells")
 
 
+def parse_seeds(text: str) -> int | list[int]:
+    """``--seeds``: ``N`` (the suite's first N seeds, an ``int``) or explicit seeds ``a,b`` / ``a-b`` / ``a-b,c``
+    (a list, run in place of the suite's, e.g. the next development seeds of a finished suite)."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        lo, dash, hi = part.partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            raise ConfigError(f"--seeds: {part!r} is not a seed, a range a-b or a count N (got {text!r}).")
+        first, last = int(lo), int(hi) if dash else int(lo)
+        if last < first:
+            raise ConfigError(f"--seeds: the range {part!r} runs backwards.")
+        seeds.extend(range(first, last + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds: {text!r} names a seed twice.")
+    return seeds
+
+
 def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
-    """The suite restricted to ``--tasks`` / ``--methods`` (labels) / ``--seeds`` (the first N) when given."""
+    """The suite restricted to ``--tasks`` / ``--methods`` (labels) / ``--seeds`` when given: ``--seeds N`` keeps
+    the first N seeds, ``--seeds 102,103`` (or ``102-103``) runs those seeds instead of the suite's."""
     def pick(items: list[Any], wanted: str | None, key: Any, what: str) -> list[Any]:
         if not wanted:
             return items
@@ -103,9 +124,13 @@ def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
     suite.tasks = pick(suite.tasks, args.tasks, lambda t: t.name, "tasks")
     suite.methods = pick(suite.methods, args.methods, lambda m: m.label, "methods")
     if args.seeds is not None:
-        if args.seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {args.seeds}.")
-        suite.seeds = list(suite.seeds)[: args.seeds]
+        seeds = parse_seeds(args.seeds)
+        if isinstance(seeds, list):
+            suite.seeds = seeds
+        elif seeds < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {seeds}.")
+        else:
+            suite.seeds = list(suite.seeds)[:seeds]
     return suite
 
 
@@ -165,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="Design-Bench data folder (default: $N2CE_BBO_DATA_DIR)")
     p.add_argument("--tasks", default=None, help="run only these tasks of the suite (comma-separated)")
     p.add_argument("--methods", default=None, help="run only these method labels of the suite (comma-separated)")
-    p.add_argument("--seeds", type=int, default=None, help="run only the suite's first N seeds")
+    p.add_argument("--seeds", default=None,
+                   help="N: run only the suite's first N seeds; 102,103 or 102-103 (one seed: 102-102): run these "
+                        "seeds instead")
     p.add_argument("--rerun-stale", action="store_true",
                    help="with --resume: also rerun the ok cells not computed by the current commit on a clean tree "
                         "(another commit, a dirty tree, or no commit recorded); refused at a dirty tree")

@@ -117,6 +117,36 @@ def test_benchmark_narrowed_to_methods_and_seeds(tmp_path: Path, capsys: pytest.
     assert "nope" in capsys.readouterr().err
 
 
+def test_seeds_option_takes_a_count_or_explicit_seeds(tmp_path: Path) -> None:
+    """``--seeds 2`` keeps the suite's first two seeds; ``--seeds 102,103`` / ``102-103`` runs those instead."""
+    import argparse
+
+    from n2ce_bbo.benchmark.suite import load_suite
+    from n2ce_bbo.cli import _narrow_suite, parse_seeds
+    from n2ce_bbo.errors import ConfigError
+
+    assert parse_seeds("2") == 2
+    assert parse_seeds("102,103") == parse_seeds("102-103") == [102, 103]
+    assert parse_seeds("100-101, 105") == [100, 101, 105]
+    for bad in ("a", "103-102", "100,100", "1-", "-3"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad)
+
+    suite_file = tmp_path / "suite.yaml"
+    suite_file.write_text("name: tiny\nbudget: 8\nseeds: [100, 101, 102]\ntasks: [Branin-Exact-v0]\n"
+                          "methods: [grad]\n")
+
+    def narrowed(seeds: str | None) -> list[int]:
+        args = argparse.Namespace(tasks=None, methods=None, seeds=seeds)
+        return list(_narrow_suite(load_suite(suite_file), args).seeds)
+
+    assert narrowed(None) == [100, 101, 102]
+    assert narrowed("2") == [100, 101]
+    assert narrowed("103-104") == [103, 104]
+    with pytest.raises(ConfigError, match=">= 1"):
+        narrowed("0")
+
+
 def test_benchmark_list_shows_the_shipped_suites_from_any_folder(tmp_path: Path) -> None:
     """The installed entry point, run outside the repository, finds the suites inside the package."""
     import subprocess
