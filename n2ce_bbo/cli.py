@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from n2ce_bbo.benchmark import export_run, load_cells, load_suite, run_suite, shipped_suites, write_report
+from n2ce_bbo.benchmark import export_run, join_runs, load_cells, load_suite, run_suite, shipped_suites, write_report
 from n2ce_bbo.benchmark.sources import short, source_mix
 from n2ce_bbo.campaign.commands import add_campaign_commands
 from n2ce_bbo.config import settings_from
@@ -135,13 +135,26 @@ def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots; ``--export DIR`` also records it."""
-    csv_path, md_path = write_report(args.run_dir)
+    """``n2ce-bbo report``: summarise a benchmark folder into tables and plots; ``--export DIR`` also records it;
+    several folders with ``--export DIR`` are recorded there as one table."""
+    run_dirs: list[str] = args.run_dir
+    if len(run_dirs) > 1:
+        if not args.export:
+            raise ConfigError(f"report: {len(run_dirs)} run folders given; joining them needs --export DIR, the "
+                              "folder that records them as one table.")
+        dest = join_runs(run_dirs, args.export)
+        print((dest / "summary.md").read_text())
+        n = len(list((dest / "cells").glob("*.json")))
+        print(f"joined {n} cell files of {len(run_dirs)} run folders into {dest} (cells, suite.yaml, manifest.json, "
+              "report)")
+        _warn_if_mixed(dest)
+        return 0
+    csv_path, md_path = write_report(run_dirs[0])
     print(Path(md_path).read_text())
     print(f"wrote {csv_path}, {csv_path.with_name('paired.csv')} and {md_path}")
-    _warn_if_mixed(args.run_dir)
+    _warn_if_mixed(run_dirs[0])
     if args.export:
-        dest = export_run(args.run_dir, args.export)
+        dest = export_run(run_dirs[0], args.export)
         n = len(list((dest / "cells").glob("*.json")))
         print(f"exported {n} cell files, suite.yaml, manifest.json and the recomputed report to {dest}")
     return 0
@@ -203,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("report", help="summarise a benchmark run folder (summary.csv, paired.csv, summary.md, plots)")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", nargs="+",
+                   help="a run folder; several (with --export) are joined into one table, e.g. one suite's seeds "
+                        "run into two folders")
     p.add_argument("--export", default=None, metavar="DIR",
                    help="also copy the cell files, suite and manifest to DIR (e.g. benchmarks/results/NAME) and "
                         "recompute the report there from them")

@@ -4,11 +4,12 @@
     run_dir = run_suite(load_suite("quick"), "runs/quick", workers=2)   # a shipped suite, or a YAML path
     summary_csv, summary_md = write_report(run_dir)          # also paired.csv
     export_run(run_dir, "benchmarks/results/quick")          # cells, suite, manifest and the report, recomputed
+    join_runs([run_dir, "runs/quick_more_seeds"], "benchmarks/results/quick")  # two folders recorded as one table
 """
 
 from __future__ import annotations
 
-from n2ce_bbo.benchmark.export import export_run
+from n2ce_bbo.benchmark.export import export_run, join_runs
 from n2ce_bbo.benchmark.paired import paired_differences
 from n2ce_bbo.benchmark.report import summarize, write_report
 from n2ce_bbo.benchmark.runner import run_cell, run_suite
@@ -27,5 +28,5 @@ from n2ce_bbo.benchmark.suite import (
 __all__ = [
     "Cell", "MethodSpec", "SuiteConfig", "TaskSpec", "load_suite", "resolve_suite", "shipped_suites",
     "suite_from_dict", "run_suite", "run_cell", "load_cells", "summarize", "write_report", "paired_differences",
-    "export_run",
+    "export_run", "join_runs",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from n2ce_bbo.benchmark import export_run, run_suite, suite_from_dict
+from n2ce_bbo.benchmark import export_run, join_runs, run_suite, suite_from_dict
 from n2ce_bbo.benchmark.export import scrub_command
 from n2ce_bbo.benchmark.suite import Cell
 from n2ce_bbo.cli import main
@@ -107,6 +107,43 @@ def test_report_export_on_the_command_line(run_dir: Path, tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert "Paired differences" in out and "exported 24 cell files" in out
     assert (dest / "paired.csv").is_file() and (run_dir / "paired.csv").is_file()
+
+
+def _run_seeds(tmp_path: Path, name: str, seeds: list[int]) -> Path:
+    suite = suite_from_dict({
+        "name": "exp", "budget": 8, "seeds": seeds, "cell_retries": 0,
+        "tasks": ["Branin-Exact-v0", "Ackley-Exact-v0"], "methods": ["n2ce", "grad", "gaussian"],
+    })
+    return run_suite(suite, tmp_path / name, workers=0, cell_fn=fake_cell, progress=False)
+
+
+def test_two_folders_of_one_suite_join_into_the_table_of_one_run(run_dir: Path, tmp_path: Path) -> None:
+    """Seeds 0-1 and 2-3 run into two folders and joined give the tables of the one four-seed run."""
+    first, second = _run_seeds(tmp_path, "a", [0, 1]), _run_seeds(tmp_path, "b", [3, 2])
+    whole = export_run(run_dir, tmp_path / "whole")
+    joined = join_runs([first, second], tmp_path / "joined")
+
+    assert len(list((joined / "cells").glob("*.json"))) == 24
+    for name in ("summary.csv", "paired.csv"):
+        assert (joined / name).read_text() == (whole / name).read_text(), name
+    suite = (joined / "suite.yaml").read_text()
+    assert "- 0\n- 1\n- 2\n- 3\n" in suite
+    runs = json.loads((joined / "manifest.json").read_text())["runs"]
+    assert [r["cells_total"] for r in runs] == [12, 12]
+
+
+def test_join_refuses_a_cell_that_differs_between_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = _run_seeds(tmp_path, "a", [0, 1]), _run_seeds(tmp_path, "b", [1, 2])
+    join_runs([first, second], tmp_path / "same")  # seed 1 is in both, with the same results: joined once
+    assert len(list((tmp_path / "same" / "cells").glob("*.json"))) == 18
+    cell = second / "cells" / "Branin-Exact-v0__n2ce__seed1.json"
+    atomic_write_json(cell, {**json.loads(cell.read_text()), "p100": 0.0})
+    with pytest.raises(OutputError, match="Branin-Exact-v0__n2ce__seed1"):
+        join_runs([first, second], tmp_path / "dest")
+    with pytest.raises(OutputError, match="at least two"):
+        join_runs([first], tmp_path / "dest")
+    assert main(["report", str(first), str(second)]) == 2
+    assert "--export" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command,want", [
