@@ -145,6 +145,10 @@ class TrainConfig:
         weight_decay: Adam (L2) weight decay of those.
         kl_weight: weight of ``KL(q ‖ N(0, I)) - E_q f_α`` (= ``KL(q ‖ p_α)`` up to ``log Z_α``) in the ELBO.
         value_weight: weight of the value term ``-log p_γ(y | z)``.
+        rank_weight: weight of a listwise ranking term on the value heads' predictions over each minibatch
+            (:func:`~n2ce_bbo.training.ranking.listnet_loss`), added to the ELBO's loss; 0 (the default) leaves
+            the loss unchanged (the inherited loss). Its probe on development tasks: benchmarks/suites/rank_dev.yaml.
+        rank_temperature: ``T`` of the ranking term's softmaxes, in standardised score units.
         grad_clip: global gradient-norm clip for both optimisers (``None``: no clipping).
         max_train_rows: datasets with more rows are trained on a seeded random subsample of this many rows
             (TFBind10 has ~4M); the statistics of ``y`` (mean, std, best) still use every row. ``None``: all rows.
@@ -168,6 +172,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     kl_weight: float = 1.0
     value_weight: float = 1.0
+    rank_weight: float = 0.0
+    rank_temperature: float = 1.0
     grad_clip: float | None = 10.0
     max_train_rows: int | None = 200_000
     max_steps: int | None = None
@@ -196,7 +202,9 @@ class TrainConfig:
                 max_steps=self.max_steps)
         require(above=0, lr=self.lr)
         require(above=0, at_most=1, warm_fraction=self.warm_fraction)
-        require(at_least=0, weight_decay=self.weight_decay, kl_weight=self.kl_weight, value_weight=self.value_weight)
+        require(at_least=0, weight_decay=self.weight_decay, kl_weight=self.kl_weight, value_weight=self.value_weight,
+                rank_weight=self.rank_weight)
+        require(above=0, rank_temperature=self.rank_temperature)
         require(above=0, optional=True, grad_clip=self.grad_clip)
 
 

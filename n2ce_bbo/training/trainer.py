@@ -4,7 +4,8 @@ For every minibatch ``(x, y)``:
 
 1. **(φ, β, γ)** one Adam step on the negative ELBO with the current prior
 
-       (1/τ)·(-log p_β(x|z)) + value_weight·(-log p_γ(y|z)) + kl_weight·(KL(q_φ ‖ N(0, I)) - E_q f_α(z)),
+       (1/τ)·(-log p_β(x|z)) + value_weight·(-log p_γ(y|z)) + kl_weight·(KL(q_φ ‖ N(0, I)) - E_q f_α(z))
+       [+ rank_weight·ListNet(h(z), y) over the minibatch, when rank_weight > 0],
 
    ``z ~ q_φ(z|x)`` reparameterised. α is frozen in this step (no gradient is computed for it).
 2. **(α)** ``prior_steps_per_batch`` Adam steps on the prior objective (``n2ce``, ``nce``, ``nwj`` or ``mle``;
@@ -43,6 +44,7 @@ from n2ce_bbo.tasks.base import OfflineData
 from n2ce_bbo.training.builder import DataFacts, build_surrogate, data_facts, surrogate_facts
 from n2ce_bbo.training.checkpoint import has_checkpoint, load_checkpoint, save_surrogate
 from n2ce_bbo.training.prior_objectives import prior_loss
+from n2ce_bbo.training.ranking import listnet_loss
 from n2ce_bbo.training.settings import LatentEBMConfig
 from n2ce_bbo.training.warm import adopt_frame, warm_steps
 from n2ce_bbo.utils import PhaseProgress, derive_seed, ensure_writable_dir, resolve_device, seed_everything
@@ -224,6 +226,8 @@ def train_surrogate(
                 terms = surrogate.elbo_terms(xb, yb, generator=gen)
                 loss = (inv_tau * terms["recon"] + tcfg.value_weight * terms["value"]
                         + tcfg.kl_weight * (terms["kl"] - terms["prior_f"]))
+                if tcfg.rank_weight > 0 and xb.shape[0] > 1:
+                    loss = loss + tcfg.rank_weight * listnet_loss(terms["value_pred"], yb, tcfg.rank_temperature)
                 if check and not torch.isfinite(loss):
                     raise _nonfinite("ELBO", loss, epoch, it)
                 opt_main.zero_grad(set_to_none=True)
