@@ -5,6 +5,11 @@ A candidate replaces the default only when (a) its mean Δp100 over the cells is
 (by more than 0.005), (b) that mean stays positive with the one cell of largest |Δp100| left out, and (c) its mean
 Δp50 is not below −0.005 (the rule first written in the ``propose.y_star_offset`` section).
 
+The batch route (from 2026-12-07; decisions.md, "The decision rule's batch route"): a lab measures the whole batch,
+so a candidate that raises the median and leaves the best alone may replace the default too: (a') its mean Δp50 is
+positive with more cells up than down, (b') that mean stays positive without the cell of largest |Δp50|, and (c')
+its mean Δp100 is not below −0.005. ``passes`` is either route.
+
     python benchmarks/decision_rule.py runs/ascent_dev --reference n2ce
     python benchmarks/decision_rule.py runs/open_proposal/sweep.jsonl --reference default
 
@@ -45,20 +50,36 @@ def read_cells(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def judge(deltas100: list[float], deltas50: list[float]) -> dict[str, Any]:
-    """The rule's quantities and verdict for one candidate's paired differences (same order, one per cell)."""
-    n = len(deltas100)
-    mean100 = statistics.fmean(deltas100)
-    up = sum(d > TIE for d in deltas100)
-    down = sum(d < -TIE for d in deltas100)
-    worst_cell = max(range(n), key=lambda i: abs(deltas100[i]))
-    rest = [d for i, d in enumerate(deltas100) if i != worst_cell]
+def _route(lead: list[float], other: list[float]) -> dict[str, Any]:
+    """One route of the rule: ``lead`` must rise (mean > 0, more cells up than down, still > 0 without the cell of
+    largest |Δ|), ``other`` may not fall (mean >= −TIE)."""
+    n = len(lead)
+    mean = statistics.fmean(lead)
+    up = sum(d > TIE for d in lead)
+    down = sum(d < -TIE for d in lead)
+    largest = max(range(n), key=lambda i: abs(lead[i]))
+    rest = [d for i, d in enumerate(lead) if i != largest]
     mean_rest = statistics.fmean(rest) if rest else 0.0
-    mean50 = statistics.fmean(deltas50)
-    a, b, c = mean100 > 0 and up > down, mean_rest > 0, mean50 >= -TIE
-    return {"n": n, "mean_p100": mean100, "up": up, "down": down, "largest_cell": worst_cell,
-            "largest": deltas100[worst_cell], "mean_p100_without_largest": mean_rest, "mean_p50": mean50,
-            "a": a, "b": b, "c": c, "passes": a and b and c}
+    mean_other = statistics.fmean(other)
+    return {"mean": mean, "up": up, "down": down, "largest_cell": largest, "largest": lead[largest],
+            "mean_without_largest": mean_rest, "mean_other": mean_other,
+            "a": mean > 0 and up > down, "b": mean_rest > 0, "c": mean_other >= -TIE}
+
+
+def judge(deltas100: list[float], deltas50: list[float]) -> dict[str, Any]:
+    """The rule's quantities and verdict for one candidate's paired differences (same order, one per cell): the
+    p100 route's ``a``, ``b``, ``c`` and the batch route's ``a50``, ``b50``, ``c50``; ``passes`` is either."""
+    best, batch = _route(deltas100, deltas50), _route(deltas50, deltas100)
+    passes_best = best["a"] and best["b"] and best["c"]
+    passes_batch = batch["a"] and batch["b"] and batch["c"]
+    return {"n": len(deltas100), "mean_p100": best["mean"], "up": best["up"], "down": best["down"],
+            "largest_cell": best["largest_cell"], "largest": best["largest"],
+            "mean_p100_without_largest": best["mean_without_largest"], "mean_p50": best["mean_other"],
+            "a": best["a"], "b": best["b"], "c": best["c"], "passes_p100": passes_best,
+            "up50": batch["up"], "down50": batch["down"], "largest_cell50": batch["largest_cell"],
+            "mean_p50_without_largest": batch["mean_without_largest"],
+            "a50": batch["a"], "b50": batch["b"], "c50": batch["c"], "passes_p50": passes_batch,
+            "passes": passes_best or passes_batch}
 
 
 def main() -> None:
@@ -75,8 +96,8 @@ def main() -> None:
     commits = sorted({str(c["commit"]) for c in cells})
     print(f"source {args.source}; reference `{args.reference}` ({len(ref)} cells); commits {commits}\n")
     print("| candidate | cells | mean Δp100 | up / down | largest |Δp100| cell | mean Δp100 without it | mean Δp50 | "
-          "(a) (b) (c) | passes |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "(a) (b) (c) | p50 up / down | mean Δp50 without its largest | (a') (b') (c') | passes |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     per_cell = []
     for label in labels:
         mine = [c for c in cells if c["label"] == label and (c["task"], c["seed"]) in ref]
@@ -87,9 +108,12 @@ def main() -> None:
         r = judge(d100, d50)
         big = mine[r["largest_cell"]]
         flags = " ".join("yes" if r[k] else "no" for k in "abc")
+        flags50 = " ".join("yes" if r[k] else "no" for k in ("a50", "b50", "c50"))
+        verdict = ("**yes** (" + ", ".join(k for k in ("p100", "p50") if r[f"passes_{k}"]) + ")") if r["passes"] \
+            else "no"
         print(f"| {label} | {r['n']} | {r['mean_p100']:+.3f} | {r['up']} / {r['down']} | {big['task']} s{big['seed']} "
               f"{r['largest']:+.3f} | {r['mean_p100_without_largest']:+.3f} | {r['mean_p50']:+.3f} | {flags} | "
-              f"{'**yes**' if r['passes'] else 'no'} |")
+              f"{r['up50']} / {r['down50']} | {r['mean_p50_without_largest']:+.3f} | {flags50} | {verdict} |")
         per_cell += [(label, c["task"], c["seed"], x, y) for c, x, y in zip(mine, d100, d50, strict=True)]
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
