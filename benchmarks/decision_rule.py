@@ -7,7 +7,8 @@ A candidate replaces the default only when (a) its mean Δp100 over the cells is
 
 The batch route (from 2026-12-07; decisions.md, "The decision rule's batch route"): a lab measures the whole batch,
 so a candidate that raises the median and leaves the best alone may replace the default too: (a') its mean Δp50 is
-positive with more cells up than down, (b') that mean stays positive without the cell of largest |Δp50|, and (c')
+above the tie margin 0.005 with more cells up than down (a median moves in small steps: a mean of +0.001 from two
+cells up and the rest tied is no gain), (b') that mean stays positive without the cell of largest |Δp50|, and (c')
 its mean Δp100 is not below −0.005. ``passes`` is either route.
 
     python benchmarks/decision_rule.py runs/ascent_dev --reference n2ce
@@ -50,9 +51,9 @@ def read_cells(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _route(lead: list[float], other: list[float]) -> dict[str, Any]:
-    """One route of the rule: ``lead`` must rise (mean > 0, more cells up than down, still > 0 without the cell of
-    largest |Δ|), ``other`` may not fall (mean >= −TIE)."""
+def _route(lead: list[float], other: list[float], margin: float) -> dict[str, Any]:
+    """One route of the rule: ``lead`` must rise (mean > ``margin``, more cells up than down, still > 0 without the
+    cell of largest |Δ|), ``other`` may not fall (mean >= −TIE)."""
     n = len(lead)
     mean = statistics.fmean(lead)
     up = sum(d > TIE for d in lead)
@@ -63,13 +64,13 @@ def _route(lead: list[float], other: list[float]) -> dict[str, Any]:
     mean_other = statistics.fmean(other)
     return {"mean": mean, "up": up, "down": down, "largest_cell": largest, "largest": lead[largest],
             "mean_without_largest": mean_rest, "mean_other": mean_other,
-            "a": mean > 0 and up > down, "b": mean_rest > 0, "c": mean_other >= -TIE}
+            "a": mean > margin and up > down, "b": mean_rest > 0, "c": mean_other >= -TIE}
 
 
 def judge(deltas100: list[float], deltas50: list[float]) -> dict[str, Any]:
     """The rule's quantities and verdict for one candidate's paired differences (same order, one per cell): the
     p100 route's ``a``, ``b``, ``c`` and the batch route's ``a50``, ``b50``, ``c50``; ``passes`` is either."""
-    best, batch = _route(deltas100, deltas50), _route(deltas50, deltas100)
+    best, batch = _route(deltas100, deltas50, 0.0), _route(deltas50, deltas100, TIE)
     passes_best = best["a"] and best["b"] and best["c"]
     passes_batch = batch["a"] and batch["b"] and batch["c"]
     return {"n": len(deltas100), "mean_p100": best["mean"], "up": best["up"], "down": best["down"],

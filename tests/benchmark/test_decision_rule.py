@@ -32,6 +32,18 @@ def test_ties_within_the_margin_count_neither_way(rule: ModuleType) -> None:
     assert not rule.judge([0.02, 0.03, 0.01], [-0.02, 0.0, 0.0])["c"]
 
 
+def test_the_batch_route_takes_a_median_gain_that_leaves_the_best_alone(rule: ModuleType) -> None:
+    r = rule.judge([0.0, 0.002, -0.003, 0.0], [0.05, 0.02, 0.03, -0.01])
+    assert not r["passes_p100"] and r["passes_p50"] and r["passes"]
+    assert (r["up50"], r["down50"]) == (3, 1)
+    # the same median gain at the cost of the best designs, or carried by one cell, does not pass
+    assert not rule.judge([-0.02, 0.0, -0.01, 0.0], [0.05, 0.02, 0.03, -0.01])["passes"]
+    carried = rule.judge([0.0, 0.0, 0.0, 0.0], [0.4, 0.01, 0.01, -0.02])
+    assert carried["a50"] and not carried["b50"] and not carried["passes"]
+    # two cells a little up and the rest tied is within the tie margin, not a gain
+    assert not rule.judge([0.0, 0.0, 0.0, 0.0], [0.006, 0.006, 0.0, 0.0])["a50"]
+
+
 def test_a_run_folder_is_read_pairwise(tmp_path: Path) -> None:
     cells = tmp_path / "run" / "cells"
     cells.mkdir(parents=True)
