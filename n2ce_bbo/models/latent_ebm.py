@@ -373,7 +373,7 @@ class LatentEBMSurrogate(nn.Module):
             ``recon``: ``-log p_β(x|z)`` up to a constant (continuous: ``Σ_d (x_s - g)² / (2 σ_x²)``;
             tokens: summed cross-entropy, or the chain's exact ``-log p_β(x|z)``); ``value``: ``(y - h(z))² / (2 σ_y²)``;
             ``kl``: ``KL(q ‖ N(0, I))``; ``prior_f``: ``E_q f_α(z)``; ``value_mse``: ``(y - h(z))²``; ``z``: ``[n, d_z]``;
-            ``value_pred``: every head's prediction ``h(z)`` ``[k, n]`` (standardised units).
+            ``value_pred``: each head's ``h(z)`` ``[k, n]``.
         """
         t = self.as_designs(x, validate=False)
         mu, logvar = self._encode_tensor(t)
@@ -388,8 +388,7 @@ class LatentEBMSurrogate(nn.Module):
             xs = (t - self.x_mean) / self.x_std
             recon = 0.5 * ((xs - dec) / self.decoder_std).square().sum(dim=-1).mean()
         # Every head fits the data on its own (not their mean), so the heads stay an ensemble.
-        members = self.value_members(z)
-        sq = (y_std.reshape(1, -1) - members).square().mean(dim=0)
+        sq = (y_std.reshape(1, -1) - (members := self.value_members(z))).square().mean(dim=0)
         kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1).mean()
         return {
             "recon": recon,
@@ -397,6 +396,5 @@ class LatentEBMSurrogate(nn.Module):
             "value_mse": sq.mean(),
             "kl": kl,
             "prior_f": self.prior_f(z).mean(),
-            "z": z,
-            "value_pred": members,
+            "z": z, "value_pred": members,
         }

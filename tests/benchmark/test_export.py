@@ -133,8 +133,10 @@ def test_two_folders_of_one_suite_join_into_the_table_of_one_run(run_dir: Path, 
 
 
 def test_join_refuses_a_cell_that_differs_between_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    first, second = _run_seeds(tmp_path, "a", [0, 1]), _run_seeds(tmp_path, "b", [1, 2])
-    join_runs([first, second], tmp_path / "same")  # seed 1 is in both, with the same results: joined once
+    first, second = _run_seeds(tmp_path, "a", [0, 1]), _run_seeds(tmp_path, "b", [2])
+    for cell in (first / "cells").glob("*seed1.json"):  # seed 1 in both folders, the same records: joined once
+        (second / "cells" / cell.name).write_bytes(cell.read_bytes())
+    join_runs([first, second], tmp_path / "same")
     assert len(list((tmp_path / "same" / "cells").glob("*.json"))) == 18
     cell = second / "cells" / "Branin-Exact-v0__n2ce__seed1.json"
     atomic_write_json(cell, {**json.loads(cell.read_text()), "p100": 0.0})
