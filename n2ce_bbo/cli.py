@@ -93,6 +93,8 @@ def parse_seeds(text: str) -> int | list[int]:
     (a list, run in place of the suite's, e.g. the next development seeds of a finished suite)."""
     text = text.strip()
     if text.isdigit():
+        if int(text) < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {int(text)}.")
         return int(text)
     seeds: list[int] = []
     for part in (p.strip() for p in text.split(",")):
@@ -125,12 +127,7 @@ def _narrow_suite(suite: Any, args: argparse.Namespace) -> Any:
     suite.methods = pick(suite.methods, args.methods, lambda m: m.label, "methods")
     if args.seeds is not None:
         seeds = parse_seeds(args.seeds)
-        if isinstance(seeds, list):
-            suite.seeds = seeds
-        elif seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {seeds}.")
-        else:
-            suite.seeds = list(suite.seeds)[:seeds]
+        suite.seeds = seeds if isinstance(seeds, list) else list(suite.seeds)[:seeds]
     return suite
 
 

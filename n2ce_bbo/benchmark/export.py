@@ -61,6 +61,31 @@ def _manifest(run_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _without_designs(record: dict[str, Any]) -> dict[str, Any]:
+    """A cell record without the per-design arrays of :data:`DESIGN_KEYS`."""
+    return {k: v for k, v in record.items() if k not in DESIGN_KEYS}
+
+
+def _write_record(out: Path, records: dict[str, dict[str, Any]], suite: dict[str, Any] | None,
+                  manifest: dict[str, Any] | None) -> Path:
+    """Write a record into ``out``: the cell files (removing those ``records`` lacks), the suite with its
+    ``data_dir`` cleared and the manifest when given, then the report recomputed from the written cells."""
+    ensure_writable_dir(out)
+    (out / CELLS_DIR).mkdir(exist_ok=True)
+    for cell_id, rec in sorted(records.items()):
+        atomic_write_json(cell_path(out, cell_id), rec)
+    for stale in (out / CELLS_DIR).glob("*.json"):
+        if stale.stem not in records:
+            stale.unlink()
+    if suite is not None:
+        suite["data_dir"] = None
+        atomic_write_bytes(out / "suite.yaml", yaml.safe_dump(suite, sort_keys=False).encode())
+    if manifest is not None:
+        atomic_write_json(out / "manifest.json", manifest)
+    write_report(out)
+    return out
+
+
 def _joined_suite(suites: list[dict[str, Any]]) -> dict[str, Any]:
     """One suite mapping from several: the first's settings, the union of tasks and method rows (first-seen order,
     by task name / row label) and of seeds (sorted). Rows with one label but different configs are refused."""
@@ -106,7 +131,7 @@ def join_runs(run_dirs: Sequence[str | Path], dest: str | Path) -> Path:
         if not found:
             raise OutputError(f"Run folder {str(src)!r} holds no cell results (cells/*.json) to join.")
         for cell_id, rec in found.items():
-            kept = {k: v for k, v in rec.items() if k not in DESIGN_KEYS}
+            kept = _without_designs(rec)
             if cell_id in records and records[cell_id] != kept:
                 raise OutputError(f"Cell {cell_id!r} is in both {str(origin[cell_id])!r} and {str(src)!r} with "
                                   "different results; remove one of them before joining.")
@@ -116,20 +141,9 @@ def join_runs(run_dirs: Sequence[str | Path], dest: str | Path) -> Path:
         manifest = _manifest(src)
         if manifest is not None:
             runs.extend(manifest.get("runs", []))
-    ensure_writable_dir(out)
-    (out / CELLS_DIR).mkdir(exist_ok=True)
-    for cell_id, rec in sorted(records.items()):
-        atomic_write_json(cell_path(out, cell_id), rec)
-    for stale in (out / CELLS_DIR).glob("*.json"):
-        if stale.stem not in records:
-            stale.unlink()
-    if suites:
-        suite = _joined_suite(suites)
-        suite["data_dir"] = None
-        atomic_write_bytes(out / "suite.yaml", yaml.safe_dump(suite, sort_keys=False).encode())
-        atomic_write_json(out / "manifest.json", {"suite": suite.get("name"), "runs": runs})
-    write_report(out)
-    return out
+    suite = _joined_suite(suites) if suites else None
+    manifest = {"suite": suite.get("name"), "runs": runs} if suite is not None else None
+    return _write_record(out, records, suite, manifest)
 
 
 def export_run(run_dir: str | Path, dest: str | Path) -> Path:
@@ -144,20 +158,6 @@ def export_run(run_dir: str | Path, dest: str | Path) -> Path:
         raise OutputError(f"Run folder {str(src)!r} holds no cell results (cells/*.json) to export.")
     if out.resolve() == src.resolve():
         raise OutputError(f"Export folder {str(out)!r} is the run folder itself; choose another folder.")
-    ensure_writable_dir(out)
-    (out / CELLS_DIR).mkdir(exist_ok=True)
-    for cell_id, rec in sorted(records.items()):
-        atomic_write_json(cell_path(out, cell_id), {k: v for k, v in rec.items() if k not in DESIGN_KEYS})
-    for stale in (out / CELLS_DIR).glob("*.json"):
-        if stale.stem not in records:
-            stale.unlink()
-    if (src / "suite.yaml").is_file():
-        suite = load_yaml(src / "suite.yaml")
-        if suite.get("data_dir") is not None:
-            suite["data_dir"] = None
-        atomic_write_bytes(out / "suite.yaml", yaml.safe_dump(suite, sort_keys=False).encode())
-    manifest = _manifest(src)  # an unreadable manifest is left out rather than copied unscrubbed
-    if manifest is not None:
-        atomic_write_json(out / "manifest.json", manifest)
-    write_report(out)
-    return out
+    suite = load_yaml(src / "suite.yaml") if (src / "suite.yaml").is_file() else None
+    # an unreadable manifest is left out rather than copied unscrubbed
+    return _write_record(out, {k: _without_designs(r) for k, r in records.items()}, suite, _manifest(src))
